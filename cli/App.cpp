@@ -1,0 +1,176 @@
+#include "App.hpp"
+
+#include "Commands.hpp"
+#include "Error.hpp"
+#include "Output.hpp"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <fmt/core.h>
+
+namespace cacheman::cli {
+
+namespace {
+
+constexpr int k_exit_not_found = 1;
+constexpr int k_exit_usage = 2;
+constexpr int k_exit_store = 3;
+
+constexpr std::string_view k_description =
+    "cacheman: a dependent cache manager for the command line.\n"
+    "Caches of key -> value live in one SQLite file per namespace; invalidating a cache clears\n"
+    "every cache computed from it, in one transaction.";
+
+constexpr std::string_view k_footer =
+    "Store: <dir>/<namespace>.sqlite, where dir is --dir, else $CACHEMAN_DIR, else\n"
+    "$XDG_CACHE_HOME/cacheman, else ~/.cache/cacheman; namespace is -n, else\n"
+    "$CACHEMAN_NAMESPACE, else 'default'.\n"
+    "Exit status: 0 ok, 1 not found, 2 usage error, 3 store error, 130 interrupted.\n"
+    "Run 'cacheman help COMMAND' for a command's options and an example.\n";
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// The first word that is not a global option, or nullptr when there is none.
+const char* command_word(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--") {
+            return i + 1 < argc ? argv[i + 1] : nullptr;
+        }
+        if (arg == "--dir" || arg == "-n" || arg == "--namespace") {
+            ++i;
+        } else if (arg.empty() || arg.front() != '-') {
+            return argv[i];
+        }
+    }
+    return nullptr;
+}
+
+void refuse_unknown_command(std::string_view word) {
+    std::string message = fmt::format("unknown command '{}'", word);
+    const Command* nearest = nullptr;
+    std::size_t best = 3;
+    for (const auto& command : commands()) {
+        const std::size_t distance = edit_distance(word, command.name);
+        if (distance < best) {
+            best = distance;
+            nearest = &command;
+        }
+    }
+    if (nearest != nullptr) {
+        message += fmt::format("; did you mean '{}'?", nearest->name);
+    } else {
+        message += " (see 'cacheman --help')";
+    }
+    throw UsageError(message);
+}
+
+void declare_globals(CLI::App& app, GlobalOptions& global) {
+    app.add_option("--dir", global.dir, "Store directory (default: see below)");
+    app.add_option("-n,--namespace", global.name_space, "Namespace: the store file's name");
+    app.add_flag("--json", global.json, "Print data as JSON");
+    app.add_flag("-q,--quiet", global.quiet, "Print no 'not found' messages");
+    app.add_flag("-v,--verbose", global.verbose, "Say what was done on stderr");
+    app.set_version_flag("--version", "cacheman " CACHEMAN_VERSION);
+}
+
+int print_help(CLI::App& app, const std::string& topic) {
+    if (topic.empty()) {
+        write_out(app.help());
+        return 0;
+    }
+    if (find_command(topic) == nullptr) {
+        refuse_unknown_command(topic);
+    }
+    write_out(app.get_subcommand(topic)->help("cacheman"));
+    return 0;
+}
+
+int run_command(CLI::App& app, const GlobalOptions& global, const Arguments& args) {
+    const auto selected = app.get_subcommands();
+    if (selected.empty()) {
+        fmt::print(stderr, "{}", app.help());
+        return k_exit_usage;
+    }
+    const std::string name = selected.front()->get_name();
+    if (name == "help") {
+        return print_help(app, args.topic);
+    }
+    Context context(global, args);
+    try {
+        return find_command(name)->run(context);
+    } catch (const NotFoundError& error) {
+        if (!global.quiet) {
+            print_error(error.what());
+        }
+        return k_exit_not_found;
+    }
+}
+
+} // namespace
+
+int run(int argc, char** argv) {
+    GlobalOptions global;
+    Arguments args;
+    try {
+        CLI::App app(std::string(k_description), "cacheman");
+        app.footer(std::string(k_footer));
+        app.require_subcommand(0, 1);
+        declare_globals(app, global);
+        for (const auto& command : commands()) {
+            auto* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
+            sub->fallthrough();
+            sub->footer("Example: " + std::string(command.example) + "\n");
+            command.declare(*sub, args);
+        }
+        if (const char* word = command_word(argc, argv); word && !find_command(word)) {
+            refuse_unknown_command(word);
+        }
+        try {
+            app.parse(argc, argv);
+        } catch (const CLI::CallForHelp&) {
+            write_out(app.help());
+            return 0;
+        } catch (const CLI::CallForVersion& version) {
+            write_out(std::string(version.what()) + "\n");
+            return 0;
+        } catch (const CLI::ParseError& error) {
+            throw UsageError(error.what());
+        }
+        const int status = run_command(app, global, args);
+        if (!flush_out()) {
+            print_error("cannot write to stdout");
+            return k_exit_store;
+        }
+        return status;
+    } catch (const UsageError& error) {
+        print_error(error.what());
+        return k_exit_usage;
+    } catch (const StoreError& error) {
+        print_error(error.what());
+        return k_exit_store;
+    } catch (const std::bad_alloc&) {
+        print_error("out of memory");
+        return k_exit_store;
+    } catch (const std::exception& error) {
+        print_error(error.what());
+        return k_exit_store;
+    }
+}
+
+} // namespace cacheman::cli

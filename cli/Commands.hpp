@@ -1,0 +1,73 @@
+// The subcommand table: every command's name, summary, arguments and handler in one place, so
+// help, completions and the man page can be checked against it.
+#pragma once
+
+#include "Store.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace cacheman::cli {
+
+// Global options, given before (or after) the command.
+struct GlobalOptions {
+    std::optional<std::string> dir;
+    std::optional<std::string> name_space;
+    bool json = false;
+    bool quiet = false;
+    bool verbose = false;
+};
+
+// The arguments any command may take; each command binds the ones it uses.
+struct Arguments {
+    std::string cache;
+    std::string key;
+    std::optional<std::string> optional_key;
+    std::optional<std::string> value;
+    std::vector<std::string> keys;
+    std::string parent;
+    std::string child;
+    std::optional<std::string> ttl;
+    std::string file = "-";
+    std::string topic;
+    bool dry_run = false;
+    bool all = false;
+    bool nul = false;
+};
+
+// What a handler works with: the parsed options and a store opened on demand.
+class Context {
+  public:
+    Context(const GlobalOptions& global_options, const Arguments& arguments)
+        : global(global_options), args(arguments) {}
+    const GlobalOptions& global;
+    const Arguments& args;
+    Store& store(OpenMode mode);
+    // A -v note on stderr; silent unless --verbose.
+    void note(std::string_view message) const;
+
+  private:
+    std::optional<Store> m_store;
+};
+
+struct Command {
+    std::string_view name;
+    std::string_view summary;
+    std::string_view example;
+    // Declares the command's positionals and options on its CLI11 subcommand.
+    void (*declare)(CLI::App& app, Arguments& args);
+    // Runs it; returns the exit status. Errors are thrown as cacheman::Error.
+    int (*run)(Context& context);
+};
+
+const std::vector<Command>& commands();
+const Command* find_command(std::string_view name);
+
+} // namespace cacheman::cli

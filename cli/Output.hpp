@@ -1,0 +1,26 @@
+// Everything cacheman writes goes through here: data to stdout, messages to stderr.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cacheman::cli {
+
+// Writes bytes to stdout exactly as given (binary-safe).
+void write_out(std::string_view bytes);
+// Writes each item on a line of its own, or separated by NUL when `nul` is set.
+void write_lines(const std::vector<std::string>& items, bool nul = false);
+// A JSON array of strings, on one line.
+std::string json_array(const std::vector<std::string>& items);
+// Flushes stdout; false when writing failed (a full disk, a closed pipe).
+bool flush_out();
+
+bool stdout_is_terminal();
+
+// "cacheman: error: <message>" on stderr.
+void print_error(std::string_view message);
+// "cacheman: <message>" on stderr, for -v notes.
+void print_note(std::string_view message);
+
+} // namespace cacheman::cli

@@ -1,0 +1,38 @@
+// The small part of JSON cacheman speaks: writing strings and numbers, and reading the flat
+// objects of the export format, one line at a time. Hand-written rather than a library so the
+// binary links statically (see PERFORMANCE.md: dynamic loading costs more than the query).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cacheman::json {
+
+// Appends text as a JSON string literal (quotes included). text must be valid UTF-8.
+void append_string(std::string& out, std::string_view text);
+std::string quote(std::string_view text);
+
+// Appends a number of seconds with up to millisecond precision and no trailing zeros.
+void append_seconds(std::string& out, double seconds);
+
+// One entry of the export format.
+struct Entry {
+    std::string key;
+    std::string value;
+    std::optional<double> expires; // unix seconds
+};
+
+// Parses one line of the export format. Throws UsageError saying what is wrong with it (the caller
+// adds the line number). Unknown members are ignored so that newer exports still import.
+Entry parse_entry(std::string_view line);
+
+// Formats one entry as a line of the export format, without the newline.
+void append_entry(std::string& out, std::string_view key, std::string_view value,
+                  std::optional<double> expires);
+
+std::string base64_encode(std::string_view bytes);
+// Throws UsageError when text is not canonical padded base64.
+std::string base64_decode(std::string_view text);
+
+} // namespace cacheman::json

@@ -1,0 +1,30 @@
+// Where a namespace's store lives, resolved as the contract says:
+//   dir: --dir, else $CACHEMAN_DIR, else $XDG_CACHE_HOME/cacheman, else $HOME/.cache/cacheman
+//   namespace: -n, else $CACHEMAN_NAMESPACE (empty counts as unset), else "default"
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace cacheman {
+
+struct Location {
+    std::string dir;
+    std::string name_space;
+
+    [[nodiscard]] std::string path() const { return dir + "/" + name_space + ".sqlite"; }
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const char*)>;
+
+// Reads the process environment; an unset variable is nullopt.
+std::optional<std::string> process_env(const char* name);
+
+// Resolves and validates the location. Throws UsageError for a bad namespace (an explicit empty
+// -n included) and when no directory can be derived (no HOME).
+Location resolve_location(const std::optional<std::string>& dir_option,
+                          const std::optional<std::string>& namespace_option,
+                          const EnvLookup& env = process_env);
+
+} // namespace cacheman

@@ -1,0 +1,60 @@
+#include "Schema.hpp"
+
+#include "Error.hpp"
+#include "sqlite/Database.hpp"
+
+#include <array>
+#include <string_view>
+
+namespace cacheman::schema {
+
+namespace {
+
+constexpr std::string_view k_schema_v1 = R"sql(
+CREATE TABLE caches(
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL,
+    invalidated REAL,
+    next_expiry REAL
+);
+CREATE TABLE depends(
+    parent TEXT NOT NULL,
+    child TEXT NOT NULL,
+    PRIMARY KEY(parent, child)
+) WITHOUT ROWID;
+CREATE INDEX depends_by_child ON depends(child, parent);
+)sql";
+
+// Migration i turns schema version i+1 into version i+2. Append only; never edit a shipped one.
+constexpr std::array<std::string_view, k_latest_version - 1> k_migrations{};
+
+} // namespace
+
+void create(sqlite::Database& db) {
+    db.exec(k_schema_v1);
+    migrate(db, 1);
+}
+
+void migrate(sqlite::Database& db, int version) {
+    if (version < 1 || version > k_latest_version) {
+        throw StoreError("cannot migrate store from schema version " + std::to_string(version) +
+                         " (" + db.path() + ")");
+    }
+    for (int v = version; v < k_latest_version; ++v) {
+        db.exec(k_migrations.at(static_cast<std::size_t>(v - 1)));
+    }
+    db.exec("PRAGMA application_id = " + std::to_string(k_application_id) +
+            "; PRAGMA user_version = " + std::to_string(k_latest_version));
+}
+
+std::string entries_table(std::int64_t id) {
+    return "\"cache_" + std::to_string(id) + "\"";
+}
+
+std::string create_entries_table(std::int64_t id) {
+    return "CREATE TABLE " + entries_table(id) +
+           "(key TEXT PRIMARY KEY NOT NULL, expires REAL, value BLOB NOT NULL) WITHOUT ROWID";
+}
+
+} // namespace cacheman::schema

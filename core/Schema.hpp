@@ -1,0 +1,51 @@
+// The layout of a namespace file, its version, and its migrations.
+//
+// Tables (schema version 1):
+//   caches(id INTEGER PRIMARY KEY, name TEXT UNIQUE, created REAL, invalidated REAL,
+//          next_expiry REAL)
+//       One row per cache: the metadata table for per-cache settings. `id` names the cache's
+//       entries table; `invalidated` is the unix time it was last cleared by an invalidation;
+//       `next_expiry` is a lower bound of the earliest `expires` among its entries (NULL: none
+//       expire), so writers purge expired entries only when one may be due.
+//   depends(parent TEXT, child TEXT, PRIMARY KEY(parent, child)) WITHOUT ROWID
+//       Dependency edges by cache name: child is computed from parent. Both ends exist in
+//       `caches`; the graph is acyclic (checked before an edge is inserted).
+//   cache_<id>(key TEXT PRIMARY KEY, expires REAL, value BLOB NOT NULL) WITHOUT ROWID
+//       One entries table per cache. Its name comes from the integer id, never from the user's
+//       cache name, so no name can reach SQL as an identifier and names that differ only in
+//       ASCII case (which SQLite identifiers would fold) stay distinct. `expires` comes before
+//       `value` so expiry checks do not read large values' overflow pages.
+//
+// Invariants: every cache_<id> table has a caches row and vice versa; an entry whose
+// `expires` <= now is invisible to every read and removed lazily by writers.
+//
+// Identification: PRAGMA application_id is k_application_id; PRAGMA user_version is the schema
+// version. A file with another application id, or a version newer than this binary knows, is
+// refused and left untouched.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace cacheman::sqlite {
+class Database;
+}
+
+namespace cacheman::schema {
+
+constexpr std::int32_t k_application_id = 0x63616368; // "cach"
+constexpr int k_latest_version = 1;
+
+// Creates the latest schema in an empty database (inside the caller's write transaction).
+void create(sqlite::Database& db);
+
+// Migrates from `version` to k_latest_version (inside the caller's write transaction).
+void migrate(sqlite::Database& db, int version);
+
+// The quoted identifier of the entries table of cache `id`.
+std::string entries_table(std::int64_t id);
+
+// SQL to create the entries table of cache `id`.
+std::string create_entries_table(std::int64_t id);
+
+} // namespace cacheman::schema

@@ -1,0 +1,132 @@
+// One namespace's store: a SQLite file holding caches (one entries table each), their metadata and
+// the dependency edges between them. Every public function is one transaction: it happens whole
+// or not at all, even if the process is killed half-way.
+//
+// "Not found" (NotFoundError, exit 1) means: the named cache does not exist, or (where a function
+// says so) nothing matched. Bad names or input throw UsageError; storage failures StoreError.
+#pragma once
+
+#include "Duration.hpp"
+#include "Location.hpp"
+#include "sqlite/Database.hpp"
+#include "sqlite/Statement.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace cacheman {
+
+class Graph;
+
+struct StoreOptions {
+    // How long a writer waits for another process's write lock before failing (LockedError).
+    int busy_timeout_ms = 10'000;
+    // Unix time in seconds; the system clock when empty. Tests inject a fake one.
+    std::function<double()> clock;
+};
+
+enum class OpenMode {
+    read,   // never creates anything; a missing store reads as an empty one
+    write,  // writes to an existing store; a missing store acts as an empty one (not created)
+    create, // creates the directory (0700) and the store file (0600) when missing
+};
+
+struct CacheSummary {
+    std::string name;
+    std::int64_t entries = 0; // live entries
+    std::int64_t bytes = 0;   // total size of their values
+    std::vector<std::string> parents;
+    std::vector<std::string> children;
+};
+
+struct Dependencies {
+    std::vector<std::string> parents;
+    std::vector<std::string> children;
+};
+
+class Store {
+  public:
+    // Opens the namespace at `location`. Throws StoreError when the directory or file cannot be
+    // created or opened, when the file is not a cacheman store (it is then left untouched), or
+    // when it was written by a newer cacheman.
+    static Store open(const Location& location, OpenMode mode, StoreOptions options = {});
+    // A store that lives in memory only (tests, and reads of a store that does not exist).
+    static Store open_in_memory(StoreOptions options = {});
+
+    Store(Store&&) noexcept;
+    Store& operator=(Store&&) noexcept;
+    ~Store();
+
+    // --- reads -------------------------------------------------------------------------------
+    // The live value of `key`, or nullopt when the key is missing or expired.
+    // Throws NotFoundError when the cache does not exist.
+    std::optional<std::string> get(std::string_view cache, std::string_view key);
+    [[nodiscard]] bool has_cache(std::string_view cache);
+    // Live keys in byte order. Throws NotFoundError when the cache does not exist.
+    std::vector<std::string> keys(std::string_view cache);
+    // Every cache, sorted by name, with live counts and direct edges.
+    std::vector<CacheSummary> list();
+    // Direct parents and children, or with `transitive` every ancestor and descendant.
+    Dependencies dependencies(std::string_view cache, bool transitive);
+    // Writes the export format (JSON Lines, sorted by key) to `sink` in chunks.
+    void export_entries(std::string_view cache, const std::function<void(std::string_view)>& sink);
+
+    // --- writes ------------------------------------------------------------------------------
+    // Stores value under key, creating the cache when missing; with a ttl the entry expires.
+    void set(std::string_view cache, std::string_view key, std::string_view value,
+             std::optional<Duration> ttl = std::nullopt);
+    // Removes the given keys; returns how many live entries were removed.
+    std::size_t erase(std::string_view cache, const std::vector<std::string>& keys);
+    // Adds the edge parent -> child (creating missing caches); a no-op when present. Throws
+    // UsageError naming the cycle path when the edge would close a cycle.
+    void depend(std::string_view parent, std::string_view child);
+    // Removes the edge. Throws NotFoundError when it does not exist.
+    void undepend(std::string_view parent, std::string_view child);
+    // Clears `cache` (or only `key` of it) and every cache that depends on it, transitively, in
+    // one transaction. Returns the caches cleared: `cache` first, then its dependents with each
+    // after its parents. With `dry_run` nothing changes.
+    std::vector<std::string> invalidate(std::string_view cache,
+                                        const std::optional<std::string>& key, bool dry_run);
+    // Clears the dependents of `cache`, then removes it with its entries and edges. Returns the
+    // dependents cleared.
+    std::vector<std::string> drop(std::string_view cache);
+    // Adds the entries of `data` (the export format) in one transaction, creating the cache when
+    // missing. Blank lines are skipped; a key given twice keeps its last value. A malformed line
+    // refuses the whole import with UsageError("line N of SOURCE: ..."). Returns entries read.
+    std::size_t import_entries(std::string_view cache, std::string_view data,
+                               std::string_view source_name);
+
+    [[nodiscard]] const std::string& path() const { return m_db->path(); }
+
+  private:
+    struct CacheRow {
+        std::int64_t id = 0;
+        std::optional<double> next_expiry;
+    };
+
+    Store(std::unique_ptr<sqlite::Database> db, StoreOptions options);
+
+    void identify_or_initialise(bool may_initialise);
+    [[nodiscard]] double now() const;
+    sqlite::Statement& prepared(const std::string& sql);
+
+    std::optional<CacheRow> find_cache(std::string_view cache);
+    CacheRow require_cache(std::string_view cache);
+    CacheRow ensure_cache(std::string_view cache);
+    Graph load_graph();
+    void clear(const CacheRow& row, double when);
+    void purge_expired_if_due(CacheRow& row);
+    void note_expiry(CacheRow& row, double expires);
+
+    std::unique_ptr<sqlite::Database> m_db;
+    std::unordered_map<std::string, sqlite::Statement> m_statements;
+    StoreOptions m_options;
+};
+
+} // namespace cacheman
