@@ -132,14 +132,20 @@ int run(int argc, char** argv) {
         app.footer(std::string(k_footer));
         app.require_subcommand(0, 1);
         declare_globals(app, global);
+        const char* word = command_word(argc, argv);
+        if (word && !find_command(word)) {
+            refuse_unknown_command(word);
+        }
+        // Declaring options costs start-up time, so only the command being run gets its own
+        // (all of them for `help`, whose topic needs its options listed).
+        const bool declare_all = !word || std::string_view(word) == "help";
         for (const auto& command : commands()) {
             auto* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
             sub->fallthrough();
             sub->footer("Example: " + std::string(command.example) + "\n");
-            command.declare(*sub, args);
-        }
-        if (const char* word = command_word(argc, argv); word && !find_command(word)) {
-            refuse_unknown_command(word);
+            if (declare_all || command.name == word) {
+                command.declare(*sub, args);
+            }
         }
         try {
             app.parse(argc, argv);
