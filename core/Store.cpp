@@ -90,11 +90,10 @@ Store Store::open(const Location& location, OpenMode mode, StoreOptions options)
     } else if (!S_ISREG(info.st_mode)) {
         throw StoreError("store path is not a regular file (" + path + ")");
     }
-    const bool empty_file = !exists || info.st_size == 0;
     const int busy = options.busy_timeout_ms;
     Store store(std::make_unique<sqlite::Database>(path, sqlite::Database::Mode::read_write, busy),
                 std::move(options));
-    store.identify_or_initialise(empty_file);
+    store.identify_or_initialise();
     if (mode != OpenMode::read) {
         // WAL makes a commit one append; NORMAL syncs at checkpoints, which keeps every committed
         // transaction across a process crash (the contract) and the file consistent on power loss.
@@ -108,11 +107,11 @@ Store Store::open_in_memory(StoreOptions options) {
     Store store(
         std::make_unique<sqlite::Database>(":memory:", sqlite::Database::Mode::read_write, busy),
         std::move(options));
-    store.identify_or_initialise(true);
+    store.identify_or_initialise();
     return store;
 }
 
-void Store::identify_or_initialise(bool may_initialise) {
+void Store::identify_or_initialise() {
     auto read_header = [&] {
         auto& application = prepared("PRAGMA application_id");
         application.step();
@@ -128,7 +127,21 @@ void Store::identify_or_initialise(bool may_initialise) {
     if (app == schema::k_application_id && version == schema::k_latest_version) {
         return;
     }
-    if (app != schema::k_application_id && (app != 0 || !may_initialise)) {
+    // A database with another application id, or with anything in it, belongs to someone else.
+    // One with nothing in it (a zero-byte file, or one another cacheman process is initialising
+    // right now) is ours to initialise: there is nothing in it to lose. Decided under the write
+    // lock, where the header and the schema are read in one consistent snapshot.
+    const auto foreign = [&] {
+        if (app == schema::k_application_id) {
+            return false;
+        }
+        auto& objects = prepared("SELECT count(*) FROM sqlite_master");
+        objects.step();
+        const bool has_objects = objects.column_int(0) > 0;
+        objects.reset();
+        return app != 0 || has_objects;
+    };
+    if (app != 0 && app != schema::k_application_id) {
         throw StoreError("not a cacheman store; leaving it untouched (" + path() + ")");
     }
     if (version > schema::k_latest_version) {
@@ -137,21 +150,40 @@ void Store::identify_or_initialise(bool may_initialise) {
                          std::to_string(schema::k_latest_version) + "); upgrade cacheman (" +
                          path() + ")");
     }
+    const bool on_disk = path() != ":memory:";
+    if (app == 0 && on_disk && page_count() == 0) {
+        // A file with nothing in it: switch to WAL before the first table exists, so that no
+        // other process ever sees the store in another journal mode.
+        m_db->exec("PRAGMA journal_mode = WAL");
+    }
+    bool created = false;
     {
         // Re-read inside the write transaction: another process may have initialised or
         // migrated the store while this one waited for the lock.
         Transaction tx(*m_db, Transaction::Kind::write);
         std::tie(app, version) = read_header();
-        if (app == 0 && version == 0) {
+        if (foreign()) {
+            throw StoreError("not a cacheman store; leaving it untouched (" + path() + ")");
+        }
+        if (app == 0) {
             schema::create(*m_db);
+            created = true;
         } else if (app == schema::k_application_id && version < schema::k_latest_version) {
             schema::migrate(*m_db, static_cast<int>(version));
         }
         tx.commit();
     }
-    if (path() != ":memory:") {
-        m_db->exec("PRAGMA journal_mode = WAL");
+    if (created && on_disk) {
+        m_db->exec("PRAGMA journal_mode = WAL"); // a no-op unless the file was not empty
     }
+}
+
+std::int64_t Store::page_count() {
+    auto& pages = prepared("PRAGMA page_count");
+    pages.step();
+    const auto count = pages.column_int(0);
+    pages.reset();
+    return count;
 }
 
 double Store::now() const {

@@ -112,7 +112,8 @@ class Store {
 
     Store(std::unique_ptr<sqlite::Database> db, StoreOptions options);
 
-    void identify_or_initialise(bool may_initialise);
+    void identify_or_initialise();
+    std::int64_t page_count();
     [[nodiscard]] double now() const;
     sqlite::Statement& prepared(const std::string& sql);
 
