@@ -3,6 +3,7 @@
 #include "Commands.hpp"
 #include "Error.hpp"
 #include "Output.hpp"
+#include "RunCommand.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -46,19 +47,20 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 // The first word that is not a global option, or nullptr when there is none.
-const char* command_word(int argc, char** argv) {
+// The index of the first word that is not a global option, or argc when there is none.
+int command_index(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "--") {
-            return i + 1 < argc ? argv[i + 1] : nullptr;
+            return i + 1;
         }
         if (arg == "--dir" || arg == "-n" || arg == "--namespace") {
             ++i;
         } else if (arg.empty() || arg.front() != '-') {
-            return argv[i];
+            return i;
         }
     }
-    return nullptr;
+    return argc;
 }
 
 void refuse_unknown_command(std::string_view word) {
@@ -132,9 +134,13 @@ int run(int argc, char** argv) {
         app.footer(std::string(k_footer));
         app.require_subcommand(0, 1);
         declare_globals(app, global);
-        const char* word = command_word(argc, argv);
+        const int index = command_index(argc, argv);
+        const char* word = index < argc ? argv[index] : nullptr;
         if (word && !find_command(word)) {
             refuse_unknown_command(word);
+        }
+        if (word && std::string_view(word) == "run") {
+            argc = split_command(argc, argv, index, args.command);
         }
         // Declaring options costs start-up time, so only the command being run gets its own
         // (all of them for `help`, whose topic needs its options listed).

@@ -6,6 +6,7 @@
 #include "Json.hpp"
 #include "Location.hpp"
 #include "Output.hpp"
+#include "RunCommand.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -244,12 +245,15 @@ int run_help(Context& /*ctx*/) {
 
 Store& Context::store(OpenMode mode) {
     if (!m_store) {
-        const Location location = resolve_location(global.dir, global.name_space);
         StoreOptions options;
         options.busy_timeout_ms = busy_timeout_ms();
-        m_store.emplace(Store::open(location, mode, std::move(options)));
+        m_store.emplace(Store::open(location(), mode, std::move(options)));
     }
     return *m_store;
+}
+
+Location Context::location() const {
+    return resolve_location(global.dir, global.name_space);
 }
 
 void Context::note(std::string_view message) const {
@@ -284,6 +288,8 @@ const std::vector<Command>& commands() {
          "cacheman import weather weather.jsonl", declare_import, run_import},
         {"deps", "Show a cache's parents and children", "cacheman deps --all report",
          declare_deps, run_deps},
+        {"run", "Memoize a command: replay its output, or run it once and record it",
+         "cacheman run --watch src -- make -C src", declare_run, run_run},
         {"help", "Describe a command", "cacheman help invalidate", declare_help, run_help},
     };
     return k_commands;

@@ -40,6 +40,17 @@ struct Arguments {
     bool dry_run = false;
     bool all = false;
     bool nul = false;
+    // run
+    std::vector<std::string> command;
+    std::string run_cache = "run";
+    std::optional<std::string> stale;
+    std::vector<std::string> watch;
+    std::vector<std::string> env;
+    std::optional<std::string> run_key;
+    bool cache_failures = false;
+    bool force = false;
+    bool explain = false;
+    bool background_refresh = false;
 };
 
 // What a handler works with: the parsed options and a store opened on demand.
@@ -50,6 +61,7 @@ class Context {
     const GlobalOptions& global;
     const Arguments& args;
     Store& store(OpenMode mode);
+    [[nodiscard]] Location location() const;
     // A -v note on stderr; silent unless --verbose.
     void note(std::string_view message) const;
 

@@ -14,6 +14,8 @@ struct Location {
     std::string name_space;
 
     [[nodiscard]] std::string path() const { return dir + "/" + name_space + ".sqlite"; }
+    // Lock files of `run`'s single flight (see Flight.hpp).
+    [[nodiscard]] std::string flights_dir() const { return dir + "/" + name_space + ".flights"; }
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const char*)>;

@@ -290,19 +290,25 @@ void Store::note_expiry(CacheRow& row, double expires) {
 // --- reads -----------------------------------------------------------------------------------
 
 std::optional<std::string> Store::get(std::string_view cache, std::string_view key) {
+    auto entry = get_entry(cache, key);
+    return entry ? std::optional<std::string>(std::move(entry->value)) : std::nullopt;
+}
+
+std::optional<Store::Entry> Store::get_entry(std::string_view cache, std::string_view key) {
     validate_key(key);
     Transaction tx(*m_db, Transaction::Kind::read);
     const CacheRow row = require_cache(cache);
-    auto& query = prepared("SELECT value FROM " + schema::entries_table(row.id) +
+    auto& query = prepared("SELECT value, expires FROM " + schema::entries_table(row.id) +
                            " WHERE key = ? AND " + std::string(k_live));
     query.bind(1, key);
     query.bind(2, now());
     if (!query.step()) {
         return std::nullopt;
     }
-    std::string value(query.column_blob(0));
+    Entry entry{std::string(query.column_blob(0)),
+                query.is_null(1) ? std::nullopt : std::optional<double>(query.column_double(1))};
     query.reset();
-    return value;
+    return entry;
 }
 
 bool Store::has_cache(std::string_view cache) {

@@ -67,6 +67,12 @@ class Store {
     // The live value of `key`, or nullopt when the key is missing or expired.
     // Throws NotFoundError when the cache does not exist.
     std::optional<std::string> get(std::string_view cache, std::string_view key);
+    // The same, with the entry's expiry (unix seconds) when it has one.
+    struct Entry {
+        std::string value;
+        std::optional<double> expires;
+    };
+    std::optional<Entry> get_entry(std::string_view cache, std::string_view key);
     [[nodiscard]] bool has_cache(std::string_view cache);
     // Live keys in byte order. Throws NotFoundError when the cache does not exist.
     std::vector<std::string> keys(std::string_view cache);

@@ -1,0 +1,199 @@
+#include "Process.hpp"
+
+#include "Interrupt.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace cacheman {
+
+namespace {
+
+constexpr int k_interrupt_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+volatile pid_t g_child = 0;
+
+void on_interrupt(int signal, siginfo_t* info, void* /*context*/) {
+    note_interrupt(signal);
+    const pid_t child = g_child;
+    // A terminal's Ctrl-C already reached the command (same process group): do not repeat it.
+    if (child > 0 && info->si_code != SI_KERNEL) {
+        kill(child, signal);
+    }
+}
+
+struct Pipe {
+    int read_end = -1;
+    int write_end = -1;
+    Pipe() {
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) != 0) {
+            throw SpawnError(std::string("cannot create a pipe: ") + std::strerror(errno), 126);
+        }
+        read_end = fds[0];
+        write_end = fds[1];
+    }
+    ~Pipe() {
+        close_read();
+        close_write();
+    }
+    void close_read() {
+        if (read_end >= 0) {
+            ::close(read_end);
+            read_end = -1;
+        }
+    }
+    void close_write() {
+        if (write_end >= 0) {
+            ::close(write_end);
+            write_end = -1;
+        }
+    }
+};
+
+// Reads from both pipes until both are closed, handing each chunk to its sink at once.
+void pump(Pipe& out, Pipe& err, const OutputSink& on_stdout, const OutputSink& on_stderr) {
+    char buffer[1 << 16];
+    while (out.read_end >= 0 || err.read_end >= 0) {
+        pollfd fds[2] = {{out.read_end, POLLIN, 0}, {err.read_end, POLLIN, 0}};
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return;
+        }
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || fds[i].revents == 0) {
+                continue;
+            }
+            Pipe& pipe = i == 0 ? out : err;
+            const ssize_t got = ::read(pipe.read_end, buffer, sizeof buffer);
+            if (got > 0) {
+                (i == 0 ? on_stdout : on_stderr)(std::string_view(buffer, static_cast<std::size_t>(got)));
+            } else if (got == 0 || errno != EINTR) {
+                pipe.close_read();
+            }
+        }
+    }
+}
+
+int wait_for(pid_t pid, int& signal) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            return 126;
+        }
+    }
+    if (WIFSIGNALED(status)) {
+        signal = WTERMSIG(status);
+        return 128 + signal;
+    }
+    return WEXITSTATUS(status);
+}
+
+} // namespace
+
+void install_interrupt_handlers() {
+    for (const int signal : k_interrupt_signals) {
+        struct sigaction current {};
+        sigaction(signal, nullptr, &current);
+        if (current.sa_handler == SIG_IGN) {
+            continue; // started ignoring it (a background job): keep ignoring it
+        }
+        struct sigaction action {};
+        action.sa_sigaction = on_interrupt;
+        action.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigemptyset(&action.sa_mask);
+        sigaction(signal, &action, nullptr);
+    }
+}
+
+ProcessResult run_process(const std::vector<std::string>& argv, const OutputSink& on_stdout,
+                          const OutputSink& on_stderr) {
+    std::vector<char*> args;
+    for (const auto& arg : argv) {
+        args.push_back(const_cast<char*>(arg.c_str()));
+    }
+    args.push_back(nullptr);
+
+    Pipe out;
+    Pipe err;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out.write_end, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err.write_end, STDERR_FILENO);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+
+    const auto start = std::chrono::steady_clock::now();
+    pid_t pid = 0;
+    const int rc = posix_spawnp(&pid, args[0], &actions, &attributes, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    if (rc != 0) {
+        const int code = (rc == ENOENT || rc == ENOTDIR) ? 127 : 126;
+        throw SpawnError(argv[0] + (code == 127 ? std::string(": command not found")
+                                                : ": cannot execute: " + std::string(std::strerror(rc))),
+                         code);
+    }
+    g_child = pid;
+    if (const int signal = interrupted()) {
+        kill(pid, signal); // arrived before the command existed to forward it to
+    }
+    out.close_write();
+    err.close_write();
+    pump(out, err, on_stdout, on_stderr);
+
+    ProcessResult result;
+    result.exit_code = wait_for(pid, result.signal);
+    g_child = 0;
+    result.duration =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+}
+
+void spawn_detached(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    for (const auto& arg : argv) {
+        args.push_back(const_cast<char*>(arg.c_str()));
+    }
+    args.push_back(nullptr);
+    const pid_t middle = fork();
+    if (middle < 0) {
+        return;
+    }
+    if (middle == 0) {
+        setsid();
+        if (fork() == 0) {
+            const int null = ::open("/dev/null", O_RDWR);
+            dup2(null, STDIN_FILENO);
+            dup2(null, STDOUT_FILENO);
+            dup2(null, STDERR_FILENO);
+            close_range(3, ~0U, 0);
+            for (const int signal : k_interrupt_signals) {
+                std::signal(signal, SIG_DFL);
+            }
+            execv(args[0], args.data());
+        }
+        _exit(0);
+    }
+    int status = 0;
+    while (waitpid(middle, &status, 0) < 0 && errno == EINTR) {
+    }
+}
+
+} // namespace cacheman

@@ -1,0 +1,46 @@
+// Running a command: directly (no shell), with the caller's stdin, its stdout and stderr
+// streamed to callbacks as they arrive, and interrupts forwarded to it.
+#pragma once
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cacheman {
+
+using OutputSink = std::function<void(std::string_view)>;
+
+struct ProcessResult {
+    int exit_code = 0;    // as a shell reports it: 0-255, or 128+N when killed by signal N
+    int signal = 0;       // the signal that killed it, or 0
+    double duration = 0;  // wall-clock seconds
+};
+
+// The command could not be started: `exit_code` is 127 when it was not found, else 126.
+class SpawnError : public std::runtime_error {
+  public:
+    SpawnError(const std::string& message, int exit_code)
+        : std::runtime_error(message), m_exit_code(exit_code) {}
+    [[nodiscard]] int exit_code() const { return m_exit_code; }
+
+  private:
+    int m_exit_code;
+};
+
+// Runs argv (PATH is searched when argv[0] has no '/'). While it runs, SIGINT, SIGTERM, SIGHUP
+// and SIGQUIT sent to cacheman are recorded (see interrupted()) and forwarded to the command,
+// unless they came from the terminal, which already sent them to the command's process group.
+ProcessResult run_process(const std::vector<std::string>& argv, const OutputSink& on_stdout,
+                          const OutputSink& on_stderr);
+
+// Starts argv fully detached: a new session, stdin/stdout/stderr on /dev/null, not a child of
+// this process (double fork), so it holds no pipe of the caller open. Errors are ignored: the
+// detached work is best-effort.
+void spawn_detached(const std::vector<std::string>& argv);
+
+// Catches the interrupt signals so that an interrupt is recorded instead of killing cacheman.
+void install_interrupt_handlers();
+
+} // namespace cacheman
