@@ -40,12 +40,36 @@ bool stdout_is_terminal() {
     return isatty(STDOUT_FILENO) == 1;
 }
 
+namespace {
+
+// Messages quote user input (names, keys, paths); escape its control characters so that a
+// message always stays on one line.
+std::string one_line(std::string_view message) {
+    std::string out;
+    out.reserve(message.size());
+    for (const char c : message) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (byte < 0x20 || byte == 0x7F) {
+            out += fmt::format("\\x{:02x}", byte);
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+} // namespace
+
 void print_error(std::string_view message) {
-    fmt::print(stderr, "cacheman: error: {}\n", message);
+    fmt::print(stderr, "cacheman: error: {}\n", one_line(message));
 }
 
 void print_note(std::string_view message) {
-    fmt::print(stderr, "cacheman: {}\n", message);
+    fmt::print(stderr, "cacheman: {}\n", one_line(message));
 }
 
 } // namespace cacheman::cli

@@ -57,6 +57,18 @@ void ensure_store_file(const std::string& path) {
     }
 }
 
+bool has_sqlite_header(const std::string& path) {
+    constexpr std::string_view k_magic{"SQLite format 3\0", 16};
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        throw StoreError(system_message("cannot open store", path));
+    }
+    char header[16];
+    const ssize_t got = ::read(fd, header, sizeof header);
+    ::close(fd);
+    return got == sizeof header && std::string_view(header, sizeof header) == k_magic;
+}
+
 void require_name(std::string_view cache) {
     validate_cache_name(cache);
 }
@@ -89,6 +101,9 @@ Store Store::open(const Location& location, OpenMode mode, StoreOptions options)
         ensure_store_file(path);
     } else if (!S_ISREG(info.st_mode)) {
         throw StoreError("store path is not a regular file (" + path + ")");
+    } else if (info.st_size > 0 && !has_sqlite_header(path)) {
+        // SQLite would take a file too short to hold a header for an empty database.
+        throw StoreError("not a cacheman store; leaving it untouched (" + path + ")");
     }
     const int busy = options.busy_timeout_ms;
     Store store(std::make_unique<sqlite::Database>(path, sqlite::Database::Mode::read_write, busy),
