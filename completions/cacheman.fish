@@ -1,0 +1,245 @@
+# fish completion for cacheman(1).
+#
+# Commands and options are static (tests/e2e/test_docs.py checks them against
+# 'cacheman --help'); cache names come from 'cacheman list', run on the store that
+# the --dir and -n/--namespace options already typed on the line select.
+# Install as cacheman.fish in fish's vendor_completions.d.
+
+# Parses the tokens before the cursor. Prints three lines: the command (or
+# nothing), the number of its arguments already typed, and 1 after a '--'.
+function __cacheman_parse
+    set -l tokens (commandline -opc)
+    set -l cmd
+    set -l npos 0
+    set -l dashdash 0
+    set -l skip 0
+    for tok in $tokens[2..-1]
+        # What follows run is run's business (see __cacheman_run_program).
+        test "$cmd" = run; and break
+        if test $skip -eq 1
+            set skip 0
+            continue
+        end
+        if test $dashdash -eq 0
+            switch $tok
+                case --
+                    set dashdash 1
+                    continue
+                case --dir -n --namespace --ttl
+                    set skip 1
+                    continue
+                case '-*'
+                    continue
+            end
+        end
+        if test -z "$cmd"
+            set cmd $tok
+        else
+            set npos (math $npos + 1)
+        end
+    end
+    printf '%s\n' "$cmd" $npos $dashdash
+end
+
+# Prints the --dir and --namespace options typed on the line, one word a line.
+function __cacheman_store_options
+    set -l tokens (commandline -opc)
+    set -l dir
+    set -l ns
+    set -l i 2
+    while test $i -le (count $tokens)
+        set -l tok $tokens[$i]
+        set -l next
+        test $i -lt (count $tokens); and set next $tokens[(math $i + 1)]
+        switch $tok
+            case --
+                break
+            case --dir
+                set dir $next
+                set i (math $i + 1)
+            case -n --namespace
+                set ns $next
+                set i (math $i + 1)
+            case '--dir=*'
+                set dir (string replace -- --dir= '' $tok)
+            case '--namespace=*'
+                set ns (string replace -- --namespace= '' $tok)
+            case '-n?*'
+                set ns (string sub -s 3 -- $tok)
+        end
+        set i (math $i + 1)
+    end
+    if test -n "$dir"
+        printf '%s\n' --dir (string replace -r '^~(?=/|$)' $HOME -- $dir)
+    end
+    if test -n "$ns"
+        printf '%s\n' --namespace $ns
+    end
+end
+
+function __cacheman_caches
+    set -l bin cacheman
+    # The binary being completed when typed as a path (./build/cli/cacheman).
+    set -l first (commandline -opc)[1]
+    if string match -q '*/*' -- $first
+        set bin (string replace -r '^~(?=/)' $HOME -- $first)
+    end
+    $bin (__cacheman_store_options) list 2>/dev/null </dev/null
+end
+
+function __cacheman_namespaces
+    set -l dir
+    set -l i
+    set -l opts (__cacheman_store_options)
+    if set i (contains -i -- --dir $opts)
+        set dir $opts[(math $i + 1)]
+    else if test -n "$CACHEMAN_DIR"
+        set dir $CACHEMAN_DIR
+    else if test -n "$XDG_CACHE_HOME"
+        set dir $XDG_CACHE_HOME/cacheman
+    else
+        set dir $HOME/.cache/cacheman
+    end
+    for file in $dir/*.sqlite
+        test -f $file; and string replace -r '^.*/(.*)\.sqlite$' '$1' -- $file
+    end
+end
+
+# For run: prints the words of the program to memoize typed before the cursor
+# (none when the cursor is on its name); fails when the cursor is not in the
+# program (but on an option of run or its value).
+function __cacheman_run_program
+    set -l tokens (commandline -opc)
+    set -l i 2
+    while test $i -le (count $tokens)
+        switch $tokens[$i]
+            case --dir -n --namespace
+                set i (math $i + 2)
+            case '-*'
+                set i (math $i + 1)
+            case '*'
+                break
+        end
+    end
+    test "$tokens[$i]" = run; or return 1
+    set i (math $i + 1)
+    set -l dashdash 0
+    while test $i -le (count $tokens)
+        switch $tokens[$i]
+            case --
+                set dashdash 1
+                set i (math $i + 1)
+                break
+            case --cache --ttl --stale --watch --env --key
+                set i (math $i + 2)
+            case '-*'
+                set i (math $i + 1)
+            case '*'
+                break
+        end
+    end
+    # Past the end: the cursor is on the value of the option before it.
+    test $i -le (math (count $tokens) + 1); or return 1
+    if test $i -gt (count $tokens)
+        # On the program's name, unless an option of run is being typed.
+        set -l current (commandline -ct)
+        test $dashdash -eq 1; or not string match -q -- '-*' "$current"; or return 1
+        return 0
+    end
+    printf '%s\n' $tokens[$i..-1]
+end
+
+# Completes the program to memoize and its arguments as fish completes that
+# command line.
+function __cacheman_run_complete
+    set -l program (__cacheman_run_program)
+    set -l current (commandline -ct)
+    complete -C (string join ' ' -- (string escape -- $program) "$current")
+end
+
+# True when global options may be completed: before the command, or after one
+# other than run (which takes them only before it).
+function __cacheman_globals
+    set -l state (__cacheman_parse)
+    test -z "$state[1]"; or begin
+        test "$state[1]" != run; and test $state[3] -eq 0
+    end
+end
+
+# True when no command has been typed yet.
+function __cacheman_no_command
+    set -l state (__cacheman_parse)
+    test -z "$state[1]"
+end
+
+# True when the command is one of the arguments and options may be completed.
+function __cacheman_command_options
+    set -l state (__cacheman_parse)
+    contains -- "$state[1]" $argv; or return 1
+    if test "$state[1]" = run
+        # run's options come before its program.
+        not __cacheman_run_program >/dev/null
+    else
+        test $state[3] -eq 0
+    end
+end
+
+# True when the word under the cursor is argument number $argv[2] (from 0) of
+# command $argv[1]; further arguments are alternative numbers.
+function __cacheman_argument
+    set -l state (__cacheman_parse)
+    test "$state[1]" = $argv[1]; and contains -- $state[2] $argv[2..-1]
+end
+
+complete -c cacheman -f
+
+# Global options, accepted before the command and after it (but for run).
+complete -c cacheman -n __cacheman_globals -l dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'Store directory'
+complete -c cacheman -n __cacheman_globals -s n -l namespace -x -a '(__cacheman_namespaces)' -d 'Namespace: the store file name'
+complete -c cacheman -n __cacheman_globals -l json -d 'Print data as JSON'
+complete -c cacheman -n __cacheman_globals -s q -l quiet -d 'Print no "not found" messages'
+complete -c cacheman -n __cacheman_globals -s v -l verbose -d 'Say what was done on stderr'
+complete -c cacheman -n __cacheman_globals -s h -l help -d 'Print help and exit'
+complete -c cacheman -n __cacheman_no_command -l version -d 'Print the version and exit'
+
+# Commands.
+complete -c cacheman -n __cacheman_no_command -a set -d 'Store a value'
+complete -c cacheman -n __cacheman_no_command -a get -d "Print a value's exact bytes"
+complete -c cacheman -n __cacheman_no_command -a del -d 'Remove keys'
+complete -c cacheman -n __cacheman_no_command -a keys -d "List a cache's keys"
+complete -c cacheman -n __cacheman_no_command -a list -d "List the namespace's caches"
+complete -c cacheman -n __cacheman_no_command -a depend -d 'Record that CHILD is computed from PARENT'
+complete -c cacheman -n __cacheman_no_command -a undepend -d 'Remove a dependency edge'
+complete -c cacheman -n __cacheman_no_command -a invalidate -d 'Clear a cache and its dependents'
+complete -c cacheman -n __cacheman_no_command -a drop -d 'Remove a cache, clearing its dependents'
+complete -c cacheman -n __cacheman_no_command -a export -d 'Write a cache as JSON Lines'
+complete -c cacheman -n __cacheman_no_command -a import -d 'Add JSON Lines entries to a cache'
+complete -c cacheman -n __cacheman_no_command -a deps -d "Show a cache's parents and children"
+complete -c cacheman -n __cacheman_no_command -a run -d 'Memoize a command'
+complete -c cacheman -n __cacheman_no_command -a help -d 'Describe a command'
+
+# Options of commands.
+complete -c cacheman -n '__cacheman_command_options set' -l ttl -x -d 'Expire the entry after this duration (90s, 15m, 7d)'
+complete -c cacheman -n '__cacheman_command_options keys' -s 0 -l null -d 'End each key with NUL instead of newline'
+complete -c cacheman -n '__cacheman_command_options invalidate' -l dry-run -d 'Print the caches that would be cleared; change nothing'
+complete -c cacheman -n '__cacheman_command_options deps' -l all -d 'Every ancestor and descendant, not only direct edges'
+complete -c cacheman -n '__cacheman_command_options run' -s h -l help -d 'Print help and exit'
+complete -c cacheman -n '__cacheman_command_options run' -l cache -x -a '(__cacheman_caches)' -d 'Cache that holds the results (default: run)'
+complete -c cacheman -n '__cacheman_command_options run' -l ttl -x -d 'Results expire after this duration'
+complete -c cacheman -n '__cacheman_command_options run' -l stale -x -d 'Older than this: replay, then refresh in the background'
+complete -c cacheman -n '__cacheman_command_options run' -l watch -r -F -d 'A file or directory whose contents are part of the key'
+complete -c cacheman -n '__cacheman_command_options run' -l env -x -a '(set --names --export)' -d 'An environment variable whose value is part of the key'
+complete -c cacheman -n '__cacheman_command_options run' -l key -x -d 'An extra string that is part of the key'
+complete -c cacheman -n '__cacheman_command_options run' -l cache-failures -d 'Store a non-zero exit too'
+complete -c cacheman -n '__cacheman_command_options run' -l force -d 'Run even on a hit, and overwrite the result'
+complete -c cacheman -n '__cacheman_command_options run' -l explain -d "Print the key's parts and whether it would hit; run nothing"
+
+# Arguments that name a cache, a file or a command.
+for command in set get del keys invalidate drop export import deps
+    complete -c cacheman -n "__cacheman_argument $command 0" -a '(__cacheman_caches)' -d cache
+end
+complete -c cacheman -n '__cacheman_argument depend 0 1' -a '(__cacheman_caches)' -d cache
+complete -c cacheman -n '__cacheman_argument undepend 0 1' -a '(__cacheman_caches)' -d cache
+complete -c cacheman -n '__cacheman_argument import 1' -F
+complete -c cacheman -n '__cacheman_argument help 0' -a 'set get del keys list depend undepend invalidate drop export import deps run help' -d command
+complete -c cacheman -n __cacheman_run_program -a '(__cacheman_run_complete)'
