@@ -257,7 +257,7 @@ Location Context::location() const {
 }
 
 void Context::note(std::string_view message) const {
-    if (global.verbose) {
+    if (global.verbose && !global.quiet) {
         print_note(message);
     }
 }

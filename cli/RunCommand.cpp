@@ -202,6 +202,11 @@ void declare_run(CLI::App& app, Arguments& args) {
     // The words after `--` were taken off argv before parsing (see split_command).
     app.callback([&app, &args] {
         if (!args.command.empty()) {
+            const auto stray = app.remaining();
+            if (!stray.empty()) {
+                throw UsageError("unknown option '" + stray.front() +
+                                 "' for run (global options go before 'run')");
+            }
             return;
         }
         args.command = app.remaining();
@@ -238,12 +243,12 @@ int split_command(int argc, char** argv, int run_index, std::vector<std::string>
 
 int run_run(Context& ctx) {
     const RunRequest request = request_of(ctx.args);
-    Store& store = ctx.store(OpenMode::create);
-    Memoizer memoizer(store, ctx.location().flights_dir());
     if (ctx.args.explain) {
-        print_explanation(ctx, memoizer.explain(request));
+        Memoizer explainer(ctx.store(OpenMode::read), ctx.location().flights_dir());
+        print_explanation(ctx, explainer.explain(request));
         return 0;
     }
+    Memoizer memoizer(ctx.store(OpenMode::create), ctx.location().flights_dir());
     install_interrupt_handlers();
     RunOutcome outcome;
     try {
