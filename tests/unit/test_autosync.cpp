@@ -104,7 +104,7 @@ TEST_CASE("seed test_window_cycling: buckets age out without a crash", "[autosyn
     CHECK_FALSE(window.save_due(now));
 }
 
-TEST_CASE("--autosync-checks specs", "[autosync]") {
+TEST_CASE("autosync check specs (--autosync-checks)", "[autosync]") {
     const auto checks = parse_time_checks("900:1,60:10000,300:10");
     REQUIRE(checks.size() == 3);
     CHECK(checks[0].window_seconds == 60);
