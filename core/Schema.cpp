@@ -27,7 +27,29 @@ CREATE INDEX depends_by_child ON depends(child, parent);
 )sql";
 
 // Migration i turns schema version i+1 into version i+2. Append only; never edit a shipped one.
-constexpr std::array<std::string_view, k_latest_version - 1> k_migrations{};
+constexpr std::array<std::string_view, k_latest_version - 1> k_migrations{
+    // 1 -> 2: per-cache settings (hooks, default ttl, volatile, auto-sync) and edit counts.
+    R"sql(
+ALTER TABLE caches ADD COLUMN builder TEXT;
+ALTER TABLE caches ADD COLUMN loader TEXT;
+ALTER TABLE caches ADD COLUMN saver TEXT;
+ALTER TABLE caches ADD COLUMN validator TEXT;
+ALTER TABLE caches ADD COLUMN deleter TEXT;
+ALTER TABLE caches ADD COLUMN pre_processor TEXT;
+ALTER TABLE caches ADD COLUMN post_processor TEXT;
+ALTER TABLE caches ADD COLUMN default_ttl_ms INTEGER;
+ALTER TABLE caches ADD COLUMN volatile INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE caches ADD COLUMN autosync INTEGER;
+ALTER TABLE caches ADD COLUMN autosync_checks TEXT;
+ALTER TABLE caches ADD COLUMN built INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE edits(
+    cache_id INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY(cache_id, bucket)
+) WITHOUT ROWID;
+)sql",
+};
 
 } // namespace
 
@@ -48,12 +70,12 @@ void migrate(sqlite::Database& db, int version) {
             "; PRAGMA user_version = " + std::to_string(k_latest_version));
 }
 
-std::string entries_table(std::int64_t id) {
-    return "\"cache_" + std::to_string(id) + "\"";
+std::string entries_table(std::int64_t id, bool is_volatile) {
+    return (is_volatile ? "\"volatile\".\"cache_" : "\"cache_") + std::to_string(id) + "\"";
 }
 
-std::string create_entries_table(std::int64_t id) {
-    return "CREATE TABLE " + entries_table(id) +
+std::string create_entries_table(std::int64_t id, bool is_volatile) {
+    return "CREATE TABLE IF NOT EXISTS " + entries_table(id, is_volatile) +
            "(key TEXT PRIMARY KEY NOT NULL, expires REAL, value BLOB NOT NULL) WITHOUT ROWID";
 }
 

@@ -16,6 +16,14 @@
 //       ASCII case (which SQLite identifiers would fold) stay distinct. `expires` comes before
 //       `value` so expiry checks do not read large values' overflow pages.
 //
+// Schema version 2 adds per-cache settings to `caches` (hook commands builder, loader, saver,
+// validator, deleter, pre_processor, post_processor; default_ttl_ms; volatile; autosync (NULL:
+// on when a saver is set); autosync_checks (NULL: the seed's defaults); built: 1 once the
+// builder filled the cache since it was last cleared) and the auto-sync edit counts:
+//   edits(cache_id, bucket, count) WITHOUT ROWID: edits per second (bucket = unix second).
+// A volatile cache's cache_<id> table lives in a second file under the runtime directory,
+// attached as schema "volatile", so its values never reach the namespace file.
+//
 // Invariants: every cache_<id> table has a caches row and vice versa; an entry whose
 // `expires` <= now is invisible to every read and removed lazily by writers.
 //
@@ -34,7 +42,7 @@ class Database;
 namespace cacheman::schema {
 
 constexpr std::int32_t k_application_id = 0x63616368; // "cach"
-constexpr int k_latest_version = 1;
+constexpr int k_latest_version = 2;
 
 // Creates the latest schema in an empty database (inside the caller's write transaction).
 void create(sqlite::Database& db);
@@ -42,10 +50,11 @@ void create(sqlite::Database& db);
 // Migrates from `version` to k_latest_version (inside the caller's write transaction).
 void migrate(sqlite::Database& db, int version);
 
-// The quoted identifier of the entries table of cache `id`.
-std::string entries_table(std::int64_t id);
+// The quoted identifier of the entries table of cache `id` (in the attached "volatile" schema
+// for a volatile cache).
+std::string entries_table(std::int64_t id, bool is_volatile = false);
 
-// SQL to create the entries table of cache `id`.
-std::string create_entries_table(std::int64_t id);
+// SQL to create the entries table of cache `id` when it does not exist.
+std::string create_entries_table(std::int64_t id, bool is_volatile = false);
 
 } // namespace cacheman::schema

@@ -220,17 +220,98 @@ sqlite::Statement& Store::prepared(const std::string& sql) {
 }
 
 std::optional<Store::CacheRow> Store::find_cache(std::string_view cache) {
-    auto& query = prepared("SELECT id, next_expiry FROM caches WHERE name = ?");
+    auto& query = prepared("SELECT id, next_expiry, volatile, builder IS NOT NULL AND built = 0, "
+                           "saver IS NOT NULL AND coalesce(autosync, 1), default_ttl_ms "
+                           "FROM caches WHERE name = ?");
     query.bind(1, cache);
     if (!query.step()) {
         return std::nullopt;
     }
-    CacheRow row{query.column_int(0), std::nullopt};
+    CacheRow row;
+    row.id = query.column_int(0);
     if (!query.is_null(1)) {
         row.next_expiry = query.column_double(1);
     }
+    row.is_volatile = query.column_int(2) != 0;
+    row.needs_build = query.column_int(3) != 0;
+    row.counts_edits = query.column_int(4) != 0;
+    if (!query.is_null(5)) {
+        row.default_ttl_ms = query.column_int(5);
+    }
     query.reset();
     return row;
+}
+
+std::string Store::table(const CacheRow& row) const {
+    return schema::entries_table(row.id, row.is_volatile);
+}
+
+void Store::attach_volatile() {
+    if (m_volatile_attached) {
+        return;
+    }
+    const std::string& file = m_options.volatile_path;
+    if (!file.empty()) {
+        const auto slash = file.find_last_of('/');
+        ensure_directory(file.substr(0, slash));
+        ensure_store_file(file);
+    }
+    auto& attach = prepared("ATTACH DATABASE ? AS volatile");
+    attach.bind(1, file.empty() ? std::string_view(":memory:") : std::string_view(file));
+    attach.run();
+    m_volatile_attached = true;
+    if (!file.empty()) {
+        m_db->exec("PRAGMA volatile.journal_mode = WAL");
+    }
+    // After a reboot the runtime file is gone: recreate the tables its caches need.
+    std::vector<std::int64_t> ids;
+    auto& query = prepared("SELECT id FROM caches WHERE volatile");
+    while (query.step()) {
+        ids.push_back(query.column_int(0));
+    }
+    query.reset();
+    for (const auto id : ids) {
+        m_db->exec(schema::create_entries_table(id, true));
+    }
+}
+
+void Store::before_access(std::string_view cache, bool reading) {
+    require_name(cache);
+    const auto row = find_cache(cache);
+    if (!row) {
+        return;
+    }
+    if (row->is_volatile) {
+        attach_volatile();
+    }
+    if (reading && row->needs_build && m_build_hook) {
+        m_build_hook(std::string(cache));
+    }
+}
+
+void Store::before_cascade() {
+    if (m_volatile_attached) {
+        return;
+    }
+    auto& any = prepared("SELECT EXISTS(SELECT 1 FROM caches WHERE volatile)");
+    any.step();
+    const bool found = any.column_int(0) != 0;
+    any.reset();
+    if (found) {
+        attach_volatile();
+    }
+}
+
+void Store::count_edits(const CacheRow& row, std::int64_t count) {
+    if (!row.counts_edits || count == 0) {
+        return;
+    }
+    auto& add = prepared("INSERT INTO edits(cache_id, bucket, count) VALUES(?, ?, ?) "
+                         "ON CONFLICT DO UPDATE SET count = count + excluded.count");
+    add.bind(1, static_cast<std::int64_t>(row.id));
+    add.bind(2, static_cast<std::int64_t>(now()));
+    add.bind(3, count);
+    add.run();
 }
 
 Store::CacheRow Store::require_cache(std::string_view cache) {
@@ -250,7 +331,8 @@ Store::CacheRow Store::ensure_cache(std::string_view cache) {
     insert.bind(1, cache);
     insert.bind(2, now());
     insert.run();
-    const CacheRow row{m_db->last_insert_rowid(), std::nullopt};
+    CacheRow row;
+    row.id = m_db->last_insert_rowid();
     m_db->exec(schema::create_entries_table(row.id));
     return row;
 }
@@ -266,11 +348,15 @@ Graph Store::load_graph() {
 }
 
 void Store::clear(const CacheRow& row, double when) {
-    prepared("DELETE FROM " + schema::entries_table(row.id)).run();
-    auto& mark = prepared("UPDATE caches SET invalidated = ?, next_expiry = NULL WHERE id = ?");
+    prepared("DELETE FROM " + table(row)).run();
+    auto& mark = prepared(
+        "UPDATE caches SET invalidated = ?, next_expiry = NULL, built = 0 WHERE id = ?");
     mark.bind(1, when);
     mark.bind(2, static_cast<std::int64_t>(row.id));
     mark.run();
+    auto& edits = prepared("DELETE FROM edits WHERE cache_id = ?");
+    edits.bind(1, static_cast<std::int64_t>(row.id));
+    edits.run();
 }
 
 void Store::purge_expired_if_due(CacheRow& row) {
@@ -278,11 +364,11 @@ void Store::purge_expired_if_due(CacheRow& row) {
     if (!row.next_expiry || *row.next_expiry > current) {
         return;
     }
-    const std::string table = schema::entries_table(row.id);
-    auto& purge = prepared("DELETE FROM " + table + " WHERE expires <= ?");
+    const std::string entries = table(row);
+    auto& purge = prepared("DELETE FROM " + entries + " WHERE expires <= ?");
     purge.bind(1, current);
     purge.run();
-    auto& next = prepared("UPDATE caches SET next_expiry = (SELECT min(expires) FROM " + table +
+    auto& next = prepared("UPDATE caches SET next_expiry = (SELECT min(expires) FROM " + entries +
                           ") WHERE id = ? RETURNING next_expiry");
     next.bind(1, static_cast<std::int64_t>(row.id));
     next.step();
@@ -311,9 +397,10 @@ std::optional<std::string> Store::get(std::string_view cache, std::string_view k
 
 std::optional<Store::Entry> Store::get_entry(std::string_view cache, std::string_view key) {
     validate_key(key);
+    before_access(cache, true);
     Transaction tx(*m_db, Transaction::Kind::read);
     const CacheRow row = require_cache(cache);
-    auto& query = prepared("SELECT value, expires FROM " + schema::entries_table(row.id) +
+    auto& query = prepared("SELECT value, expires FROM " + table(row) +
                            " WHERE key = ? AND " + std::string(k_live));
     query.bind(1, key);
     query.bind(2, now());
@@ -332,9 +419,10 @@ bool Store::has_cache(std::string_view cache) {
 }
 
 std::vector<std::string> Store::keys(std::string_view cache) {
+    before_access(cache, true);
     Transaction tx(*m_db, Transaction::Kind::read);
     const CacheRow row = require_cache(cache);
-    auto& query = prepared("SELECT key FROM " + schema::entries_table(row.id) + " WHERE " +
+    auto& query = prepared("SELECT key FROM " + table(row) + " WHERE " +
                            std::string(k_live) + " ORDER BY key");
     query.bind(1, now());
     std::vector<std::string> keys;
@@ -346,6 +434,7 @@ std::vector<std::string> Store::keys(std::string_view cache) {
 }
 
 std::vector<CacheSummary> Store::list() {
+    before_cascade();
     Transaction tx(*m_db, Transaction::Kind::read);
     const Graph graph = load_graph();
     std::vector<std::pair<std::string, std::int64_t>> caches;
@@ -358,7 +447,7 @@ std::vector<CacheSummary> Store::list() {
     std::vector<CacheSummary> out;
     for (auto& [name, id] : caches) {
         auto& count = prepared("SELECT count(*), coalesce(sum(length(value)), 0) FROM " +
-                               schema::entries_table(id) + " WHERE " + std::string(k_live));
+                               table(require_cache(name)) + " WHERE " + std::string(k_live));
         count.bind(1, current);
         count.step();
         CacheSummary summary{name, count.column_int(0), count.column_int(1), graph.parents(name),
@@ -382,9 +471,10 @@ Dependencies Store::dependencies(std::string_view cache, bool transitive) {
 
 void Store::export_entries(std::string_view cache,
                            const std::function<void(std::string_view)>& sink) {
+    before_access(cache, true);
     Transaction tx(*m_db, Transaction::Kind::read);
     const CacheRow row = require_cache(cache);
-    auto& query = prepared("SELECT key, expires, value FROM " + schema::entries_table(row.id) +
+    auto& query = prepared("SELECT key, expires, value FROM " + table(row) +
                            " WHERE " + std::string(k_live) + " ORDER BY key");
     query.bind(1, now());
     constexpr std::size_t k_chunk = 1 << 16;
@@ -411,20 +501,25 @@ void Store::export_entries(std::string_view cache,
 void Store::set(std::string_view cache, std::string_view key, std::string_view value,
                 std::optional<Duration> ttl) {
     validate_key(key);
+    before_access(cache, false);
     Transaction tx(*m_db, Transaction::Kind::write);
     CacheRow row = ensure_cache(cache);
     purge_expired_if_due(row);
+    if (!ttl && row.default_ttl_ms) {
+        ttl = Duration(*row.default_ttl_ms);
+    }
     std::optional<double> expires;
     if (ttl) {
         expires = now() + static_cast<double>(ttl->count()) / 1000.0;
         note_expiry(row, *expires);
     }
-    auto& insert = prepared("INSERT OR REPLACE INTO " + schema::entries_table(row.id) +
+    auto& insert = prepared("INSERT OR REPLACE INTO " + table(row) +
                             "(key, expires, value) VALUES(?, ?, ?)");
     insert.bind(1, key);
     insert.bind(2, expires);
     insert.bind_blob(3, value);
     insert.run();
+    count_edits(row, 1);
     tx.commit();
 }
 
@@ -432,16 +527,18 @@ std::size_t Store::erase(std::string_view cache, const std::vector<std::string>&
     for (const auto& key : keys) {
         validate_key(key);
     }
+    before_access(cache, false);
     Transaction tx(*m_db, Transaction::Kind::write);
     CacheRow row = require_cache(cache);
     purge_expired_if_due(row);
-    auto& remove = prepared("DELETE FROM " + schema::entries_table(row.id) + " WHERE key = ?");
+    auto& remove = prepared("DELETE FROM " + table(row) + " WHERE key = ?");
     std::size_t removed = 0;
     for (const auto& key : keys) {
         remove.bind(1, key);
         remove.run();
         removed += static_cast<std::size_t>(m_db->changes());
     }
+    count_edits(row, static_cast<std::int64_t>(removed));
     tx.commit();
     return removed;
 }
@@ -477,39 +574,82 @@ void Store::undepend(std::string_view parent, std::string_view child) {
     tx.commit();
 }
 
+std::vector<std::string> Store::with_dependents(std::string_view cache) {
+    std::vector<std::string> members{std::string(cache)};
+    const auto dependents = load_graph().descendants(members.front());
+    members.insert(members.end(), dependents.begin(), dependents.end());
+    return members;
+}
+
+// Volatile caches live in another file, so one transaction cannot span a cascade that reaches
+// them: they are cleared first, so that a crash between the two commits leaves too much cleared,
+// never a dependent holding a value from before its parent's invalidation.
+void Store::clear_volatile_first(std::string_view cache, const std::optional<std::string>& key,
+                                 bool include_root) {
+    if (!m_volatile_attached) {
+        return;
+    }
+    Transaction tx(*m_db, Transaction::Kind::write);
+    const auto members = with_dependents(cache);
+    for (std::size_t i = include_root ? 0 : 1; i < members.size(); ++i) {
+        const CacheRow row = require_cache(members[i]);
+        if (!row.is_volatile) {
+            continue;
+        }
+        if (i == 0 && key) {
+            auto& remove = prepared("DELETE FROM " + table(row) + " WHERE key = ?");
+            remove.bind(1, *key);
+            remove.run();
+        } else {
+            prepared("DELETE FROM " + table(row)).run();
+        }
+    }
+    tx.commit();
+}
+
 std::vector<std::string> Store::invalidate(std::string_view cache,
                                             const std::optional<std::string>& key, bool dry_run) {
     if (key) {
         validate_key(*key);
     }
-    Transaction tx(*m_db, dry_run ? Transaction::Kind::read : Transaction::Kind::write);
-    const CacheRow root = require_cache(cache);
-    std::vector<std::string> cleared{std::string(cache)};
-    const auto dependents = load_graph().descendants(cleared.front());
-    cleared.insert(cleared.end(), dependents.begin(), dependents.end());
+    require_name(cache);
+    before_cascade();
     if (dry_run) {
-        return cleared;
+        Transaction tx(*m_db, Transaction::Kind::read);
+        require_cache(cache);
+        return with_dependents(cache);
     }
+    if (has_cache(cache)) {
+        clear_volatile_first(cache, key, true);
+    }
+    Transaction tx(*m_db, Transaction::Kind::write);
+    const CacheRow root = require_cache(cache);
+    const auto cleared = with_dependents(cache);
     const double when = now();
     if (key) {
-        auto& remove =
-            prepared("DELETE FROM " + schema::entries_table(root.id) + " WHERE key = ?");
+        auto& remove = prepared("DELETE FROM " + table(root) + " WHERE key = ?");
         remove.bind(1, *key);
         remove.run();
     } else {
         clear(root, when);
     }
-    for (const auto& dependent : dependents) {
-        clear(require_cache(dependent), when);
+    for (std::size_t i = 1; i < cleared.size(); ++i) {
+        clear(require_cache(cleared[i]), when);
     }
     tx.commit();
     return cleared;
 }
 
 std::vector<std::string> Store::drop(std::string_view cache) {
+    require_name(cache);
+    before_cascade();
+    if (has_cache(cache)) {
+        clear_volatile_first(cache, std::nullopt, false);
+    }
     Transaction tx(*m_db, Transaction::Kind::write);
     const CacheRow root = require_cache(cache);
-    const auto dependents = load_graph().descendants(std::string(cache));
+    auto dependents = with_dependents(cache);
+    dependents.erase(dependents.begin());
     const double when = now();
     for (const auto& dependent : dependents) {
         clear(require_cache(dependent), when);
@@ -520,17 +660,32 @@ std::vector<std::string> Store::drop(std::string_view cache) {
     auto& row = prepared("DELETE FROM caches WHERE id = ?");
     row.bind(1, static_cast<std::int64_t>(root.id));
     row.run();
-    m_db->exec("DROP TABLE " + schema::entries_table(root.id));
+    auto& edits = prepared("DELETE FROM edits WHERE cache_id = ?");
+    edits.bind(1, static_cast<std::int64_t>(root.id));
+    edits.run();
+    m_db->exec("DROP TABLE " + table(root));
     tx.commit();
     return dependents;
 }
 
 std::size_t Store::import_entries(std::string_view cache, std::string_view data,
                                   std::string_view source_name) {
+    before_access(cache, false);
     Transaction tx(*m_db, Transaction::Kind::write);
     CacheRow row = ensure_cache(cache);
     purge_expired_if_due(row);
-    auto& insert = prepared("INSERT OR REPLACE INTO " + schema::entries_table(row.id) +
+    const std::size_t imported = insert_entries(row, data, source_name);
+    count_edits(row, static_cast<std::int64_t>(imported));
+    tx.commit();
+    return imported;
+}
+
+std::size_t Store::insert_entries(CacheRow& row, std::string_view data,
+                                  std::string_view source_name) {
+    const std::optional<double> default_expiry =
+        row.default_ttl_ms ? std::optional<double>(now() + static_cast<double>(*row.default_ttl_ms) / 1000.0)
+                           : std::nullopt;
+    auto& insert = prepared("INSERT OR REPLACE INTO " + table(row) +
                             "(key, expires, value) VALUES(?, ?, ?)");
     std::optional<double> earliest;
     std::size_t line_number = 0;
@@ -550,6 +705,9 @@ std::size_t Store::import_entries(std::string_view cache, std::string_view data,
             throw UsageError("malformed import line " + std::to_string(line_number) + ": " +
                              error.what() + " (" + std::string(source_name) + ")");
         }
+        if (!entry.expires) {
+            entry.expires = default_expiry;
+        }
         if (entry.expires && (!earliest || *entry.expires < *earliest)) {
             earliest = entry.expires;
         }
@@ -562,8 +720,172 @@ std::size_t Store::import_entries(std::string_view cache, std::string_view data,
     if (earliest) {
         note_expiry(row, *earliest);
     }
-    tx.commit();
     return imported;
+}
+
+// --- settings and hooks' plumbing ------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view k_settings_columns =
+    "builder, loader, saver, validator, deleter, pre_processor, post_processor, default_ttl_ms, "
+    "volatile, autosync, autosync_checks";
+
+std::optional<std::string> text_or_null(const sqlite::Statement& query, int column) {
+    return query.is_null(column) ? std::nullopt
+                                 : std::optional<std::string>(query.column_text(column));
+}
+
+} // namespace
+
+CacheSettings Store::settings(std::string_view cache) {
+    require_name(cache);
+    auto& query = prepared("SELECT " + std::string(k_settings_columns) +
+                           " FROM caches WHERE name = ?");
+    query.bind(1, cache);
+    if (!query.step()) {
+        throw NotFoundError("no such cache " + name_for_message(cache));
+    }
+    CacheSettings settings;
+    std::optional<std::string>* hooks[] = {&settings.builder,   &settings.loader,
+                                           &settings.saver,     &settings.validator,
+                                           &settings.deleter,   &settings.pre_processor,
+                                           &settings.post_processor};
+    for (int i = 0; i < 7; ++i) {
+        *hooks[i] = text_or_null(query, i);
+    }
+    if (!query.is_null(7)) {
+        settings.default_ttl = Duration(query.column_int(7));
+    }
+    settings.is_volatile = query.column_int(8) != 0;
+    if (!query.is_null(9)) {
+        settings.autosync = query.column_int(9) != 0;
+    }
+    if (const auto checks = text_or_null(query, 10)) {
+        settings.autosync_checks = parse_time_checks(*checks);
+    }
+    query.reset();
+    return settings;
+}
+
+void Store::configure(std::string_view cache, const std::function<void(CacheSettings&)>& edit) {
+    require_name(cache);
+    before_cascade();
+    attach_volatile(); // a change of volatility needs both files
+    Transaction tx(*m_db, Transaction::Kind::write);
+    const CacheRow row = ensure_cache(cache);
+    CacheSettings settings = this->settings(cache);
+    const bool was_volatile = settings.is_volatile;
+    edit(settings);
+    auto& update = prepared(
+        "UPDATE caches SET builder = ?, loader = ?, saver = ?, validator = ?, deleter = ?, "
+        "pre_processor = ?, post_processor = ?, default_ttl_ms = ?, volatile = ?, autosync = ?, "
+        "autosync_checks = ? WHERE id = ?");
+    const std::optional<std::string>* hooks[] = {&settings.builder,   &settings.loader,
+                                                 &settings.saver,     &settings.validator,
+                                                 &settings.deleter,   &settings.pre_processor,
+                                                 &settings.post_processor};
+    for (int i = 0; i < 7; ++i) {
+        if (*hooks[i]) {
+            update.bind(i + 1, **hooks[i]);
+        } else {
+            update.bind_null(i + 1);
+        }
+    }
+    if (settings.default_ttl) {
+        update.bind(8, static_cast<std::int64_t>(settings.default_ttl->count()));
+    } else {
+        update.bind_null(8);
+    }
+    update.bind(9, static_cast<std::int64_t>(settings.is_volatile));
+    if (settings.autosync) {
+        update.bind(10, static_cast<std::int64_t>(*settings.autosync));
+    } else {
+        update.bind_null(10);
+    }
+    const std::string checks =
+        settings.autosync_checks ? format_time_checks(*settings.autosync_checks) : "";
+    if (settings.autosync_checks) {
+        update.bind(11, checks);
+    } else {
+        update.bind_null(11);
+    }
+    update.bind(12, static_cast<std::int64_t>(row.id));
+    update.run();
+    if (was_volatile != settings.is_volatile) {
+        // Move the contents to the other file.
+        CacheRow moved = row;
+        moved.is_volatile = settings.is_volatile;
+        m_db->exec(schema::create_entries_table(row.id, moved.is_volatile));
+        m_db->exec("INSERT INTO " + table(moved) + " SELECT * FROM " + table(row));
+        m_db->exec("DROP TABLE " + table(row));
+    }
+    tx.commit();
+}
+
+void Store::set_build_hook(std::function<void(const std::string&)> hook) {
+    m_build_hook = std::move(hook);
+}
+
+std::string Store::contents(std::string_view cache) {
+    require_name(cache);
+    before_access(cache, false);
+    std::string out;
+    const auto hook = std::move(m_build_hook); // the raw contents: no lazy build
+    m_build_hook = nullptr;
+    try {
+        export_entries(cache, [&](std::string_view chunk) { out.append(chunk); });
+    } catch (...) {
+        m_build_hook = hook;
+        throw;
+    }
+    m_build_hook = hook;
+    return out;
+}
+
+void Store::replace_contents(std::string_view cache, std::string_view data,
+                             std::string_view source_name, bool built) {
+    before_access(cache, false);
+    Transaction tx(*m_db, Transaction::Kind::write);
+    CacheRow row = ensure_cache(cache);
+    prepared("DELETE FROM " + table(row)).run();
+    row.next_expiry.reset();
+    auto& reset = prepared("UPDATE caches SET next_expiry = NULL, built = ? WHERE id = ?");
+    reset.bind(1, static_cast<std::int64_t>(built));
+    reset.bind(2, static_cast<std::int64_t>(row.id));
+    reset.run();
+    insert_entries(row, data, source_name);
+    auto& edits = prepared("DELETE FROM edits WHERE cache_id = ?");
+    edits.bind(1, static_cast<std::int64_t>(row.id));
+    edits.run();
+    tx.commit();
+}
+
+EditWindow::Buckets Store::edit_counts(std::string_view cache) {
+    const CacheRow row = require_cache(cache);
+    EditWindow::Buckets buckets;
+    auto& query = prepared("SELECT bucket, count FROM edits WHERE cache_id = ?");
+    query.bind(1, static_cast<std::int64_t>(row.id));
+    while (query.step()) {
+        buckets[query.column_int(0)] = query.column_int(1);
+    }
+    query.reset();
+    return buckets;
+}
+
+void Store::clear_edit_counts(std::string_view cache) {
+    const CacheRow row = require_cache(cache);
+    auto& clear_edits = prepared("DELETE FROM edits WHERE cache_id = ?");
+    clear_edits.bind(1, static_cast<std::int64_t>(row.id));
+    clear_edits.run();
+}
+
+bool Store::owned_by_current_user() const {
+    struct stat info {};
+    if (path() == ":memory:") {
+        return true;
+    }
+    return stat(path().c_str(), &info) == 0 && info.st_uid == geteuid();
 }
 
 } // namespace cacheman

@@ -6,6 +6,7 @@
 // says so) nothing matched. Bad names or input throw UsageError; storage failures StoreError.
 #pragma once
 
+#include "AutoSync.hpp"
 #include "Duration.hpp"
 #include "Location.hpp"
 #include "sqlite/Database.hpp"
@@ -29,6 +30,29 @@ struct StoreOptions {
     int busy_timeout_ms = 10'000;
     // Unix time in seconds; the system clock when empty. Tests inject a fake one.
     std::function<double()> clock;
+    // The file that holds volatile caches' contents (see volatile_store_path); empty: volatile
+    // caches keep their contents in an in-memory database for this process only.
+    std::string volatile_path;
+};
+
+// A cache's settings: its hooks (shell commands), default expiry, volatility and auto-sync.
+struct CacheSettings {
+    std::optional<std::string> builder;
+    std::optional<std::string> loader;
+    std::optional<std::string> saver;
+    std::optional<std::string> validator;
+    std::optional<std::string> deleter;
+    std::optional<std::string> pre_processor;
+    std::optional<std::string> post_processor;
+    std::optional<Duration> default_ttl;
+    bool is_volatile = false;
+    std::optional<bool> autosync; // nullopt: on when a saver is set
+    std::optional<std::vector<TimeCheck>> autosync_checks; // nullopt: the seed's defaults
+
+    [[nodiscard]] bool autosync_on() const { return saver && autosync.value_or(true); }
+    [[nodiscard]] std::vector<TimeCheck> checks() const {
+        return autosync_checks.value_or(default_time_checks());
+    }
 };
 
 enum class OpenMode {
@@ -108,17 +132,54 @@ class Store {
     std::size_t import_entries(std::string_view cache, std::string_view data,
                                std::string_view source_name);
 
+    // --- settings, hooks' plumbing ----------------------------------------------------------
+    // Throws NotFoundError when the cache does not exist.
+    CacheSettings settings(std::string_view cache);
+    // Creates the cache when missing and applies `edit` to its settings, in one transaction.
+    // Switching volatility moves the contents between the two files.
+    void configure(std::string_view cache, const std::function<void(CacheSettings&)>& edit);
+    // Called, outside any transaction, before a read of a cache that has a builder and has not
+    // been built since it was last cleared (see the hooks layer: it runs the builder).
+    void set_build_hook(std::function<void(const std::string& cache)> hook);
+    // The cache's contents in the export format.
+    std::string contents(std::string_view cache);
+    // Replaces the cache's contents with `data` (the export format) in one transaction; with
+    // `built`, marks the cache as built. Throws UsageError naming the bad line.
+    void replace_contents(std::string_view cache, std::string_view data,
+                          std::string_view source_name, bool built);
+    // Auto-sync edit counts (per second) of the cache, and forgetting them after a save.
+    EditWindow::Buckets edit_counts(std::string_view cache);
+    void clear_edit_counts(std::string_view cache);
+    // Whether the store file belongs to the user running cacheman (hooks refuse otherwise).
+    [[nodiscard]] bool owned_by_current_user() const;
+
     [[nodiscard]] const std::string& path() const { return m_db->path(); }
 
   private:
     struct CacheRow {
         std::int64_t id = 0;
         std::optional<double> next_expiry;
+        bool is_volatile = false;
+        bool needs_build = false;
+        bool counts_edits = false;
+        std::optional<std::int64_t> default_ttl_ms;
     };
 
     Store(std::unique_ptr<sqlite::Database> db, StoreOptions options);
 
     void identify_or_initialise();
+    // Attaches the volatile file when `cache` (or, with an empty name, any cache) is volatile;
+    // runs the build hook first when a read finds `cache` unbuilt. Outside any transaction.
+    void before_access(std::string_view cache, bool reading);
+    void before_cascade();
+    void attach_volatile();
+    [[nodiscard]] std::string table(const CacheRow& row) const;
+    void count_edits(const CacheRow& row, std::int64_t count);
+    std::vector<std::string> with_dependents(std::string_view cache);
+    void clear_volatile_first(std::string_view cache, const std::optional<std::string>& key,
+                              bool include_root);
+    std::size_t insert_entries(CacheRow& row, std::string_view data,
+                               std::string_view source_name);
     std::int64_t page_count();
     [[nodiscard]] double now() const;
     sqlite::Statement& prepared(const std::string& sql);
@@ -134,6 +195,8 @@ class Store {
     std::unique_ptr<sqlite::Database> m_db;
     std::unordered_map<std::string, sqlite::Statement> m_statements;
     StoreOptions m_options;
+    bool m_volatile_attached = false;
+    std::function<void(const std::string&)> m_build_hook;
 };
 
 } // namespace cacheman
