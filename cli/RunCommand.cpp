@@ -9,6 +9,7 @@
 #include "Output.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <ctime>
@@ -232,10 +233,20 @@ void declare_run(CLI::App& app, Arguments& args) {
 }
 
 int split_command(int argc, char** argv, int run_index, std::vector<std::string>& command) {
+    // run's options that take a value as the next word (`--ttl=1s` needs no skipping).
+    static constexpr std::string_view k_valued[] = {"--cache", "--ttl", "--stale",
+                                                    "--watch", "--env",  "--key"};
     for (int i = run_index + 1; i < argc; ++i) {
-        if (std::string_view(argv[i]) == "--") {
+        const std::string_view word = argv[i];
+        if (word == "--") {
             command.assign(argv + i + 1, argv + argc);
             return i;
+        }
+        if (word.empty() || word.front() != '-') {
+            return argc; // the command started: a later `--` is its own argument
+        }
+        if (std::find(std::begin(k_valued), std::end(k_valued), word) != std::end(k_valued)) {
+            ++i;
         }
     }
     return argc;
@@ -250,6 +261,8 @@ int run_run(Context& ctx) {
     }
     Memoizer memoizer(ctx.store(OpenMode::create), ctx.location().flights_dir());
     install_interrupt_handlers();
+    // A reader that goes away (`| head -1`) must not kill cacheman before the result is stored.
+    std::signal(SIGPIPE, SIG_IGN);
     RunOutcome outcome;
     try {
         outcome = memoizer.run(request, fd_sink(STDOUT_FILENO), fd_sink(STDERR_FILENO),

@@ -2,11 +2,13 @@
 
 #include "Interrupt.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <optional>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -60,16 +62,25 @@ struct Pipe {
     }
 };
 
-// Reads from both pipes until both are closed, handing each chunk to its sink at once.
-void pump(Pipe& out, Pipe& err, const OutputSink& on_stdout, const OutputSink& on_stderr) {
+// Reads from both pipes until both are closed, handing each chunk to its sink at once. After an
+// interrupt, stops as soon as the command itself has exited, even if a process it left behind
+// still holds the pipes open. Returns the command's wait status when it was reaped here.
+std::optional<int> pump(pid_t pid, Pipe& out, Pipe& err, const OutputSink& on_stdout,
+                        const OutputSink& on_stderr) {
     char buffer[1 << 16];
     while (out.read_end >= 0 || err.read_end >= 0) {
+        if (interrupted()) {
+            int status = 0;
+            if (waitpid(pid, &status, WNOHANG) == pid) {
+                return status;
+            }
+        }
         pollfd fds[2] = {{out.read_end, POLLIN, 0}, {err.read_end, POLLIN, 0}};
-        if (poll(fds, 2, -1) < 0) {
+        if (poll(fds, 2, interrupted() ? 50 : -1) < 0) {
             if (errno == EINTR) {
                 continue;
             }
-            return;
+            return std::nullopt;
         }
         for (int i = 0; i < 2; ++i) {
             if (fds[i].fd < 0 || fds[i].revents == 0) {
@@ -84,6 +95,15 @@ void pump(Pipe& out, Pipe& err, const OutputSink& on_stdout, const OutputSink& o
             }
         }
     }
+    return std::nullopt;
+}
+
+int exit_code_of(int status, int& signal) {
+    if (WIFSIGNALED(status)) {
+        signal = WTERMSIG(status);
+        return 128 + signal;
+    }
+    return WEXITSTATUS(status);
 }
 
 int wait_for(pid_t pid, int& signal) {
@@ -93,11 +113,7 @@ int wait_for(pid_t pid, int& signal) {
             return 126;
         }
     }
-    if (WIFSIGNALED(status)) {
-        signal = WTERMSIG(status);
-        return 128 + signal;
-    }
-    return WEXITSTATUS(status);
+    return exit_code_of(status, signal);
 }
 
 } // namespace
@@ -111,7 +127,8 @@ void install_interrupt_handlers() {
         }
         struct sigaction action {};
         action.sa_sigaction = on_interrupt;
-        action.sa_flags = SA_SIGINFO | SA_RESTART;
+        // No SA_RESTART: a blocking wait (flock of a flight) must return EINTR to notice it.
+        action.sa_flags = SA_SIGINFO;
         sigemptyset(&action.sa_mask);
         sigaction(signal, &action, nullptr);
     }
@@ -156,13 +173,107 @@ ProcessResult run_process(const std::vector<std::string>& argv, const OutputSink
     }
     out.close_write();
     err.close_write();
-    pump(out, err, on_stdout, on_stderr);
+    const auto reaped = pump(pid, out, err, on_stdout, on_stderr);
 
     ProcessResult result;
-    result.exit_code = wait_for(pid, result.signal);
+    result.exit_code = reaped ? exit_code_of(*reaped, result.signal) : wait_for(pid, result.signal);
     g_child = 0;
     result.duration =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+}
+
+FilterResult run_filter(const std::vector<std::string>& argv,
+                        const std::vector<std::string>& extra_env, std::string_view input) {
+    std::vector<char*> args;
+    for (const auto& arg : argv) {
+        args.push_back(const_cast<char*>(arg.c_str()));
+    }
+    args.push_back(nullptr);
+    std::vector<char*> env;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        const std::string_view name(*entry, std::strcspn(*entry, "="));
+        const bool replaced = std::any_of(extra_env.begin(), extra_env.end(), [&](const auto& e) {
+            return std::string_view(e).substr(0, e.find('=')) == name;
+        });
+        if (!replaced) {
+            env.push_back(*entry);
+        }
+    }
+    for (const auto& entry : extra_env) {
+        env.push_back(const_cast<char*>(entry.c_str()));
+    }
+    env.push_back(nullptr);
+
+    Pipe in;
+    Pipe out;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in.read_end, STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out.write_end, STDOUT_FILENO);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+    // A filter that exits without reading all its input must not kill cacheman with SIGPIPE.
+    struct sigaction ignore {};
+    struct sigaction previous {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ignore, &previous);
+    struct Restore {
+        struct sigaction& previous;
+        ~Restore() { sigaction(SIGPIPE, &previous, nullptr); }
+    } restore{previous};
+    pid_t pid = 0;
+    const int rc = posix_spawnp(&pid, args[0], &actions, &attributes, args.data(), env.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    if (rc != 0) {
+        throw SpawnError(argv[0] + ": cannot execute: " + std::string(std::strerror(rc)),
+                         rc == ENOENT ? 127 : 126);
+    }
+    in.close_read();
+    out.close_write();
+    // Feed stdin and drain stdout together, so that neither side can block the other.
+    FilterResult result;
+    const int flags = fcntl(in.write_end, F_GETFL);
+    fcntl(in.write_end, F_SETFL, flags | O_NONBLOCK);
+    if (input.empty()) {
+        in.close_write();
+    }
+    char buffer[1 << 16];
+    while (out.read_end >= 0) {
+        pollfd fds[2] = {{out.read_end, POLLIN, 0}, {in.write_end, POLLOUT, 0}};
+        if (poll(fds, in.write_end >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        if (fds[0].revents != 0) {
+            const ssize_t got = ::read(out.read_end, buffer, sizeof buffer);
+            if (got > 0) {
+                result.out.append(buffer, static_cast<std::size_t>(got));
+            } else if (got == 0 || errno != EINTR) {
+                out.close_read();
+            }
+        }
+        if (in.write_end >= 0 && fds[1].revents != 0) {
+            const ssize_t put = ::write(in.write_end, input.data(), input.size());
+            if (put > 0) {
+                input.remove_prefix(static_cast<std::size_t>(put));
+            }
+            if ((put < 0 && errno != EAGAIN && errno != EINTR) || input.empty()) {
+                in.close_write(); // done, or the filter stopped reading
+            }
+        }
+    }
+    in.close_write();
+    int signal = 0;
+    result.exit_code = wait_for(pid, signal);
     return result;
 }
 
