@@ -16,6 +16,7 @@ namespace {
 constexpr int k_exit_not_found = 1;
 constexpr int k_exit_usage = 2;
 constexpr int k_exit_store = 3;
+constexpr int k_exit_hook = 4;
 
 constexpr std::string_view k_description =
     "cacheman: a dependent cache manager for the command line.\n"
@@ -26,7 +27,8 @@ constexpr std::string_view k_footer =
     "Store: <dir>/<namespace>.sqlite, where dir is --dir, else $CACHEMAN_DIR, else\n"
     "$XDG_CACHE_HOME/cacheman, else ~/.cache/cacheman; namespace is -n, else\n"
     "$CACHEMAN_NAMESPACE, else 'default'.\n"
-    "Exit status: 0 ok, 1 not found, 2 usage error, 3 store error, 130 interrupted.\n"
+    "Exit status: 0 ok, 1 not found, 2 usage error, 3 store error, 4 hook failed,\n"
+    "130 interrupted; run exits with the command's own status.\n"
     "Run 'cacheman help COMMAND' for a command's options and an example.\n";
 
 // Edits (insert, delete, substitute, swap two neighbours) that turn a into b: a typo's distance.
@@ -181,6 +183,9 @@ int run(int argc, char** argv) {
     } catch (const StoreError& error) {
         print_error(error.what());
         return k_exit_store;
+    } catch (const HookError& error) {
+        print_error(error.what());
+        return k_exit_hook;
     } catch (const std::bad_alloc&) {
         print_error("out of memory");
         return k_exit_store;

@@ -6,6 +6,7 @@
 #include "Json.hpp"
 #include "Location.hpp"
 #include "Output.hpp"
+#include "HookCommands.hpp"
 #include "RunCommand.hpp"
 
 #include <CLI/CLI.hpp>
@@ -103,6 +104,7 @@ int run_set(Context& ctx) {
     const auto ttl = ttl_of(args);
     const std::string value = (!args.value || *args.value == "-") ? read_stdin() : *args.value;
     ctx.store(OpenMode::create).set(args.cache, args.key, value, ttl);
+    ctx.hooks().after_edit(args.cache);
     return k_found;
 }
 
@@ -129,6 +131,7 @@ int run_get(Context& ctx) {
 
 int run_del(Context& ctx) {
     const auto removed = ctx.store(OpenMode::write).erase(ctx.args.cache, ctx.args.keys);
+    ctx.hooks().after_edit(ctx.args.cache);
     if (removed == 0) {
         throw NotFoundError(fmt::format("no such key in cache '{}'", ctx.args.cache));
     }
@@ -198,7 +201,8 @@ int run_invalidate(Context& ctx) {
 }
 
 int run_drop(Context& ctx) {
-    const auto cleared = ctx.store(OpenMode::write).drop(ctx.args.cache);
+    ctx.store(OpenMode::write);
+    const auto cleared = ctx.hooks().drop(ctx.args.cache);
     ctx.note(fmt::format("dropped '{}', cleared {} dependent cache(s)", ctx.args.cache,
                          cleared.size()));
     return k_found;
@@ -215,6 +219,7 @@ int run_import(Context& ctx) {
     const std::string source = args.file == "-" ? "stdin" : args.file;
     const auto count = ctx.store(OpenMode::create).import_entries(args.cache, data, source);
     ctx.note(fmt::format("imported {} entries into '{}'", count, args.cache));
+    ctx.hooks().after_edit(args.cache);
     return k_found;
 }
 
@@ -245,11 +250,19 @@ int run_help(Context& /*ctx*/) {
 
 Store& Context::store(OpenMode mode) {
     if (!m_store) {
+        const Location where = location();
         StoreOptions options;
         options.busy_timeout_ms = busy_timeout_ms();
-        m_store.emplace(Store::open(location(), mode, std::move(options)));
+        options.volatile_path = volatile_store_path(where, process_env);
+        m_store.emplace(Store::open(where, mode, std::move(options)));
+        m_hooks.emplace(*m_store, where);
+        m_hooks->enable_lazy_build();
     }
     return *m_store;
+}
+
+Hooks& Context::hooks() {
+    return *m_hooks;
 }
 
 Location Context::location() const {
@@ -290,6 +303,15 @@ const std::vector<Command>& commands() {
          declare_deps, run_deps},
         {"run", "Memoize a command: replay its output, or run it once and record it",
          "cacheman run --watch src -- make -C src", declare_run, run_run},
+        {"create", "Create a cache, or change its settings: hooks, default ttl, volatility",
+         "cacheman create --builder 'fetch-rates' --ttl 1h rates", declare_create, run_create},
+        {"show", "Print a cache's settings", "cacheman show rates", declare_cache, run_show},
+        {"rebuild", "Run the builder: its output replaces the contents; clears dependents",
+         "cacheman rebuild rates", declare_cache, run_rebuild},
+        {"reload", "Run the loader (checked by the validator), else fall back to the builder",
+         "cacheman reload --cascade rates", declare_cascade, run_reload},
+        {"save", "Pipe the contents through the pre-processor into the saver",
+         "cacheman save --cascade rates", declare_cascade, run_save},
         {"help", "Describe a command", "cacheman help invalidate", declare_help, run_help},
     };
     return k_commands;

@@ -2,6 +2,7 @@
 // help, completions and the man page can be checked against it.
 #pragma once
 
+#include "Hooks.hpp"
 #include "Store.hpp"
 
 #include <functional>
@@ -51,6 +52,12 @@ struct Arguments {
     bool force = false;
     bool explain = false;
     bool background_refresh = false;
+    // create (an empty hook command removes the hook), reload, save
+    std::optional<std::string> builder, loader, saver, validator, deleter, pre_processor,
+        post_processor, autosync_checks;
+    std::optional<bool> make_volatile;
+    std::optional<bool> autosync;
+    bool cascade = false;
 };
 
 // What a handler works with: the parsed options and a store opened on demand.
@@ -61,12 +68,15 @@ class Context {
     const GlobalOptions& global;
     const Arguments& args;
     Store& store(OpenMode mode);
+    // The hooks of the store opened by store() (which must have been called).
+    Hooks& hooks();
     [[nodiscard]] Location location() const;
     // A -v note on stderr; silent unless --verbose.
     void note(std::string_view message) const;
 
   private:
     std::optional<Store> m_store;
+    std::optional<Hooks> m_hooks;
 };
 
 struct Command {

@@ -36,4 +36,10 @@ class LockedError : public StoreError {
     using StoreError::StoreError;
 };
 
+// A hook command failed (exit 4); its stderr has already passed through.
+class HookError : public Error {
+  public:
+    using Error::Error;
+};
+
 } // namespace cacheman

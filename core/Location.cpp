@@ -3,7 +3,10 @@
 #include "Error.hpp"
 #include "Names.hpp"
 
+#include <climits>
+#include <cstdint>
 #include <cstdlib>
+#include <unistd.h>
 
 namespace cacheman {
 
@@ -41,6 +44,29 @@ std::string resolve_dir(const std::optional<std::string>& dir_option, const EnvL
 std::optional<std::string> process_env(const char* name) {
     const char* value = std::getenv(name);
     return value ? std::optional<std::string>(value) : std::nullopt;
+}
+
+std::string volatile_store_path(const Location& location, const EnvLookup& env) {
+    std::string base;
+    if (auto dir = non_empty(env("CACHEMAN_RUNTIME_DIR"))) {
+        base = *dir;
+    } else if (auto runtime = non_empty(env("XDG_RUNTIME_DIR"))) {
+        base = *runtime + "/cacheman";
+    } else {
+        base = "/dev/shm/cacheman-" + std::to_string(getuid());
+    }
+    char resolved[PATH_MAX];
+    const std::string dir = realpath(location.dir.c_str(), resolved) ? resolved : location.dir;
+    std::uint64_t hash = 14695981039346656037ULL; // FNV-1a: stable across builds and machines
+    for (const char c : dir) {
+        hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    }
+    static constexpr char k_hex[] = "0123456789abcdef";
+    std::string suffix;
+    for (int shift = 60; shift >= 0; shift -= 4) {
+        suffix += k_hex[(hash >> shift) & 0xF];
+    }
+    return base + "/" + location.name_space + "-" + suffix + ".sqlite";
 }
 
 Location resolve_location(const std::optional<std::string>& dir_option,

@@ -20,6 +20,11 @@ struct Location {
 
 using EnvLookup = std::function<std::optional<std::string>(const char*)>;
 
+// Where volatile caches of this store keep their contents: a file in $CACHEMAN_RUNTIME_DIR, else
+// $XDG_RUNTIME_DIR/cacheman, else /dev/shm/cacheman-<uid> (memory-backed, gone at reboot), named
+// after the namespace and a hash of the store directory so that stores never share one.
+std::string volatile_store_path(const Location& location, const EnvLookup& env);
+
 // Reads the process environment; an unset variable is nullopt.
 std::optional<std::string> process_env(const char* name);
 

@@ -35,6 +35,17 @@ class SpawnError : public std::runtime_error {
 ProcessResult run_process(const std::vector<std::string>& argv, const OutputSink& on_stdout,
                           const OutputSink& on_stderr);
 
+struct FilterResult {
+    int exit_code = 0;
+    std::string out;
+};
+
+// Runs argv as a filter: `input` on its stdin, its stdout captured, its stderr passed through to
+// cacheman's, with `extra_env` ("NAME=value") added to the environment. Throws SpawnError when it
+// cannot be started.
+FilterResult run_filter(const std::vector<std::string>& argv,
+                        const std::vector<std::string>& extra_env, std::string_view input);
+
 // Starts argv fully detached: a new session, stdin/stdout/stderr on /dev/null, not a child of
 // this process (double fork), so it holds no pipe of the caller open. Errors are ignored: the
 // detached work is best-effort.

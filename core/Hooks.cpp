@@ -1,0 +1,168 @@
+#include "Hooks.hpp"
+
+#include "Error.hpp"
+#include "Process.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace cacheman {
+
+Hooks::Hooks(Store& store, Location location, std::function<double()> clock)
+    : m_store(store), m_location(std::move(location)), m_clock(std::move(clock)) {}
+
+double Hooks::now() const {
+    if (m_clock) {
+        return m_clock();
+    }
+    using namespace std::chrono;
+    return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+void Hooks::refuse_foreign_store() const {
+    if (!m_store.owned_by_current_user()) {
+        throw StoreError("refusing to run hooks from a store you do not own (" + m_store.path() +
+                         ")");
+    }
+}
+
+Hooks::Output Hooks::run(const std::string& cache, std::string_view kind,
+                         const std::string& command, std::string_view input) {
+    refuse_foreign_store();
+    const std::vector<std::string> env{"CACHEMAN_CACHE=" + cache,
+                                       "CACHEMAN_NAMESPACE=" + m_location.name_space,
+                                       "CACHEMAN_DIR=" + m_location.dir};
+    try {
+        FilterResult result = run_filter({"/bin/sh", "-c", command}, env, input);
+        return {result.exit_code == 0, std::move(result.out)};
+    } catch (const SpawnError& error) {
+        throw HookError(std::string(kind) + " of cache '" + cache + "' cannot run: " +
+                        error.what());
+    }
+}
+
+std::string Hooks::must_run(const std::string& cache, std::string_view kind,
+                            const std::string& command, std::string_view input) {
+    Output output = run(cache, kind, command, input);
+    if (!output.ok) {
+        throw HookError(std::string(kind) + " of cache '" + cache +
+                        "' failed; the cache is unchanged");
+    }
+    return std::move(output.text);
+}
+
+std::string Hooks::post_process(const std::string& cache, const CacheSettings& settings,
+                                std::string contents) {
+    if (!settings.post_processor) {
+        return contents;
+    }
+    return must_run(cache, "post-processor", *settings.post_processor, contents);
+}
+
+std::string Hooks::build_contents(const std::string& cache, const CacheSettings& settings) {
+    // The seed's default builder builds an empty cache.
+    std::string built = settings.builder ? must_run(cache, "builder", *settings.builder, "") : "";
+    return post_process(cache, settings, std::move(built));
+}
+
+void Hooks::replace(const std::string& cache, const std::string& contents,
+                    std::string_view source) {
+    try {
+        m_store.replace_contents(cache, contents, source, true);
+    } catch (const UsageError& error) {
+        throw HookError(std::string("hook output refused, the cache is unchanged: ") +
+                        error.what());
+    }
+}
+
+void Hooks::enable_lazy_build() {
+    m_store.set_build_hook([this](const std::string& cache) {
+        const CacheSettings settings = m_store.settings(cache);
+        replace(cache, build_contents(cache, settings), "builder output");
+    });
+}
+
+void Hooks::rebuild(const std::string& cache) {
+    const CacheSettings settings = m_store.settings(cache);
+    const std::string contents = build_contents(cache, settings); // may fail: nothing changed
+    m_store.invalidate(cache, std::nullopt, false);
+    replace(cache, contents, "builder output");
+}
+
+std::vector<std::string> Hooks::dependents_first(const std::string& cache) {
+    auto order = m_store.dependencies(cache, true).children; // each after its parents
+    std::reverse(order.begin(), order.end());
+    order.push_back(cache);
+    return order;
+}
+
+std::vector<std::string> Hooks::reload(const std::string& cache, bool cascade) {
+    std::vector<std::string> fallbacks;
+    const auto targets = cascade ? dependents_first(cache) : std::vector<std::string>{cache};
+    for (const auto& target : targets) {
+        const CacheSettings settings = m_store.settings(target);
+        if (!settings.loader) {
+            if (settings.is_volatile) {
+                m_store.replace_contents(target, "", "", false); // nothing to load it from
+            }
+            continue;
+        }
+        const Output loaded = run(target, "loader", *settings.loader, "");
+        std::string reason;
+        if (!loaded.ok) {
+            reason = "the loader failed";
+        } else if (loaded.text.empty()) {
+            reason = "the loader printed nothing";
+        } else if (settings.validator &&
+                   !run(target, "validator", *settings.validator, loaded.text).ok) {
+            reason = "the validator rejected the loader's output";
+        }
+        if (reason.empty()) {
+            replace(target, post_process(target, settings, loaded.text), "loader output");
+            continue;
+        }
+        fallbacks.push_back("reload of '" + target + "': " + reason + "; " +
+                            (settings.builder ? "built it instead" : "emptied it"));
+        replace(target, build_contents(target, settings), "builder output");
+    }
+    return fallbacks;
+}
+
+void Hooks::save(const std::string& cache, bool cascade) {
+    const auto targets = cascade ? dependents_first(cache) : std::vector<std::string>{cache};
+    for (const auto& target : targets) {
+        const CacheSettings settings = m_store.settings(target);
+        if (!settings.saver) {
+            continue;
+        }
+        std::string contents = m_store.contents(target);
+        if (settings.pre_processor) {
+            contents = must_run(target, "pre-processor", *settings.pre_processor, contents);
+        }
+        must_run(target, "saver", *settings.saver, contents);
+        m_store.clear_edit_counts(target);
+    }
+}
+
+void Hooks::after_edit(const std::string& cache) {
+    EditWindow::Buckets counts = m_store.edit_counts(cache);
+    if (counts.empty()) {
+        return; // no auto-sync on this cache, or nothing counted since its last save
+    }
+    const CacheSettings settings = m_store.settings(cache);
+    EditWindow window(settings.checks());
+    window.set_buckets(std::move(counts));
+    if (window.save_due(now())) {
+        save(cache, false);
+    }
+}
+
+std::vector<std::string> Hooks::drop(const std::string& cache) {
+    const CacheSettings settings = m_store.settings(cache);
+    if (settings.deleter) {
+        must_run(cache, "deleter", *settings.deleter, "");
+    }
+    return m_store.drop(cache);
+}
+
+} // namespace cacheman
