@@ -118,10 +118,14 @@ _cacheman() {
         prev=${COMP_WORDS[COMP_CWORD - 1]}
     fi
 
-    local commands='set get del keys list depend undepend invalidate drop export import deps run help'
+    local commands='set get del keys list depend undepend invalidate drop export import deps run
+        create show rebuild reload save help'
     local globals='--dir -n --namespace --json -q --quiet -v --verbose --version -h --help'
     # Global options are accepted after the command too (but for run).
     local globals_after='--dir -n --namespace --json -q --quiet -v --verbose'
+    # Options of create that take a value: a shell command, a duration or checks.
+    local create_values='--builder --loader --saver --validator --deleter --pre-processor
+        --post-processor --ttl --autosync-checks'
 
     # Find the command, how many of its arguments come before the cursor, and the
     # store that --dir and -n select.
@@ -138,12 +142,12 @@ _cacheman() {
         fi
         case $w in
             --) dashdash=true ;;
-            --dir | -n | --namespace | --ttl)
+            --dir | -n | --namespace | --ttl | --builder | --loader | --saver | --validator | \
+                --deleter | --pre-processor | --post-processor | --autosync-checks)
                 if ((i + 1 < cword)); then
                     case $w in
                         --dir) dir=${words[i + 1]} ;;
-                        --ttl) ;;
-                        *) ns=${words[i + 1]} ;;
+                        -n | --namespace) ns=${words[i + 1]} ;;
                     esac
                 fi
                 ((i++))
@@ -170,8 +174,14 @@ _cacheman() {
                 _cacheman_namespaces
                 return
                 ;;
-            --ttl)
-                # A duration: nothing to complete.
+            --ttl | --autosync-checks)
+                # A duration, or WINDOW:EDITS checks: nothing to complete.
+                return
+                ;;
+            --builder | --loader | --saver | --validator | --deleter | --pre-processor | \
+                --post-processor)
+                # A shell command: complete its first word as a command name.
+                COMPREPLY=($(compgen -c -- "$cur"))
                 return
                 ;;
         esac
@@ -184,6 +194,8 @@ _cacheman() {
                     keys) opts+=' -0 --null' ;;
                     invalidate) opts+=' --dry-run' ;;
                     deps) opts+=' --all' ;;
+                    create) opts+=" $create_values --volatile --no-volatile --autosync --no-autosync" ;;
+                    reload | save) opts+=' --cascade' ;;
                 esac
             fi
             COMPREPLY=($(compgen -W "$opts" -- "$cur"))
@@ -197,7 +209,7 @@ _cacheman() {
     fi
 
     case $cmd in
-        set | get | del | keys | invalidate | drop | export | deps)
+        set | get | del | keys | invalidate | drop | export | deps | create | show | rebuild | reload | save)
             ((npos == 0)) && _cacheman_caches
             ;;
         depend | undepend)

@@ -25,7 +25,8 @@ function __cacheman_parse
                 case --
                     set dashdash 1
                     continue
-                case --dir -n --namespace --ttl
+                case --dir -n --namespace --ttl --builder --loader --saver --validator --deleter \
+                    --pre-processor --post-processor --autosync-checks
                     set skip 1
                     continue
                 case '-*'
@@ -216,6 +217,11 @@ complete -c cacheman -n __cacheman_no_command -a export -d 'Write a cache as JSO
 complete -c cacheman -n __cacheman_no_command -a import -d 'Add JSON Lines entries to a cache'
 complete -c cacheman -n __cacheman_no_command -a deps -d "Show a cache's parents and children"
 complete -c cacheman -n __cacheman_no_command -a run -d 'Memoize a command'
+complete -c cacheman -n __cacheman_no_command -a create -d "Create a cache, or change its settings"
+complete -c cacheman -n __cacheman_no_command -a show -d "Print a cache's settings"
+complete -c cacheman -n __cacheman_no_command -a rebuild -d 'Run the builder; clear the dependents'
+complete -c cacheman -n __cacheman_no_command -a reload -d 'Run the loader, else the builder'
+complete -c cacheman -n __cacheman_no_command -a save -d 'Pipe the contents into the saver'
 complete -c cacheman -n __cacheman_no_command -a help -d 'Describe a command'
 
 # Options of commands.
@@ -223,6 +229,20 @@ complete -c cacheman -n '__cacheman_command_options set' -l ttl -x -d 'Expire th
 complete -c cacheman -n '__cacheman_command_options keys' -s 0 -l null -d 'End each key with NUL instead of newline'
 complete -c cacheman -n '__cacheman_command_options invalidate' -l dry-run -d 'Print the caches that would be cleared; change nothing'
 complete -c cacheman -n '__cacheman_command_options deps' -l all -d 'Every ancestor and descendant, not only direct edges'
+complete -c cacheman -n '__cacheman_command_options create' -l builder -x -a '(__fish_complete_command)' -d 'Prints the contents when built (a shell command)'
+complete -c cacheman -n '__cacheman_command_options create' -l loader -x -a '(__fish_complete_command)' -d 'Prints the contents on reload (a shell command)'
+complete -c cacheman -n '__cacheman_command_options create' -l saver -x -a '(__fish_complete_command)' -d 'Reads the contents on save (a shell command)'
+complete -c cacheman -n '__cacheman_command_options create' -l validator -x -a '(__fish_complete_command)' -d "Reads the loader's output; exit 0 accepts it"
+complete -c cacheman -n '__cacheman_command_options create' -l deleter -x -a '(__fish_complete_command)' -d 'Runs on drop (a shell command)'
+complete -c cacheman -n '__cacheman_command_options create' -l pre-processor -x -a '(__fish_complete_command)' -d 'Filters the contents before the saver'
+complete -c cacheman -n '__cacheman_command_options create' -l post-processor -x -a '(__fish_complete_command)' -d "Filters the loader's or builder's output"
+complete -c cacheman -n '__cacheman_command_options create' -l ttl -x -d 'Default expiry of its entries (90s, 15m, 7d)'
+complete -c cacheman -n '__cacheman_command_options create' -l volatile -d 'Keep its contents off persistent disk'
+complete -c cacheman -n '__cacheman_command_options create' -l no-volatile -d 'Keep its contents in the namespace file'
+complete -c cacheman -n '__cacheman_command_options create' -l autosync -d 'Run the saver when the auto-sync rules hold'
+complete -c cacheman -n '__cacheman_command_options create' -l no-autosync -d 'Never run the saver by itself'
+complete -c cacheman -n '__cacheman_command_options create' -l autosync-checks -x -d 'WINDOW_SECONDS:EDITS,... (60:10000,300:10,900:1)'
+complete -c cacheman -n '__cacheman_command_options reload save' -l cascade -d 'Apply to its dependents too (dependents first)'
 complete -c cacheman -n '__cacheman_command_options run' -s h -l help -d 'Print help and exit'
 complete -c cacheman -n '__cacheman_command_options run' -l cache -x -a '(__cacheman_caches)' -d 'Cache that holds the results (default: run)'
 complete -c cacheman -n '__cacheman_command_options run' -l ttl -x -d 'Results expire after this duration'
@@ -235,11 +255,11 @@ complete -c cacheman -n '__cacheman_command_options run' -l force -d 'Run even o
 complete -c cacheman -n '__cacheman_command_options run' -l explain -d "Print the key's parts and whether it would hit; run nothing"
 
 # Arguments that name a cache, a file or a command.
-for command in set get del keys invalidate drop export import deps
+for command in set get del keys invalidate drop export import deps create show rebuild reload save
     complete -c cacheman -n "__cacheman_argument $command 0" -a '(__cacheman_caches)' -d cache
 end
 complete -c cacheman -n '__cacheman_argument depend 0 1' -a '(__cacheman_caches)' -d cache
 complete -c cacheman -n '__cacheman_argument undepend 0 1' -a '(__cacheman_caches)' -d cache
 complete -c cacheman -n '__cacheman_argument import 1' -F
-complete -c cacheman -n '__cacheman_argument help 0' -a 'set get del keys list depend undepend invalidate drop export import deps run help' -d command
+complete -c cacheman -n '__cacheman_argument help 0' -a 'set get del keys list depend undepend invalidate drop export import deps run create show rebuild reload save help' -d command
 complete -c cacheman -n __cacheman_run_program -a '(__cacheman_run_complete)'
