@@ -7,6 +7,8 @@
 #include "Location.hpp"
 #include "Output.hpp"
 #include "HookCommands.hpp"
+#include "InspectCommands.hpp"
+#include "Stats.hpp"
 #include "RunCommand.hpp"
 
 #include <CLI/CLI.hpp>
@@ -117,6 +119,7 @@ int run_get(Context& ctx) {
         ctx.note(error.what());
         return k_not_found;
     }
+    count_lookup(ctx.location(), args.cache, value.has_value());
     if (!value) {
         ctx.note(fmt::format("no such key '{}' in cache '{}'", args.key, args.cache));
         return k_not_found;
@@ -312,6 +315,16 @@ const std::vector<Command>& commands() {
          "cacheman reload --cascade rates", declare_cascade, run_reload},
         {"save", "Pipe the contents through the pre-processor into the saver",
          "cacheman save --cascade rates", declare_cascade, run_save},
+        {"stats", "Per cache: entries, bytes, hits, misses, last invalidation",
+         "cacheman stats", declare_optional_cache, run_stats},
+        {"graph", "Print the dependency graph (Graphviz dot, or JSON)",
+         "cacheman graph | dot -Tsvg > caches.svg", declare_graph, run_graph},
+        {"why", "Print the chains of parents through which a cache would be invalidated",
+         "cacheman why report", declare_cache, run_why},
+        {"log", "Print the invalidation history, newest first", "cacheman log --limit 5 report",
+         declare_log, run_log},
+        {"check", "Check the store: integrity, schema version, orphan edges; exit 3 if damaged",
+         "cacheman check", declare_nothing, run_check},
         {"help", "Describe a command", "cacheman help invalidate", declare_help, run_help},
     };
     return k_commands;

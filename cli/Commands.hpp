@@ -58,6 +58,10 @@ struct Arguments {
     std::optional<bool> make_volatile;
     std::optional<bool> autosync;
     bool cascade = false;
+    // stats, log, graph
+    std::optional<std::string> optional_cache;
+    std::string format = "dot";
+    std::size_t limit = 20;
 };
 
 // What a handler works with: the parsed options and a store opened on demand.

@@ -2,7 +2,9 @@
 
 #include "Json.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -63,6 +65,43 @@ std::string one_line(std::string_view message) {
 }
 
 } // namespace
+
+bool use_colour() {
+    const char* no_colour = std::getenv("NO_COLOR");
+    return stdout_is_terminal() && (no_colour == nullptr || *no_colour == '\0');
+}
+
+void write_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows) {
+    if (!stdout_is_terminal()) {
+        for (const auto& row : rows) {
+            std::string line;
+            for (std::size_t i = 0; i < row.size(); ++i) {
+                line += (i ? "\t" : "") + row[i];
+            }
+            write_out(line + "\n");
+        }
+        return;
+    }
+    std::vector<std::size_t> widths(header.size());
+    for (std::size_t i = 0; i < header.size(); ++i) {
+        widths[i] = header[i].size();
+        for (const auto& row : rows) {
+            widths[i] = std::max(widths[i], row[i].size());
+        }
+    }
+    const auto line = [&](const std::vector<std::string>& cells) {
+        std::string out;
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+            out += i + 1 < cells.size() ? fmt::format("{:<{}}  ", cells[i], widths[i]) : cells[i];
+        }
+        return out + "\n";
+    };
+    write_out(use_colour() ? "\x1b[1m" + line(header) + "\x1b[0m" : line(header));
+    for (const auto& row : rows) {
+        write_out(line(row));
+    }
+}
 
 void print_error(std::string_view message) {
     fmt::print(stderr, "cacheman: error: {}\n", one_line(message));

@@ -17,6 +17,12 @@ std::string json_array(const std::vector<std::string>& items);
 bool flush_out();
 
 bool stdout_is_terminal();
+// Colour (and bold) only on a terminal, and never when NO_COLOR is set.
+bool use_colour();
+
+// Rows of cells: aligned under a header on a terminal; tab-separated lines, no header, when piped.
+void write_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows);
 
 // "cacheman: error: <message>" on stderr.
 void print_error(std::string_view message);

@@ -6,7 +6,9 @@
 #include "Json.hpp"
 #include "Memoizer.hpp"
 #include "Names.hpp"
+#include "InspectCommands.hpp"
 #include "Output.hpp"
+#include "Stats.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -112,14 +114,6 @@ std::vector<std::string> refresh_argv(const Context& ctx) {
     return argv;
 }
 
-std::string local_time(double unix_seconds) {
-    const auto seconds = static_cast<std::time_t>(unix_seconds);
-    std::tm parts{};
-    localtime_r(&seconds, &parts);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &parts);
-    return text;
-}
 
 void print_explanation(const Context& ctx, const Explanation& explanation) {
     const auto& record = explanation.record;
@@ -272,6 +266,10 @@ int run_run(Context& ctx) {
         return error.exit_code();
     } catch (const Interrupted&) {
         return die_of(interrupted());
+    }
+    const bool replayed = outcome.source == RunSource::hit || outcome.source == RunSource::stale_hit;
+    if (outcome.source != RunSource::skipped) {
+        count_lookup(ctx.location(), request.cache, replayed);
     }
     if (!outcome.warning.empty()) {
         print_error(outcome.warning);

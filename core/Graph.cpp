@@ -124,6 +124,32 @@ std::optional<std::vector<std::string>> Graph::cycle_if_added(const std::string&
     return std::nullopt;
 }
 
+std::vector<std::vector<std::string>> Graph::chains_to(const std::string& cache,
+                                                      std::size_t limit) const {
+    std::vector<std::vector<std::string>> chains;
+    std::vector<std::string> path{cache}; // walked upwards, reversed when complete
+    const auto walk = [&](const auto& self, const std::string& node) -> void {
+        const auto ups = parents(node);
+        if (ups.empty()) {
+            if (path.size() > 1 && chains.size() < limit) {
+                chains.emplace_back(path.rbegin(), path.rend());
+            }
+            return;
+        }
+        for (const auto& up : ups) {
+            if (chains.size() >= limit) {
+                return;
+            }
+            path.push_back(up);
+            self(self, up);
+            path.pop_back();
+        }
+    };
+    walk(walk, cache);
+    std::sort(chains.begin(), chains.end());
+    return chains;
+}
+
 std::string format_path(const std::vector<std::string>& path) {
     std::string out;
     for (const auto& step : path) {

@@ -29,6 +29,12 @@ class Graph {
     // Every cache from which `cache` is reachable, sorted by name.
     [[nodiscard]] std::vector<std::string> ancestors(const std::string& cache) const;
 
+    // Every chain of parents through which invalidating would reach `cache`: each path that
+    // starts at an ancestor without parents and ends at `cache`, as [ancestor, ..., cache].
+    // Sorted; at most `limit` chains (diamonds multiply them). Empty when `cache` has no parent.
+    [[nodiscard]] std::vector<std::vector<std::string>> chains_to(const std::string& cache,
+                                                                  std::size_t limit) const;
+
     // The path that adding parent -> child would close, as [parent, child, ..., parent], or
     // nothing when the edge keeps the graph acyclic. A self edge gives [parent, parent].
     [[nodiscard]] std::optional<std::vector<std::string>> cycle_if_added(

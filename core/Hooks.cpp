@@ -85,7 +85,7 @@ void Hooks::enable_lazy_build() {
 void Hooks::rebuild(const std::string& cache) {
     const CacheSettings settings = m_store.settings(cache);
     const std::string contents = build_contents(cache, settings); // may fail: nothing changed
-    m_store.invalidate(cache, std::nullopt, false);
+    m_store.invalidate(cache, std::nullopt, false, "rebuild");
     replace(cache, contents, "builder output");
 }
 

@@ -28,7 +28,8 @@ CREATE INDEX depends_by_child ON depends(child, parent);
 
 // Migration i turns schema version i+1 into version i+2. Append only; never edit a shipped one.
 constexpr std::array<std::string_view, k_latest_version - 1> k_migrations{
-    // 1 -> 2: per-cache settings (hooks, default ttl, volatile, auto-sync) and edit counts.
+    // 1 -> 2: per-cache settings (hooks, default ttl, volatile, auto-sync), edit counts, the
+    // invalidation log and hit/miss statistics.
     R"sql(
 ALTER TABLE caches ADD COLUMN builder TEXT;
 ALTER TABLE caches ADD COLUMN loader TEXT;
@@ -47,6 +48,18 @@ CREATE TABLE edits(
     bucket INTEGER NOT NULL,
     count INTEGER NOT NULL,
     PRIMARY KEY(cache_id, bucket)
+) WITHOUT ROWID;
+CREATE TABLE log(
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    command TEXT NOT NULL,
+    cache TEXT NOT NULL,
+    cleared TEXT NOT NULL
+);
+CREATE TABLE stats(
+    cache TEXT PRIMARY KEY,
+    hits INTEGER NOT NULL DEFAULT 0,
+    misses INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 )sql",
 };

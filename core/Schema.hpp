@@ -21,6 +21,11 @@
 // on when a saver is set); autosync_checks (NULL: the seed's defaults); built: 1 once the
 // builder filled the cache since it was last cleared) and the auto-sync edit counts:
 //   edits(cache_id, bucket, count) WITHOUT ROWID: edits per second (bucket = unix second).
+//   log(id, at, command, cache, cleared): the invalidation history, newest k_log_limit rows;
+//       `cleared` is a JSON array of the caches a command cleared, cascade included.
+//   stats(cache, hits, misses): lookup counts by cache name, folded in from the counts file
+//       that `get` and `run` append to (see Stats.hpp), so that counting never writes here
+//       from a reader.
 // A volatile cache's cache_<id> table lives in a second file under the runtime directory,
 // attached as schema "volatile", so its values never reach the namespace file.
 //
@@ -43,6 +48,7 @@ namespace cacheman::schema {
 
 constexpr std::int32_t k_application_id = 0x63616368; // "cach"
 constexpr int k_latest_version = 2;
+constexpr int k_log_limit = 1000;
 
 // Creates the latest schema in an empty database (inside the caller's write transaction).
 void create(sqlite::Database& db);

@@ -437,23 +437,34 @@ std::vector<CacheSummary> Store::list() {
     before_cascade();
     Transaction tx(*m_db, Transaction::Kind::read);
     const Graph graph = load_graph();
-    std::vector<std::pair<std::string, std::int64_t>> caches;
-    auto& names = prepared("SELECT name, id FROM caches ORDER BY name");
-    while (names.step()) {
-        caches.emplace_back(names.column_text(0), names.column_int(1));
-    }
-    names.reset();
-    const double current = now();
     std::vector<CacheSummary> out;
-    for (auto& [name, id] : caches) {
+    auto& rows = prepared("SELECT c.name, c.volatile, c.invalidated, coalesce(s.hits, 0), "
+                          "coalesce(s.misses, 0) FROM caches c LEFT JOIN stats s "
+                          "ON s.cache = c.name ORDER BY c.name");
+    while (rows.step()) {
+        CacheSummary summary;
+        summary.name = rows.column_text(0);
+        summary.is_volatile = rows.column_int(1) != 0;
+        if (!rows.is_null(2)) {
+            summary.invalidated = rows.column_double(2);
+        }
+        summary.hits = rows.column_int(3);
+        summary.misses = rows.column_int(4);
+        out.push_back(std::move(summary));
+    }
+    rows.reset();
+    const double current = now();
+    for (auto& summary : out) {
         auto& count = prepared("SELECT count(*), coalesce(sum(length(value)), 0) FROM " +
-                               table(require_cache(name)) + " WHERE " + std::string(k_live));
+                               table(require_cache(summary.name)) + " WHERE " +
+                               std::string(k_live));
         count.bind(1, current);
         count.step();
-        CacheSummary summary{name, count.column_int(0), count.column_int(1), graph.parents(name),
-                             graph.children(name)};
+        summary.entries = count.column_int(0);
+        summary.bytes = count.column_int(1);
         count.reset();
-        out.push_back(std::move(summary));
+        summary.parents = graph.parents(summary.name);
+        summary.children = graph.children(summary.name);
     }
     return out;
 }
@@ -608,7 +619,8 @@ void Store::clear_volatile_first(std::string_view cache, const std::optional<std
 }
 
 std::vector<std::string> Store::invalidate(std::string_view cache,
-                                            const std::optional<std::string>& key, bool dry_run) {
+                                            const std::optional<std::string>& key, bool dry_run,
+                                            std::string_view command) {
     if (key) {
         validate_key(*key);
     }
@@ -636,6 +648,7 @@ std::vector<std::string> Store::invalidate(std::string_view cache,
     for (std::size_t i = 1; i < cleared.size(); ++i) {
         clear(require_cache(cleared[i]), when);
     }
+    append_log(command, cache, cleared, when);
     tx.commit();
     return cleared;
 }
@@ -664,6 +677,7 @@ std::vector<std::string> Store::drop(std::string_view cache) {
     edits.bind(1, static_cast<std::int64_t>(root.id));
     edits.run();
     m_db->exec("DROP TABLE " + table(root));
+    append_log("drop", cache, with_dependents(cache), when);
     tx.commit();
     return dependents;
 }
@@ -878,6 +892,122 @@ void Store::clear_edit_counts(std::string_view cache) {
     auto& clear_edits = prepared("DELETE FROM edits WHERE cache_id = ?");
     clear_edits.bind(1, static_cast<std::int64_t>(row.id));
     clear_edits.run();
+}
+
+void Store::append_log(std::string_view command, std::string_view cache,
+                       const std::vector<std::string>& cleared, double when) {
+    std::string names = "[";
+    for (const auto& name : cleared) {
+        names += names.size() > 1 ? ", " : "";
+        json::append_string(names, name);
+    }
+    names += ']';
+    auto& insert = prepared("INSERT INTO log(at, command, cache, cleared) VALUES(?, ?, ?, ?)");
+    insert.bind(1, when);
+    insert.bind(2, command);
+    insert.bind(3, cache);
+    insert.bind(4, names);
+    insert.run();
+    // Bounded: keep the newest k_log_limit entries.
+    auto& trim = prepared("DELETE FROM log WHERE id <= last_insert_rowid() - ?");
+    trim.bind(1, static_cast<std::int64_t>(schema::k_log_limit));
+    trim.run();
+}
+
+std::vector<Edge> Store::edges() {
+    std::vector<Edge> out;
+    auto& query = prepared("SELECT parent, child FROM depends ORDER BY parent, child");
+    while (query.step()) {
+        out.push_back({std::string(query.column_text(0)), std::string(query.column_text(1))});
+    }
+    query.reset();
+    return out;
+}
+
+std::vector<LogEntry> Store::log(const std::optional<std::string>& cache, std::size_t limit) {
+    auto& query = prepared(
+        "SELECT at, command, cache, cleared FROM log WHERE ?1 IS NULL OR cache = ?1 OR "
+        "EXISTS(SELECT 1 FROM json_each(log.cleared) WHERE value = ?1) ORDER BY id DESC LIMIT ?2");
+    if (cache) {
+        query.bind(1, *cache);
+    } else {
+        query.bind_null(1);
+    }
+    query.bind(2, static_cast<std::int64_t>(std::min<std::size_t>(limit, 1u << 30)));
+    std::vector<LogEntry> out;
+    while (query.step()) {
+        LogEntry entry;
+        entry.at = query.column_double(0);
+        entry.command = query.column_text(1);
+        entry.cache = query.column_text(2);
+        out.push_back(std::move(entry));
+        auto& names = prepared("SELECT value FROM json_each(?)");
+        names.bind(1, query.column_text(3));
+        while (names.step()) {
+            out.back().cleared.emplace_back(names.column_text(0));
+        }
+        names.reset();
+    }
+    query.reset();
+    return out;
+}
+
+void Store::add_lookup_counts(const std::map<std::string, LookupCounts>& counts) {
+    if (counts.empty()) {
+        return;
+    }
+    Transaction tx(*m_db, Transaction::Kind::write);
+    auto& add = prepared("INSERT INTO stats(cache, hits, misses) VALUES(?, ?, ?) ON CONFLICT "
+                         "DO UPDATE SET hits = hits + excluded.hits, "
+                         "misses = misses + excluded.misses");
+    for (const auto& [cache, count] : counts) {
+        add.bind(1, cache);
+        add.bind(2, count.hits);
+        add.bind(3, count.misses);
+        add.run();
+    }
+    tx.commit();
+}
+
+CheckReport Store::check() {
+    before_cascade();
+    CheckReport report;
+    auto& integrity = prepared("PRAGMA integrity_check");
+    while (integrity.step()) {
+        report.integrity.emplace_back(integrity.column_text(0));
+    }
+    integrity.reset();
+    auto& version = prepared("PRAGMA user_version");
+    version.step();
+    report.schema_version = static_cast<int>(version.column_int(0));
+    version.reset();
+    Transaction tx(*m_db, Transaction::Kind::read);
+    auto& orphans = prepared(
+        "SELECT parent, child FROM depends WHERE parent NOT IN (SELECT name FROM caches) OR "
+        "child NOT IN (SELECT name FROM caches)");
+    while (orphans.step()) {
+        report.problems.push_back("orphan edge '" + std::string(orphans.column_text(0)) +
+                                  "' -> '" + std::string(orphans.column_text(1)) + "'");
+    }
+    orphans.reset();
+    auto& missing = prepared(
+        "SELECT name, id FROM caches WHERE NOT volatile AND 'cache_' || id NOT IN "
+        "(SELECT name FROM sqlite_master WHERE type = 'table')");
+    while (missing.step()) {
+        report.problems.push_back("cache '" + std::string(missing.column_text(0)) +
+                                  "' has no entries table (cache_" +
+                                  std::to_string(missing.column_int(1)) + ")");
+    }
+    missing.reset();
+    auto& stray = prepared(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'cache_[0-9]*' AND "
+        "substr(name, 7) NOT IN (SELECT CAST(id AS TEXT) FROM caches)");
+    while (stray.step()) {
+        report.problems.push_back("table " + std::string(stray.column_text(0)) +
+                                  " belongs to no cache");
+    }
+    stray.reset();
+    return report;
 }
 
 bool Store::owned_by_current_user() const {

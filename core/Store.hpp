@@ -8,12 +8,15 @@
 
 #include "AutoSync.hpp"
 #include "Duration.hpp"
+#include "Graph.hpp"
 #include "Location.hpp"
+#include "Stats.hpp"
 #include "sqlite/Database.hpp"
 #include "sqlite/Statement.hpp"
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,7 +26,7 @@
 
 namespace cacheman {
 
-class Graph;
+
 
 struct StoreOptions {
     // How long a writer waits for another process's write lock before failing (LockedError).
@@ -67,6 +70,28 @@ struct CacheSummary {
     std::int64_t bytes = 0;   // total size of their values
     std::vector<std::string> parents;
     std::vector<std::string> children;
+    bool is_volatile = false;
+    std::optional<double> invalidated; // unix seconds of the last clear by an invalidation
+    std::int64_t hits = 0;             // folded lookup counts (see Stats.hpp)
+    std::int64_t misses = 0;
+};
+
+// One invalidation in the log: which command cleared what, cascade included.
+struct LogEntry {
+    double at = 0;
+    std::string command;
+    std::string cache;
+    std::vector<std::string> cleared;
+};
+
+// What `check` found; healthy when every list is empty and integrity is "ok".
+struct CheckReport {
+    std::vector<std::string> integrity; // PRAGMA integrity_check's lines
+    int schema_version = 0;
+    std::vector<std::string> problems;  // orphan edges, missing or stray tables
+    [[nodiscard]] bool healthy() const {
+        return integrity.size() == 1 && integrity.front() == "ok" && problems.empty();
+    }
 };
 
 struct Dependencies {
@@ -122,7 +147,8 @@ class Store {
     // one transaction. Returns the caches cleared: `cache` first, then its dependents with each
     // after its parents. With `dry_run` nothing changes.
     std::vector<std::string> invalidate(std::string_view cache,
-                                        const std::optional<std::string>& key, bool dry_run);
+                                        const std::optional<std::string>& key, bool dry_run,
+                                        std::string_view command = "invalidate");
     // Clears the dependents of `cache`, then removes it with its entries and edges. Returns the
     // dependents cleared.
     std::vector<std::string> drop(std::string_view cache);
@@ -150,6 +176,16 @@ class Store {
     // Auto-sync edit counts (per second) of the cache, and forgetting them after a save.
     EditWindow::Buckets edit_counts(std::string_view cache);
     void clear_edit_counts(std::string_view cache);
+    // --- introspection ---------------------------------------------------------------------
+    // Every edge, by (parent, child).
+    std::vector<Edge> edges();
+    // The invalidation history, newest first: every entry, or those that named or cleared
+    // `cache`; at most `limit`.
+    std::vector<LogEntry> log(const std::optional<std::string>& cache, std::size_t limit);
+    // Adds folded lookup counts.
+    void add_lookup_counts(const std::map<std::string, LookupCounts>& counts);
+    // Integrity, schema version, and consistency of the tables with each other.
+    CheckReport check();
     // Whether the store file belongs to the user running cacheman (hooks refuse otherwise).
     [[nodiscard]] bool owned_by_current_user() const;
 
@@ -175,6 +211,8 @@ class Store {
     void attach_volatile();
     [[nodiscard]] std::string table(const CacheRow& row) const;
     void count_edits(const CacheRow& row, std::int64_t count);
+    void append_log(std::string_view command, std::string_view cache,
+                    const std::vector<std::string>& cleared, double when);
     std::vector<std::string> with_dependents(std::string_view cache);
     void clear_volatile_first(std::string_view cache, const std::optional<std::string>& key,
                               bool include_root);
