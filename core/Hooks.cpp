@@ -1,6 +1,7 @@
 #include "Hooks.hpp"
 
 #include "Error.hpp"
+#include "Json.hpp"
 #include "Process.hpp"
 
 #include <algorithm>
@@ -84,7 +85,14 @@ void Hooks::enable_lazy_build() {
 
 void Hooks::rebuild(const std::string& cache) {
     const CacheSettings settings = m_store.settings(cache);
-    const std::string contents = build_contents(cache, settings); // may fail: nothing changed
+    // Run and check everything before anything changes: a failure leaves the cache as it was.
+    const std::string contents = build_contents(cache, settings);
+    try {
+        json::parse_lines(contents, "builder output");
+    } catch (const UsageError& error) {
+        throw HookError(std::string("hook output refused, the cache is unchanged: ") +
+                        error.what());
+    }
     m_store.invalidate(cache, std::nullopt, false, "rebuild");
     replace(cache, contents, "builder output");
 }
@@ -152,8 +160,19 @@ void Hooks::after_edit(const std::string& cache) {
     const CacheSettings settings = m_store.settings(cache);
     EditWindow window(settings.checks());
     window.set_buckets(std::move(counts));
-    if (window.save_due(now())) {
+    const double current = now();
+    if (!window.save_due(current)) {
+        window.prune(current);
+        m_store.forget_edit_counts_before(cache, window.buckets().empty()
+                                                     ? static_cast<std::int64_t>(current) + 1
+                                                     : window.buckets().begin()->first);
+        return;
+    }
+    try {
         save(cache, false);
+    } catch (const HookError& error) {
+        throw HookError(std::string("auto-sync save failed; the command's own change was kept: ") +
+                        error.what());
     }
 }
 

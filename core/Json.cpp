@@ -349,6 +349,30 @@ Entry parse_entry(std::string_view line) {
     return entry;
 }
 
+void parse_lines(std::string_view data, std::string_view source_name,
+                 const std::function<void(Entry&)>& on_entry) {
+    std::size_t line_number = 0;
+    while (!data.empty()) {
+        const auto end = data.find('\n');
+        const std::string_view line = data.substr(0, end);
+        data.remove_prefix(end == std::string_view::npos ? data.size() : end + 1);
+        ++line_number;
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+            continue;
+        }
+        Entry entry;
+        try {
+            entry = parse_entry(line);
+        } catch (const UsageError& error) {
+            throw UsageError("malformed import line " + std::to_string(line_number) + ": " +
+                             error.what() + " (" + std::string(source_name) + ")");
+        }
+        if (on_entry) {
+            on_entry(entry);
+        }
+    }
+}
+
 void append_entry(std::string& out, std::string_view key, std::string_view value,
                   std::optional<double> expires) {
     out += "{\"key\": ";

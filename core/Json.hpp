@@ -3,6 +3,7 @@
 // binary links statically (see PERFORMANCE.md: dynamic loading costs more than the query).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,11 @@ struct Entry {
 // Parses one line of the export format. Throws UsageError saying what is wrong with it (the caller
 // adds the line number). Unknown members are ignored so that newer exports still import.
 Entry parse_entry(std::string_view line);
+
+// Calls `on_entry` for each entry of `data` (the export format, one per line; blank lines are
+// skipped). A malformed line throws UsageError("malformed import line N: ... (SOURCE)").
+void parse_lines(std::string_view data, std::string_view source_name,
+                 const std::function<void(Entry&)>& on_entry = {});
 
 // Formats one entry as a line of the export format, without the newline.
 void append_entry(std::string& out, std::string_view key, std::string_view value,

@@ -53,7 +53,7 @@ class Hasher {
 }
 
 void hash_file_contents(Hasher& hasher, const std::string& path, std::uint64_t& bytes) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         unreadable(path);
     }
@@ -136,8 +136,10 @@ void hash_entry(Hasher& hasher, const std::string& path, const std::string& rela
 KeyPart hash_watch(Hasher& hasher, const std::string& path) {
     hasher.field("watch");
     hasher.field(path);
+    // The watched path itself is followed when it is a symlink (users watch `config` whatever
+    // it points to); symlinks inside a watched directory are hashed as links, never followed.
     struct stat info {};
-    if (lstat(path.c_str(), &info) != 0) {
+    if (stat(path.c_str(), &info) != 0) {
         if (errno != ENOENT && errno != ENOTDIR) {
             unreadable(path);
         }

@@ -57,6 +57,17 @@ void ensure_store_file(const std::string& path) {
     }
 }
 
+void require_private(const std::string& path) {
+    struct stat info {};
+    if (lstat(path.c_str(), &info) != 0) {
+        throw StoreError(system_message("cannot use volatile store", path));
+    }
+    if (info.st_uid != geteuid() || (info.st_mode & 077) != 0 || S_ISLNK(info.st_mode)) {
+        throw StoreError("refusing a volatile store path that is not private to you (owned by "
+                         "you, no access for others): " + path);
+    }
+}
+
 bool has_sqlite_header(const std::string& path) {
     constexpr std::string_view k_magic{"SQLite format 3\0", 16};
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -252,9 +263,13 @@ void Store::attach_volatile() {
     }
     const std::string& file = m_options.volatile_path;
     if (!file.empty()) {
-        const auto slash = file.find_last_of('/');
-        ensure_directory(file.substr(0, slash));
+        const std::string dir = file.substr(0, file.find_last_of('/'));
+        ensure_directory(dir);
+        // The runtime directory may be shared (/dev/shm): use it only when it is ours and
+        // private, so that nobody else can read the values or plant a file there.
+        require_private(dir);
         ensure_store_file(file);
+        require_private(file);
     }
     auto& attach = prepared("ATTACH DATABASE ? AS volatile");
     attach.bind(1, file.empty() ? std::string_view(":memory:") : std::string_view(file));
@@ -263,19 +278,24 @@ void Store::attach_volatile() {
     if (!file.empty()) {
         m_db->exec("PRAGMA volatile.journal_mode = WAL");
     }
-    // After a reboot the runtime file is gone: recreate the tables its caches need.
-    std::vector<std::int64_t> ids;
-    auto& query = prepared("SELECT id FROM caches WHERE volatile");
+    // After a reboot the runtime file is gone: recreate the tables its caches need, and mark
+    // those caches unbuilt so that a builder fills them again.
+    std::vector<std::int64_t> missing;
+    auto& query = prepared("SELECT id FROM caches WHERE volatile AND 'cache_' || id NOT IN "
+                           "(SELECT name FROM volatile.sqlite_master WHERE type = 'table')");
     while (query.step()) {
-        ids.push_back(query.column_int(0));
+        missing.push_back(query.column_int(0));
     }
     query.reset();
-    for (const auto id : ids) {
+    for (const auto id : missing) {
         m_db->exec(schema::create_entries_table(id, true));
+        auto& unbuilt = prepared("UPDATE caches SET built = 0 WHERE id = ?");
+        unbuilt.bind(1, id);
+        unbuilt.run();
     }
 }
 
-void Store::before_access(std::string_view cache, bool reading) {
+void Store::before_access(std::string_view cache, bool build_first) {
     require_name(cache);
     const auto row = find_cache(cache);
     if (!row) {
@@ -284,7 +304,7 @@ void Store::before_access(std::string_view cache, bool reading) {
     if (row->is_volatile) {
         attach_volatile();
     }
-    if (reading && row->needs_build && m_build_hook) {
+    if (build_first && row->needs_build && m_build_hook) {
         m_build_hook(std::string(cache));
     }
 }
@@ -512,7 +532,7 @@ void Store::export_entries(std::string_view cache,
 void Store::set(std::string_view cache, std::string_view key, std::string_view value,
                 std::optional<Duration> ttl) {
     validate_key(key);
-    before_access(cache, false);
+    before_access(cache, true);
     Transaction tx(*m_db, Transaction::Kind::write);
     CacheRow row = ensure_cache(cache);
     purge_expired_if_due(row);
@@ -538,7 +558,7 @@ std::size_t Store::erase(std::string_view cache, const std::vector<std::string>&
     for (const auto& key : keys) {
         validate_key(key);
     }
-    before_access(cache, false);
+    before_access(cache, true);
     Transaction tx(*m_db, Transaction::Kind::write);
     CacheRow row = require_cache(cache);
     purge_expired_if_due(row);
@@ -684,7 +704,7 @@ std::vector<std::string> Store::drop(std::string_view cache) {
 
 std::size_t Store::import_entries(std::string_view cache, std::string_view data,
                                   std::string_view source_name) {
-    before_access(cache, false);
+    before_access(cache, true);
     Transaction tx(*m_db, Transaction::Kind::write);
     CacheRow row = ensure_cache(cache);
     purge_expired_if_due(row);
@@ -702,23 +722,8 @@ std::size_t Store::insert_entries(CacheRow& row, std::string_view data,
     auto& insert = prepared("INSERT OR REPLACE INTO " + table(row) +
                             "(key, expires, value) VALUES(?, ?, ?)");
     std::optional<double> earliest;
-    std::size_t line_number = 0;
     std::size_t imported = 0;
-    while (!data.empty()) {
-        const auto end = data.find('\n');
-        const std::string_view line = data.substr(0, end);
-        data.remove_prefix(end == std::string_view::npos ? data.size() : end + 1);
-        ++line_number;
-        if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
-            continue;
-        }
-        json::Entry entry;
-        try {
-            entry = json::parse_entry(line);
-        } catch (const UsageError& error) {
-            throw UsageError("malformed import line " + std::to_string(line_number) + ": " +
-                             error.what() + " (" + std::string(source_name) + ")");
-        }
+    json::parse_lines(data, source_name, [&](json::Entry& entry) {
         if (!entry.expires) {
             entry.expires = default_expiry;
         }
@@ -730,7 +735,7 @@ std::size_t Store::insert_entries(CacheRow& row, std::string_view data,
         insert.bind_blob(3, entry.value);
         insert.run();
         ++imported;
-    }
+    });
     if (earliest) {
         note_expiry(row, *earliest);
     }
@@ -885,6 +890,14 @@ EditWindow::Buckets Store::edit_counts(std::string_view cache) {
     }
     query.reset();
     return buckets;
+}
+
+void Store::forget_edit_counts_before(std::string_view cache, std::int64_t bucket) {
+    const CacheRow row = require_cache(cache);
+    auto& forget = prepared("DELETE FROM edits WHERE cache_id = ? AND bucket < ?");
+    forget.bind(1, static_cast<std::int64_t>(row.id));
+    forget.bind(2, bucket);
+    forget.run();
 }
 
 void Store::clear_edit_counts(std::string_view cache) {

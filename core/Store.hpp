@@ -164,8 +164,8 @@ class Store {
     // Creates the cache when missing and applies `edit` to its settings, in one transaction.
     // Switching volatility moves the contents between the two files.
     void configure(std::string_view cache, const std::function<void(CacheSettings&)>& edit);
-    // Called, outside any transaction, before a read of a cache that has a builder and has not
-    // been built since it was last cleared (see the hooks layer: it runs the builder).
+    // Called, outside any transaction, before a read or an edit of a cache that has a builder
+    // and has not been built since it was last cleared (the hooks layer runs the builder).
     void set_build_hook(std::function<void(const std::string& cache)> hook);
     // The cache's contents in the export format.
     std::string contents(std::string_view cache);
@@ -176,6 +176,7 @@ class Store {
     // Auto-sync edit counts (per second) of the cache, and forgetting them after a save.
     EditWindow::Buckets edit_counts(std::string_view cache);
     void clear_edit_counts(std::string_view cache);
+    void forget_edit_counts_before(std::string_view cache, std::int64_t bucket);
     // --- introspection ---------------------------------------------------------------------
     // Every edge, by (parent, child).
     std::vector<Edge> edges();
@@ -204,9 +205,10 @@ class Store {
     Store(std::unique_ptr<sqlite::Database> db, StoreOptions options);
 
     void identify_or_initialise();
-    // Attaches the volatile file when `cache` (or, with an empty name, any cache) is volatile;
-    // runs the build hook first when a read finds `cache` unbuilt. Outside any transaction.
-    void before_access(std::string_view cache, bool reading);
+    // Attaches the volatile file when `cache` is volatile; with `build_first`, runs the build
+    // hook when `cache` is unbuilt (as the seed builds on first access, so that no read and no
+    // edit ever meets a cache its builder has not filled). Outside any transaction.
+    void before_access(std::string_view cache, bool build_first);
     void before_cascade();
     void attach_volatile();
     [[nodiscard]] std::string table(const CacheRow& row) const;
