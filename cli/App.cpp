@@ -149,16 +149,21 @@ int run(int argc, char** argv) {
         if (word && std::string_view(word) == "run") {
             argc = split_command(argc, argv, index, args.command);
         }
-        // Declaring options costs start-up time, so only the command being run gets its own
-        // (all of them for `help`, whose topic needs its options listed).
+        // Building CLI11 subcommands and options costs start-up time (every command is a fresh
+        // process), so only the command being run is built; all of them only for an overview
+        // or for `help`, whose topic needs its options listed.
         const bool declare_all = !word || std::string_view(word) == "help";
         for (const auto& command : commands()) {
+            if (!declare_all && command.name != word) {
+                continue;
+            }
             auto* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
             sub->fallthrough();
-            sub->footer("Example: " + std::string(command.example) + "\n");
-            if (declare_all || command.name == word) {
-                command.declare(*sub, args);
+            if (command.hidden) {
+                sub->group("");
             }
+            sub->footer("Example: " + std::string(command.example) + "\n");
+            command.declare(*sub, args);
         }
         try {
             app.parse(argc, argv);

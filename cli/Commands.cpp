@@ -244,6 +244,44 @@ int run_deps(Context& ctx) {
     return k_found;
 }
 
+void declare_complete(CLI::App& app, Arguments& args) {
+    app.add_option("what", args.complete_what, "commands, caches, keys or namespaces")->required();
+    app.add_option("cache", args.optional_cache, "The cache whose keys to list");
+}
+
+// Candidates for the shell completions, one per line. Never fails loudly and never runs a
+// hook: a completion must be quick and silent.
+int run_complete(Context& ctx) {
+    const auto& what = ctx.args.complete_what;
+    try {
+        if (what == "commands") {
+            for (const auto& command : commands()) {
+                if (!command.hidden) {
+                    write_out(std::string(command.name) + "\n");
+                }
+            }
+        } else if (what == "namespaces") {
+            const Location location = ctx.location();
+            for (const auto& name : list_namespaces(location.dir)) {
+                write_out(name + "\n");
+            }
+        } else if (what == "caches" || what == "keys") {
+            Store& store = ctx.store(OpenMode::read);
+            store.set_build_hook(nullptr);
+            if (what == "caches") {
+                for (const auto& cache : store.list()) {
+                    write_out(cache.name + "\n");
+                }
+            } else if (ctx.args.optional_cache) {
+                write_lines(store.keys(*ctx.args.optional_cache));
+            }
+        }
+    } catch (const Error&) {
+        // no candidates
+    }
+    return k_found;
+}
+
 // `help` is dispatched by the parser (it needs the CLI11 tree); this entry only documents it.
 int run_help(Context& /*ctx*/) {
     return k_found;
@@ -326,6 +364,8 @@ const std::vector<Command>& commands() {
         {"check", "Check the store: integrity, schema version, orphan edges; exit 3 if damaged",
          "cacheman check", declare_nothing, run_check},
         {"help", "Describe a command", "cacheman help invalidate", declare_help, run_help},
+        {"__complete", "Candidates for shell completion", "cacheman __complete caches",
+         declare_complete, run_complete, true},
     };
     return k_commands;
 }

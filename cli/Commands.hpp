@@ -62,6 +62,8 @@ struct Arguments {
     std::optional<std::string> optional_cache;
     std::string format = "dot";
     std::size_t limit = 20;
+    // __complete
+    std::string complete_what;
 };
 
 // What a handler works with: the parsed options and a store opened on demand.
@@ -91,6 +93,8 @@ struct Command {
     void (*declare)(CLI::App& app, Arguments& args);
     // Runs it; returns the exit status. Errors are thrown as cacheman::Error.
     int (*run)(Context& context);
+    // Left out of help, the man page and the completions' command lists (__complete).
+    bool hidden = false;
 };
 
 const std::vector<Command>& commands();

@@ -3,7 +3,9 @@
 #include "Error.hpp"
 #include "Names.hpp"
 
+#include <algorithm>
 #include <climits>
+#include <dirent.h>
 #include <cstdint>
 #include <cstdlib>
 #include <unistd.h>
@@ -44,6 +46,30 @@ std::string resolve_dir(const std::optional<std::string>& dir_option, const EnvL
 std::optional<std::string> process_env(const char* name) {
     const char* value = std::getenv(name);
     return value ? std::optional<std::string>(value) : std::nullopt;
+}
+
+std::vector<std::string> list_namespaces(const std::string& dir) {
+    std::vector<std::string> names;
+    DIR* handle = opendir(dir.c_str());
+    if (handle == nullptr) {
+        return names;
+    }
+    constexpr std::string_view k_suffix = ".sqlite";
+    while (const dirent* entry = readdir(handle)) {
+        const std::string_view name = entry->d_name;
+        if (name.size() > k_suffix.size() && name.substr(name.size() - k_suffix.size()) == k_suffix) {
+            const std::string candidate(name.substr(0, name.size() - k_suffix.size()));
+            try {
+                validate_namespace(candidate);
+                names.push_back(candidate);
+            } catch (const UsageError&) {
+                // not a namespace's file
+            }
+        }
+    }
+    closedir(handle);
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 std::string volatile_store_path(const Location& location, const EnvLookup& env) {

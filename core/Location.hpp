@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace cacheman {
 
@@ -24,6 +25,9 @@ using EnvLookup = std::function<std::optional<std::string>(const char*)>;
 // $XDG_RUNTIME_DIR/cacheman, else /dev/shm/cacheman-<uid> (memory-backed, gone at reboot), named
 // after the namespace and a hash of the store directory so that stores never share one.
 std::string volatile_store_path(const Location& location, const EnvLookup& env);
+
+// The namespaces that have a store in `dir`, sorted.
+std::vector<std::string> list_namespaces(const std::string& dir);
 
 // Reads the process environment; an unset variable is nullopt.
 std::optional<std::string> process_env(const char* name);

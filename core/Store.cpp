@@ -605,6 +605,12 @@ void Store::undepend(std::string_view parent, std::string_view child) {
     tx.commit();
 }
 
+void Store::allow_large_transaction() {
+    // A cascade over many caches changes many pages; with SQLite's default 2 MB page cache they
+    // spill to the WAL before the commit. Pages are allocated only as needed.
+    m_db->exec("PRAGMA cache_size = -65536");
+}
+
 std::vector<std::string> Store::with_dependents(std::string_view cache) {
     std::vector<std::string> members{std::string(cache)};
     const auto dependents = load_graph().descendants(members.front());
@@ -654,6 +660,7 @@ std::vector<std::string> Store::invalidate(std::string_view cache,
     if (has_cache(cache)) {
         clear_volatile_first(cache, key, true);
     }
+    allow_large_transaction();
     Transaction tx(*m_db, Transaction::Kind::write);
     const CacheRow root = require_cache(cache);
     const auto cleared = with_dependents(cache);
@@ -679,6 +686,7 @@ std::vector<std::string> Store::drop(std::string_view cache) {
     if (has_cache(cache)) {
         clear_volatile_first(cache, std::nullopt, false);
     }
+    allow_large_transaction();
     Transaction tx(*m_db, Transaction::Kind::write);
     const CacheRow root = require_cache(cache);
     auto dependents = with_dependents(cache);
@@ -705,6 +713,7 @@ std::vector<std::string> Store::drop(std::string_view cache) {
 std::size_t Store::import_entries(std::string_view cache, std::string_view data,
                                   std::string_view source_name) {
     before_access(cache, true);
+    allow_large_transaction();
     Transaction tx(*m_db, Transaction::Kind::write);
     CacheRow row = ensure_cache(cache);
     purge_expired_if_due(row);
