@@ -212,7 +212,11 @@ int run_drop(Context& ctx) {
 }
 
 int run_export(Context& ctx) {
-    ctx.store(OpenMode::read).export_entries(ctx.args.cache, write_out);
+    ProgressBar bar("export");
+    ctx.store(OpenMode::read).export_entries(ctx.args.cache, write_out,
+                                             [&](std::size_t done, std::size_t total) {
+                                                 bar.update(done, total);
+                                             });
     return k_found;
 }
 
@@ -220,7 +224,15 @@ int run_import(Context& ctx) {
     const auto& args = ctx.args;
     const std::string data = read_file_or_stdin(args.file);
     const std::string source = args.file == "-" ? "stdin" : args.file;
-    const auto count = ctx.store(OpenMode::create).import_entries(args.cache, data, source);
+    std::size_t count = 0;
+    {
+        ProgressBar bar("import");
+        count = ctx.store(OpenMode::create)
+                    .import_entries(args.cache, data, source,
+                                    [&](std::size_t done, std::size_t total) {
+                                        bar.update(done, total);
+                                    });
+    }
     ctx.note(fmt::format("imported {} entries into '{}'", count, args.cache));
     ctx.hooks().after_edit(args.cache);
     return k_found;

@@ -3,6 +3,7 @@
 #include "Json.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fmt/core.h>
@@ -101,6 +102,37 @@ void write_table(const std::vector<std::string>& header,
     for (const auto& row : rows) {
         write_out(line(row));
     }
+}
+
+ProgressBar::ProgressBar(std::string label)
+    : m_label(std::move(label)), m_enabled(isatty(STDERR_FILENO) == 1) {}
+
+ProgressBar::~ProgressBar() {
+    if (m_drawn) {
+        fmt::print(stderr, "\r\x1b[K");
+        std::fflush(stderr);
+    }
+}
+
+void ProgressBar::update(std::size_t done, std::size_t total) {
+    constexpr std::size_t k_large = 50'000;
+    if (!m_enabled || total < k_large) {
+        return;
+    }
+    const double now = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+    if (m_drawn && now - m_last_draw < 0.1 && done < total) {
+        return;
+    }
+    m_last_draw = now;
+    m_drawn = true;
+    constexpr int k_width = 30;
+    const double fraction = std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
+    const int filled = static_cast<int>(fraction * k_width);
+    fmt::print(stderr, "\r{} [{}{}] {:3.0f}% {}/{}", m_label, std::string(filled, '#'),
+               std::string(k_width - filled, '.'), fraction * 100, done, total);
+    std::fflush(stderr);
 }
 
 void print_error(std::string_view message) {

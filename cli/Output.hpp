@@ -24,6 +24,23 @@ bool use_colour();
 void write_table(const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows);
 
+// A progress bar on stderr for long imports and exports: drawn only when stderr is a terminal
+// and the work is large, at most ten times a second, and erased when done.
+class ProgressBar {
+  public:
+    explicit ProgressBar(std::string label);
+    ~ProgressBar();
+    ProgressBar(const ProgressBar&) = delete;
+    ProgressBar& operator=(const ProgressBar&) = delete;
+    void update(std::size_t done, std::size_t total);
+
+  private:
+    std::string m_label;
+    bool m_enabled;
+    bool m_drawn = false;
+    double m_last_draw = 0;
+};
+
 // "cacheman: error: <message>" on stderr.
 void print_error(std::string_view message);
 // "cacheman: <message>" on stderr, for -v notes.

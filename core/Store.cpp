@@ -7,6 +7,7 @@
 #include "Schema.hpp"
 #include "sqlite/Transaction.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -21,6 +22,7 @@ using sqlite::Transaction;
 namespace {
 
 constexpr std::string_view k_live = "(expires IS NULL OR expires > ?)";
+constexpr std::size_t k_progress_every = 4096;
 
 std::string system_message(const std::string& what, const std::string& path) {
     return what + ": " + std::strerror(errno) + " (" + path + ")";
@@ -501,10 +503,21 @@ Dependencies Store::dependencies(std::string_view cache, bool transitive) {
 }
 
 void Store::export_entries(std::string_view cache,
-                           const std::function<void(std::string_view)>& sink) {
+                           const std::function<void(std::string_view)>& sink,
+                           const Progress& progress) {
     before_access(cache, true);
     Transaction tx(*m_db, Transaction::Kind::read);
     const CacheRow row = require_cache(cache);
+    std::size_t total = 0;
+    if (progress) {
+        auto& count = prepared("SELECT count(*) FROM " + table(row) + " WHERE " +
+                               std::string(k_live));
+        count.bind(1, now());
+        count.step();
+        total = static_cast<std::size_t>(count.column_int(0));
+        count.reset();
+    }
+    std::size_t done = 0;
     auto& query = prepared("SELECT key, expires, value FROM " + table(row) +
                            " WHERE " + std::string(k_live) + " ORDER BY key");
     query.bind(1, now());
@@ -520,10 +533,16 @@ void Store::export_entries(std::string_view cache,
             sink(buffer);
             buffer.clear();
         }
+        if (progress && ++done % k_progress_every == 0) {
+            progress(done, total);
+        }
     }
     query.reset();
     if (!buffer.empty()) {
         sink(buffer);
+    }
+    if (progress) {
+        progress(total, total);
     }
 }
 
@@ -711,20 +730,24 @@ std::vector<std::string> Store::drop(std::string_view cache) {
 }
 
 std::size_t Store::import_entries(std::string_view cache, std::string_view data,
-                                  std::string_view source_name) {
+                                  std::string_view source_name, const Progress& progress) {
     before_access(cache, true);
     allow_large_transaction();
     Transaction tx(*m_db, Transaction::Kind::write);
     CacheRow row = ensure_cache(cache);
     purge_expired_if_due(row);
-    const std::size_t imported = insert_entries(row, data, source_name);
+    const std::size_t imported = insert_entries(row, data, source_name, progress);
     count_edits(row, static_cast<std::int64_t>(imported));
     tx.commit();
     return imported;
 }
 
 std::size_t Store::insert_entries(CacheRow& row, std::string_view data,
-                                  std::string_view source_name) {
+                                  std::string_view source_name, const Progress& progress) {
+    const std::size_t lines =
+        progress ? static_cast<std::size_t>(std::count(data.begin(), data.end(), '\n')) +
+                       (data.empty() || data.back() == '\n' ? 0 : 1)
+                 : 0;
     const std::optional<double> default_expiry =
         row.default_ttl_ms ? std::optional<double>(now() + static_cast<double>(*row.default_ttl_ms) / 1000.0)
                            : std::nullopt;
@@ -743,8 +766,13 @@ std::size_t Store::insert_entries(CacheRow& row, std::string_view data,
         insert.bind(2, entry.expires);
         insert.bind_blob(3, entry.value);
         insert.run();
-        ++imported;
+        if (++imported % k_progress_every == 0 && progress) {
+            progress(imported, lines);
+        }
     });
+    if (progress) {
+        progress(lines, lines);
+    }
     if (earliest) {
         note_expiry(row, *earliest);
     }

@@ -99,6 +99,9 @@ struct Dependencies {
     std::vector<std::string> children;
 };
 
+// Reports how far a long operation has come: `done` of `total` entries (or lines).
+using Progress = std::function<void(std::size_t done, std::size_t total)>;
+
 class Store {
   public:
     // Opens the namespace at `location`. Throws StoreError when the directory or file cannot be
@@ -130,7 +133,8 @@ class Store {
     // Direct parents and children, or with `transitive` every ancestor and descendant.
     Dependencies dependencies(std::string_view cache, bool transitive);
     // Writes the export format (JSON Lines, sorted by key) to `sink` in chunks.
-    void export_entries(std::string_view cache, const std::function<void(std::string_view)>& sink);
+    void export_entries(std::string_view cache, const std::function<void(std::string_view)>& sink,
+                        const Progress& progress = {});
 
     // --- writes ------------------------------------------------------------------------------
     // Stores value under key, creating the cache when missing; with a ttl the entry expires.
@@ -156,7 +160,7 @@ class Store {
     // missing. Blank lines are skipped; a key given twice keeps its last value. A malformed line
     // refuses the whole import with UsageError("line N of SOURCE: ..."). Returns entries read.
     std::size_t import_entries(std::string_view cache, std::string_view data,
-                               std::string_view source_name);
+                               std::string_view source_name, const Progress& progress = {});
 
     // --- settings, hooks' plumbing ----------------------------------------------------------
     // Throws NotFoundError when the cache does not exist.
@@ -220,7 +224,7 @@ class Store {
     void clear_volatile_first(std::string_view cache, const std::optional<std::string>& key,
                               bool include_root);
     std::size_t insert_entries(CacheRow& row, std::string_view data,
-                               std::string_view source_name);
+                               std::string_view source_name, const Progress& progress = {});
     std::int64_t page_count();
     [[nodiscard]] double now() const;
     sqlite::Statement& prepared(const std::string& sql);
