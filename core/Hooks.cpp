@@ -1,5 +1,6 @@
 #include "Hooks.hpp"
 
+#include "Clock.hpp"
 #include "Error.hpp"
 #include "Json.hpp"
 #include "Process.hpp"
@@ -13,11 +14,7 @@ Hooks::Hooks(Store& store, Location location, std::function<double()> clock)
     : m_store(store), m_location(std::move(location)), m_clock(std::move(clock)) {}
 
 double Hooks::now() const {
-    if (m_clock) {
-        return m_clock();
-    }
-    using namespace std::chrono;
-    return duration<double>(system_clock::now().time_since_epoch()).count();
+    return unix_now(m_clock);
 }
 
 void Hooks::refuse_foreign_store() const {

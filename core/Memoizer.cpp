@@ -1,5 +1,6 @@
 #include "Memoizer.hpp"
 
+#include "Clock.hpp"
 #include "Error.hpp"
 #include "Interrupt.hpp"
 
@@ -20,11 +21,7 @@ Memoizer::Memoizer(Store& store, std::string flights_dir, std::function<double()
     : m_store(store), m_flights_dir(std::move(flights_dir)), m_clock(std::move(clock)) {}
 
 double Memoizer::now() const {
-    if (m_clock) {
-        return m_clock();
-    }
-    using namespace std::chrono;
-    return duration<double>(system_clock::now().time_since_epoch()).count();
+    return unix_now(m_clock);
 }
 
 std::optional<RunRecord> Memoizer::lookup(const std::string& cache, const std::string& key,

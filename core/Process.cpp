@@ -98,6 +98,39 @@ std::optional<int> pump(pid_t pid, Pipe& out, Pipe& err, const OutputSink& on_st
     return std::nullopt;
 }
 
+// argv as the NULL-terminated array exec wants; valid while `strings` lives.
+std::vector<char*> c_strings(const std::vector<std::string>& strings) {
+    std::vector<char*> out;
+    out.reserve(strings.size() + 1);
+    for (const auto& item : strings) {
+        out.push_back(const_cast<char*>(item.c_str()));
+    }
+    out.push_back(nullptr);
+    return out;
+}
+
+// posix_spawn's file actions and attributes; the child starts with SIGPIPE at its default.
+struct SpawnSetup {
+    posix_spawn_file_actions_t actions{};
+    posix_spawnattr_t attributes{};
+    SpawnSetup() {
+        posix_spawn_file_actions_init(&actions);
+        posix_spawnattr_init(&attributes);
+        sigset_t defaults;
+        sigemptyset(&defaults);
+        sigaddset(&defaults, SIGPIPE);
+        posix_spawnattr_setsigdefault(&attributes, &defaults);
+        posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+    }
+    ~SpawnSetup() {
+        posix_spawn_file_actions_destroy(&actions);
+        posix_spawnattr_destroy(&attributes);
+    }
+    SpawnSetup(const SpawnSetup&) = delete;
+    SpawnSetup& operator=(const SpawnSetup&) = delete;
+    void redirect(int from, int to) { posix_spawn_file_actions_adddup2(&actions, from, to); }
+};
+
 int exit_code_of(int status, int& signal) {
     if (WIFSIGNALED(status)) {
         signal = WTERMSIG(status);
@@ -136,31 +169,17 @@ void install_interrupt_handlers() {
 
 ProcessResult run_process(const std::vector<std::string>& argv, const OutputSink& on_stdout,
                           const OutputSink& on_stderr) {
-    std::vector<char*> args;
-    for (const auto& arg : argv) {
-        args.push_back(const_cast<char*>(arg.c_str()));
-    }
-    args.push_back(nullptr);
-
+    std::vector<char*> args = c_strings(argv);
     Pipe out;
     Pipe err;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out.write_end, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err.write_end, STDERR_FILENO);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    posix_spawnattr_setsigdefault(&attributes, &defaults);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+    SpawnSetup setup;
+    setup.redirect(out.write_end, STDOUT_FILENO);
+    setup.redirect(err.write_end, STDERR_FILENO);
 
     const auto start = std::chrono::steady_clock::now();
     pid_t pid = 0;
-    const int rc = posix_spawnp(&pid, args[0], &actions, &attributes, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
+    const int rc =
+        posix_spawnp(&pid, args[0], &setup.actions, &setup.attributes, args.data(), environ);
     if (rc != 0) {
         const int code = (rc == ENOENT || rc == ENOTDIR) ? 127 : 126;
         throw SpawnError(argv[0] + (code == 127 ? std::string(": command not found")
@@ -185,11 +204,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const OutputSink
 
 FilterResult run_filter(const std::vector<std::string>& argv,
                         const std::vector<std::string>& extra_env, std::string_view input) {
-    std::vector<char*> args;
-    for (const auto& arg : argv) {
-        args.push_back(const_cast<char*>(arg.c_str()));
-    }
-    args.push_back(nullptr);
+    std::vector<char*> args = c_strings(argv);
     std::vector<char*> env;
     for (char** entry = environ; *entry != nullptr; ++entry) {
         const std::string_view name(*entry, std::strcspn(*entry, "="));
@@ -207,17 +222,9 @@ FilterResult run_filter(const std::vector<std::string>& argv,
 
     Pipe in;
     Pipe out;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in.read_end, STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out.write_end, STDOUT_FILENO);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    posix_spawnattr_setsigdefault(&attributes, &defaults);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+    SpawnSetup setup;
+    setup.redirect(in.read_end, STDIN_FILENO);
+    setup.redirect(out.write_end, STDOUT_FILENO);
     // A filter that exits without reading all its input must not kill cacheman with SIGPIPE.
     struct sigaction ignore {};
     struct sigaction previous {};
@@ -228,9 +235,8 @@ FilterResult run_filter(const std::vector<std::string>& argv,
         ~Restore() { sigaction(SIGPIPE, &previous, nullptr); }
     } restore{previous};
     pid_t pid = 0;
-    const int rc = posix_spawnp(&pid, args[0], &actions, &attributes, args.data(), env.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
+    const int rc =
+        posix_spawnp(&pid, args[0], &setup.actions, &setup.attributes, args.data(), env.data());
     if (rc != 0) {
         throw SpawnError(argv[0] + ": cannot execute: " + std::string(std::strerror(rc)),
                          rc == ENOENT ? 127 : 126);
@@ -278,11 +284,7 @@ FilterResult run_filter(const std::vector<std::string>& argv,
 }
 
 void spawn_detached(const std::vector<std::string>& argv) {
-    std::vector<char*> args;
-    for (const auto& arg : argv) {
-        args.push_back(const_cast<char*>(arg.c_str()));
-    }
-    args.push_back(nullptr);
+    std::vector<char*> args = c_strings(argv);
     const pid_t middle = fork();
     if (middle < 0) {
         return;

@@ -1,5 +1,6 @@
 #include "Store.hpp"
 
+#include "Clock.hpp"
 #include "Error.hpp"
 #include "Graph.hpp"
 #include "Json.hpp"
@@ -215,11 +216,7 @@ std::int64_t Store::page_count() {
 }
 
 double Store::now() const {
-    if (m_options.clock) {
-        return m_options.clock();
-    }
-    using namespace std::chrono;
-    return duration<double>(system_clock::now().time_since_epoch()).count();
+    return unix_now(m_options.clock);
 }
 
 sqlite::Statement& Store::prepared(const std::string& sql) {
