@@ -1,27 +1,64 @@
 # bash completion for cacheman(1)                                  -*- shell-script -*-
 #
 # Commands and options are static (tests/e2e/test_docs.py checks them against
-# 'cacheman --help'); cache names come from 'cacheman list', run on the store that
-# the --dir and -n/--namespace options already typed on the line select.
+# 'cacheman --help'). Namespaces, cache names and keys are asked of the binary,
+# with 'cacheman [--dir DIR] [--namespace NS] __complete namespaces|caches|keys CACHE',
+# on the store that the --dir and -n/--namespace options already typed on the line
+# select; that hidden command never runs a hook, creates nothing and prints nothing
+# on errors.
 # Meant for the bash-completion package (installed into its completionsdir as
 # 'cacheman'); sourced without it, it still works, except for the --dir=DIR and
-# --namespace=NS spellings and cache names that hold ':' or '='.
+# --namespace=NS spellings and names that hold ':' or '='.
 
-# Prints the cache names of the selected store, one per line.
-_cacheman_list_caches() {
+# Sets REPLY to $1 without its shell quoting ('...', "...", backslashes), so that a
+# name typed as 'my cache' or my\ cache is passed to cacheman as my cache. No eval.
+_cacheman_dequote() {
+    local s=$1 out='' c quote='' k
+    for ((k = 0; k < ${#s}; k++)); do
+        c=${s:k:1}
+        if [[ $quote == "'" ]]; then
+            if [[ $c == "'" ]]; then quote=''; else out+=$c; fi
+        elif [[ $quote == '"' ]]; then
+            if [[ $c == '"' ]]; then
+                quote=''
+            elif [[ $c == '\' && ${s:k+1:1} == [\"\\\$\`] ]]; then
+                ((k++))
+                out+=${s:k:1}
+            else
+                out+=$c
+            fi
+        else
+            case $c in
+                \' | \") quote=$c ;;
+                \\)
+                    ((k++))
+                    out+=${s:k:1}
+                    ;;
+                *) out+=$c ;;
+            esac
+        fi
+    done
+    REPLY=$out
+}
+
+# Prints the candidates of 'cacheman __complete "$@"' for the selected store, one per
+# line (uses $dir and $ns from _cacheman).
+_cacheman_ask() {
     local bin=cacheman
     # The binary being completed when typed as a path (./build/cli/cacheman).
     [[ ${words[0]} == */* ]] && bin=${words[0]/#\~/$HOME}
     local -a store=()
-    [[ -n $dir ]] && store+=(--dir "${dir/#\~/$HOME}")
-    [[ -n $ns ]] && store+=(--namespace "$ns")
-    "$bin" "${store[@]}" list 2>/dev/null </dev/null
+    # The --opt=value spelling, so that a value that starts with '-' stays a value.
+    [[ -n $dir ]] && store+=("--dir=${dir/#\~/$HOME}")
+    [[ -n $ns ]] && store+=("--namespace=$ns")
+    "$bin" "${store[@]}" __complete "$@" 2>/dev/null </dev/null
 }
 
-# Adds to COMPREPLY the cache names that start with the current word. Outside
-# quotes they are shell-quoted (printf %q), so 'my cache' completes as my\ cache;
-# after an opening quote, readline replaces only the text after it.
-_cacheman_caches() {
+# Adds to COMPREPLY the candidates of 'cacheman __complete "$@"' that start with the
+# current word. Outside quotes they are shell-quoted (printf %q), so 'my cache'
+# completes as my\ cache; after an opening quote, readline replaces only the text
+# after it.
+_cacheman_candidates() {
     local name quoted
     while IFS= read -r name; do
         if [[ $cur == [\'\"]* ]]; then
@@ -32,24 +69,25 @@ _cacheman_caches() {
         if [[ $name == "$cur"* || $quoted == "$cur"* ]]; then
             COMPREPLY+=("$quoted")
         fi
-    done < <(_cacheman_list_caches)
+    done < <(_cacheman_ask "$@")
     if declare -F __ltrim_colon_completions >/dev/null; then
         __ltrim_colon_completions "$cur"
     fi
 }
 
-# Sets COMPREPLY to the namespaces (store files) in the selected directory.
+_cacheman_caches() {
+    _cacheman_candidates caches
+}
+
+# Adds the keys of the cache named by the word $1, as typed on the line.
+_cacheman_keys() {
+    local REPLY
+    _cacheman_dequote "$1"
+    [[ -n $REPLY ]] && _cacheman_candidates keys "$REPLY"
+}
+
 _cacheman_namespaces() {
-    local d=${dir:-${CACHEMAN_DIR:-${XDG_CACHE_HOME:+$XDG_CACHE_HOME/cacheman}}}
-    d=${d:-$HOME/.cache/cacheman}
-    d=${d/#\~/$HOME}
-    local file name
-    for file in "$d"/*.sqlite; do
-        [[ -f $file ]] || continue
-        name=${file##*/}
-        name=${name%.sqlite}
-        [[ $name == "$cur"* ]] && COMPREPLY+=("$name")
-    done
+    _cacheman_candidates namespaces
 }
 
 # Sets COMPREPLY to files, or with -d to directories.
@@ -119,7 +157,7 @@ _cacheman() {
     fi
 
     local commands='set get del keys list depend undepend invalidate drop export import deps run
-        create show rebuild reload save help'
+        create show rebuild reload save stats graph why log check help'
     local globals='--dir -n --namespace --json -q --quiet -v --verbose --version -h --help'
     # Global options are accepted after the command too (but for run).
     local globals_after='--dir -n --namespace --json -q --quiet -v --verbose'
@@ -127,9 +165,10 @@ _cacheman() {
     local create_values='--builder --loader --saver --validator --deleter --pre-processor
         --post-processor --ttl --autosync-checks'
 
-    # Find the command, how many of its arguments come before the cursor, and the
-    # store that --dir and -n select.
-    local i w cmd='' npos=0 dir='' ns='' dashdash=false
+    # Find the command, its arguments before the cursor, and the store that --dir
+    # and -n select.
+    local i w cmd='' dir='' ns='' dashdash=false REPLY
+    local -a args=()
     for ((i = 1; i < cword; i++)); do
         w=${words[i]}
         if [[ $cmd == run ]]; then
@@ -137,32 +176,44 @@ _cacheman() {
             return
         fi
         if $dashdash; then
-            if [[ -z $cmd ]]; then cmd=$w; else ((npos++)); fi
+            if [[ -z $cmd ]]; then cmd=$w; else args+=("$w"); fi
             continue
         fi
         case $w in
             --) dashdash=true ;;
             --dir | -n | --namespace | --ttl | --builder | --loader | --saver | --validator | \
-                --deleter | --pre-processor | --post-processor | --autosync-checks)
+                --deleter | --pre-processor | --post-processor | --autosync-checks | --format | \
+                --limit)
                 if ((i + 1 < cword)); then
+                    _cacheman_dequote "${words[i + 1]}"
                     case $w in
-                        --dir) dir=${words[i + 1]} ;;
-                        -n | --namespace) ns=${words[i + 1]} ;;
+                        --dir) dir=$REPLY ;;
+                        -n | --namespace) ns=$REPLY ;;
                     esac
                 fi
                 ((i++))
                 ;;
-            --dir=*) dir=${w#--dir=} ;;
-            --namespace=*) ns=${w#--namespace=} ;;
-            -n?*) ns=${w#-n} ;;
+            --dir=*)
+                _cacheman_dequote "${w#--dir=}"
+                dir=$REPLY
+                ;;
+            --namespace=*)
+                _cacheman_dequote "${w#--namespace=}"
+                ns=$REPLY
+                ;;
+            -n?*)
+                _cacheman_dequote "${w#-n}"
+                ns=$REPLY
+                ;;
             -*) ;;
-            *) if [[ -z $cmd ]]; then cmd=$w; else ((npos++)); fi ;;
+            *) if [[ -z $cmd ]]; then cmd=$w; else args+=("$w"); fi ;;
         esac
     done
     if [[ $cmd == run ]]; then
         _cacheman_run $((cword - 1))
         return
     fi
+    local npos=${#args[@]}
 
     if ! $dashdash; then
         case $prev in
@@ -174,8 +225,12 @@ _cacheman() {
                 _cacheman_namespaces
                 return
                 ;;
-            --ttl | --autosync-checks)
-                # A duration, or WINDOW:EDITS checks: nothing to complete.
+            --format)
+                COMPREPLY=($(compgen -W 'dot json' -- "$cur"))
+                return
+                ;;
+            --ttl | --autosync-checks | --limit)
+                # A duration, WINDOW:EDITS checks or a number: nothing to complete.
                 return
                 ;;
             --builder | --loader | --saver | --validator | --deleter | --pre-processor | \
@@ -196,6 +251,8 @@ _cacheman() {
                     deps) opts+=' --all' ;;
                     create) opts+=" $create_values --volatile --no-volatile --autosync --no-autosync" ;;
                     reload | save) opts+=' --cascade' ;;
+                    graph) opts+=' --format' ;;
+                    log) opts+=' --limit' ;;
                 esac
             fi
             COMPREPLY=($(compgen -W "$opts" -- "$cur"))
@@ -209,7 +266,22 @@ _cacheman() {
     fi
 
     case $cmd in
-        set | get | del | keys | invalidate | drop | export | deps | create | show | rebuild | reload | save)
+        get | invalidate)
+            if ((npos == 0)); then
+                _cacheman_caches
+            elif ((npos == 1)); then
+                _cacheman_keys "${args[0]}"
+            fi
+            ;;
+        del)
+            if ((npos == 0)); then
+                _cacheman_caches
+            else
+                _cacheman_keys "${args[0]}"
+            fi
+            ;;
+        set | keys | drop | export | deps | create | show | rebuild | reload | save | stats | \
+            why | log)
             ((npos == 0)) && _cacheman_caches
             ;;
         depend | undepend)

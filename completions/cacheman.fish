@@ -1,15 +1,20 @@
 # fish completion for cacheman(1).
 #
 # Commands and options are static (tests/e2e/test_docs.py checks them against
-# 'cacheman --help'); cache names come from 'cacheman list', run on the store that
-# the --dir and -n/--namespace options already typed on the line select.
+# 'cacheman --help'). Namespaces, cache names and keys are asked of the binary, with
+# 'cacheman [--dir DIR] [--namespace NS] __complete namespaces|caches|keys CACHE', on
+# the store that the --dir and -n/--namespace options already typed on the line
+# select; that hidden command never runs a hook, creates nothing and prints nothing
+# on errors.
 # Install as cacheman.fish in fish's vendor_completions.d.
 
-# Parses the tokens before the cursor. Prints three lines: the command (or
-# nothing), the number of its arguments already typed, and 1 after a '--'.
+# Parses the tokens before the cursor. Prints four lines: the command (or
+# nothing), the number of its arguments already typed, 1 after a '--', and its
+# first argument (or nothing).
 function __cacheman_parse
     set -l tokens (commandline -opc)
     set -l cmd
+    set -l first
     set -l npos 0
     set -l dashdash 0
     set -l skip 0
@@ -26,7 +31,7 @@ function __cacheman_parse
                     set dashdash 1
                     continue
                 case --dir -n --namespace --ttl --builder --loader --saver --validator --deleter \
-                    --pre-processor --post-processor --autosync-checks
+                    --pre-processor --post-processor --autosync-checks --format --limit
                     set skip 1
                     continue
                 case '-*'
@@ -36,10 +41,11 @@ function __cacheman_parse
         if test -z "$cmd"
             set cmd $tok
         else
+            test $npos -eq 0; and set first $tok
             set npos (math $npos + 1)
         end
     end
-    printf '%s\n' "$cmd" $npos $dashdash
+    printf '%s\n' "$cmd" $npos $dashdash "$first"
 end
 
 # Prints the --dir and --namespace options typed on the line, one word a line.
@@ -70,40 +76,40 @@ function __cacheman_store_options
         end
         set i (math $i + 1)
     end
+    # The --opt=value spelling, so that a value that starts with '-' stays a value.
     if test -n "$dir"
-        printf '%s\n' --dir (string replace -r '^~(?=/|$)' $HOME -- $dir)
+        printf '%s\n' --dir=(string replace -r '^~(?=/|$)' $HOME -- $dir)
     end
     if test -n "$ns"
-        printf '%s\n' --namespace $ns
+        printf '%s\n' --namespace=$ns
     end
 end
 
-function __cacheman_caches
+# Prints the candidates of 'cacheman __complete $argv' for the store selected on
+# the line, one per line.
+function __cacheman_ask
     set -l bin cacheman
     # The binary being completed when typed as a path (./build/cli/cacheman).
     set -l first (commandline -opc)[1]
     if string match -q '*/*' -- $first
         set bin (string replace -r '^~(?=/)' $HOME -- $first)
     end
-    $bin (__cacheman_store_options) list 2>/dev/null </dev/null
+    $bin (__cacheman_store_options) __complete $argv 2>/dev/null </dev/null
+end
+
+function __cacheman_caches
+    __cacheman_ask caches
+end
+
+# The keys of the cache that is the command's first argument.
+function __cacheman_keys
+    set -l state (__cacheman_parse)
+    test -n "$state[4]"; or return
+    __cacheman_ask keys $state[4]
 end
 
 function __cacheman_namespaces
-    set -l dir
-    set -l i
-    set -l opts (__cacheman_store_options)
-    if set i (contains -i -- --dir $opts)
-        set dir $opts[(math $i + 1)]
-    else if test -n "$CACHEMAN_DIR"
-        set dir $CACHEMAN_DIR
-    else if test -n "$XDG_CACHE_HOME"
-        set dir $XDG_CACHE_HOME/cacheman
-    else
-        set dir $HOME/.cache/cacheman
-    end
-    for file in $dir/*.sqlite
-        test -f $file; and string replace -r '^.*/(.*)\.sqlite$' '$1' -- $file
-    end
+    __cacheman_ask namespaces
 end
 
 # For run: prints the words of the program to memoize typed before the cursor
@@ -192,6 +198,20 @@ function __cacheman_argument
     test "$state[1]" = $argv[1]; and contains -- $state[2] $argv[2..-1]
 end
 
+# True when the word under the cursor is a key of the cache given before it: the
+# second argument of get and invalidate, any argument after the first of del.
+function __cacheman_key_argument
+    set -l state (__cacheman_parse)
+    switch "$state[1]"
+        case get invalidate
+            test $state[2] -eq 1
+        case del
+            test $state[2] -ge 1
+        case '*'
+            return 1
+    end
+end
+
 complete -c cacheman -f
 
 # Global options, accepted before the command and after it (but for run).
@@ -222,6 +242,11 @@ complete -c cacheman -n __cacheman_no_command -a show -d "Print a cache's settin
 complete -c cacheman -n __cacheman_no_command -a rebuild -d 'Run the builder; clear the dependents'
 complete -c cacheman -n __cacheman_no_command -a reload -d 'Run the loader, else the builder'
 complete -c cacheman -n __cacheman_no_command -a save -d 'Pipe the contents into the saver'
+complete -c cacheman -n __cacheman_no_command -a stats -d 'Entries, bytes, hits and misses per cache'
+complete -c cacheman -n __cacheman_no_command -a graph -d 'Print the dependency graph (dot or JSON)'
+complete -c cacheman -n __cacheman_no_command -a why -d 'Print the chains of parents that would clear a cache'
+complete -c cacheman -n __cacheman_no_command -a log -d 'Print the invalidation history'
+complete -c cacheman -n __cacheman_no_command -a check -d 'Check the store; exit 3 if damaged'
 complete -c cacheman -n __cacheman_no_command -a help -d 'Describe a command'
 
 # Options of commands.
@@ -243,6 +268,8 @@ complete -c cacheman -n '__cacheman_command_options create' -l autosync -d 'Run 
 complete -c cacheman -n '__cacheman_command_options create' -l no-autosync -d 'Never run the saver by itself'
 complete -c cacheman -n '__cacheman_command_options create' -l autosync-checks -x -d 'WINDOW_SECONDS:EDITS,... (60:10000,300:10,900:1)'
 complete -c cacheman -n '__cacheman_command_options reload save' -l cascade -d 'Apply to its dependents too (dependents first)'
+complete -c cacheman -n '__cacheman_command_options graph' -l format -x -a 'dot json' -d 'Output format (default: dot)'
+complete -c cacheman -n '__cacheman_command_options log' -l limit -x -d 'At most this many entries (default 20)'
 complete -c cacheman -n '__cacheman_command_options run' -s h -l help -d 'Print help and exit'
 complete -c cacheman -n '__cacheman_command_options run' -l cache -x -a '(__cacheman_caches)' -d 'Cache that holds the results (default: run)'
 complete -c cacheman -n '__cacheman_command_options run' -l ttl -x -d 'Results expire after this duration'
@@ -255,11 +282,13 @@ complete -c cacheman -n '__cacheman_command_options run' -l force -d 'Run even o
 complete -c cacheman -n '__cacheman_command_options run' -l explain -d "Print the key's parts and whether it would hit; run nothing"
 
 # Arguments that name a cache, a file or a command.
-for command in set get del keys invalidate drop export import deps create show rebuild reload save
+for command in set get del keys invalidate drop export import deps create show rebuild reload save \
+    stats why log
     complete -c cacheman -n "__cacheman_argument $command 0" -a '(__cacheman_caches)' -d cache
 end
+complete -c cacheman -n __cacheman_key_argument -a '(__cacheman_keys)' -d key
 complete -c cacheman -n '__cacheman_argument depend 0 1' -a '(__cacheman_caches)' -d cache
 complete -c cacheman -n '__cacheman_argument undepend 0 1' -a '(__cacheman_caches)' -d cache
 complete -c cacheman -n '__cacheman_argument import 1' -F
-complete -c cacheman -n '__cacheman_argument help 0' -a 'set get del keys list depend undepend invalidate drop export import deps run create show rebuild reload save help' -d command
+complete -c cacheman -n '__cacheman_argument help 0' -a 'set get del keys list depend undepend invalidate drop export import deps run create show rebuild reload save stats graph why log check help' -d command
 complete -c cacheman -n __cacheman_run_program -a '(__cacheman_run_complete)'

@@ -1,20 +1,22 @@
-"""The man page and the shell completions stay in sync with the binary.
+"""The man page, the README and the shell completions stay in sync with the binary.
 
 The commands and options are read from the binary's own help (`cacheman --help`, `cacheman help
 CMD`), never from a list kept here, so a command added to cli/Commands.cpp fails this test until
 man/cacheman.1.scd and every file in completions/ know it, and a command documented there but not
-in the binary (say `run`, before it exists) fails it too.
+in the binary (say `run`, before it exists) fails it too. The members of every command's --json
+output are read from the binary too, and must be documented under JSON OUTPUT.
 
 Tools: groff (groff-base) checks the roff, scdoc checks that man/cacheman.1 is generated from
-man/cacheman.1.scd, bash-completion, zsh and fish run the completions as a shell would. A check
-whose tool is missing is skipped, never passed.
+man/cacheman.1.scd. A check whose tool is missing is skipped, never passed. The completions are
+run by real shells in test_completions.py.
 """
 import datetime
+import difflib
+import json
 import os
 import re
 import shutil
 import subprocess
-import tempfile
 import unittest
 
 from harness import BIN, CachemanTestCase
@@ -25,13 +27,16 @@ MAN_ROFF = os.path.join(ROOT, "man", "cacheman.1")
 BASH_COMPLETION = os.path.join(ROOT, "completions", "cacheman.bash")
 ZSH_COMPLETION = os.path.join(ROOT, "completions", "_cacheman")
 FISH_COMPLETION = os.path.join(ROOT, "completions", "cacheman.fish")
-BASH_COMPLETION_PACKAGE = "/usr/share/bash-completion/bash_completion"
+README = os.path.join(ROOT, "README.md")
 
 MAN_SECTIONS = [
     "NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "GLOBAL OPTIONS", "DURATIONS", "EXPORT FORMAT",
-    "ENVIRONMENT", "FILES", "EXIT STATUS", "CONCURRENCY AND DURABILITY", "EXAMPLES", "SECURITY",
-    "LIMITS", "SEE ALSO",
+    "JSON OUTPUT", "ENVIRONMENT", "FILES", "EXIT STATUS", "CONCURRENCY AND DURABILITY", "EXAMPLES",
+    "SECURITY", "LIMITS", "SEE ALSO",
 ]
+
+# The introspection commands, which the README's tour shows.
+INTROSPECTION = ["stats", "graph", "why", "log", "check"]
 
 
 def read(path):
@@ -67,6 +72,27 @@ def man_section(source, title):
     """The text of one '# TITLE' section of the scdoc source."""
     match = re.search(r"^# %s\n(.*?)(?=^# |\Z)" % re.escape(title), source, re.M | re.S)
     return match.group(1) if match else ""
+
+
+def man_entries(section):
+    """The entries of a section: {first word of a '*word ...' line: its text up to the next one}."""
+    entries = {}
+    for match in re.finditer(r"^\*([a-z][a-z-]*)[* ](.*?)(?=^\*[a-z-]|\Z)", section, re.M | re.S):
+        entries.setdefault(match.group(1), match.group(0))
+    return entries
+
+
+def json_members(value):
+    """Every object member name in a JSON value, recursively."""
+    names = set()
+    if isinstance(value, dict):
+        for name, member in value.items():
+            names.add(name)
+            names |= json_members(member)
+    elif isinstance(value, list):
+        for item in value:
+            names |= json_members(item)
+    return names
 
 
 def as_word(name):
@@ -148,9 +174,45 @@ class ManPage(DocsTestCase):
     def test_documents_the_environment(self):
         section = man_section(self.source, "ENVIRONMENT")
         for variable in ("CACHEMAN_DIR", "CACHEMAN_NAMESPACE", "XDG_CACHE_HOME", "HOME",
-                         "CACHEMAN_BUSY_TIMEOUT"):
+                         "CACHEMAN_BUSY_TIMEOUT", "CACHEMAN_RUNTIME_DIR", "XDG_RUNTIME_DIR",
+                         "NO_COLOR"):
             self.assertTrue("*%s*" % variable.replace("_", "\\_") in section,
                             "%s missing from ENVIRONMENT" % variable)
+
+    def test_hidden_complete_is_not_a_command_but_is_described(self):
+        self.assertNotIn("__complete", self.commands)
+        commands = man_section(self.source, "COMMANDS")
+        self.assertNotIn("\\_\\_complete", commands)
+        files = man_section(self.source, "FILES")
+        self.assertIn("*\\_\\_complete* _WHAT_", files)
+        for what in ("*commands*", "*caches*", "*keys*", "*namespaces*"):
+            self.assertIn(what, files)
+
+    def test_files_describe_the_counts_file_and_the_tables(self):
+        files = man_section(self.source, "FILES")
+        self.assertIn("_DIR_/_NAMESPACE_.counts", files)
+        for table in ("caches", "depends", "cache\\_<id>", "edits", "log", "stats"):
+            self.assertRegex(files, r"(?m)^\*%s\*\(" % re.escape(table),
+                             "table %s missing from FILES" % table)
+        for path in ("bash-completion/completions/cacheman", "zsh/site-functions/\\_cacheman",
+                     "fish/vendor\\_completions.d/cacheman.fish"):
+            self.assertIn(path, files)
+
+    def test_examples_memoize_a_step_and_build_a_chain(self):
+        examples = man_section(self.source, "EXAMPLES")
+        self.assertRegex(examples, r"cacheman run .*-- ")
+        # A chain: a -> b -> c, declared with two depends.
+        edges = re.findall(r"cacheman depend (\S+) (\S+)", examples)
+        children = {child for _, child in edges}
+        self.assertTrue(any(parent in children for parent, _ in edges), edges)
+        for command in INTROSPECTION:
+            self.assertIn("cacheman %s" % command, examples)
+
+    def test_exit_status_lists_every_code(self):
+        section = man_section(self.source, "EXIT STATUS")
+        codes = re.findall(r"^\*(\d+)\*$", section, re.M)
+        self.assertEqual(codes, ["0", "1", "2", "3", "4", "130"])
+        self.assertIn("*check*", section)
 
     def test_groff_reports_nothing(self):
         groff = shutil.which("groff")
@@ -183,8 +245,111 @@ class ManPage(DocsTestCase):
             # The first line names the scdoc version, which may differ from the committer's.
             return [line for line in roff.splitlines() if not line.startswith('.\\" Generated by')]
 
-        self.assertEqual(content(proc.stdout.decode()), content(committed),
-                         "man/cacheman.1 is stale: run 'scdoc < man/cacheman.1.scd > man/cacheman.1'")
+        generated = content(proc.stdout.decode())
+        diff = list(difflib.unified_diff(content(committed), generated, "man/cacheman.1",
+                                         "scdoc < man/cacheman.1.scd", lineterm="", n=1))
+        self.assertFalse(diff, "man/cacheman.1 is stale: run "
+                         "'scdoc < man/cacheman.1.scd > man/cacheman.1'\n" + "\n".join(diff[:40]))
+
+
+class JsonOutput(DocsTestCase):
+    """Every command that prints JSON is under JSON OUTPUT, with every member it prints."""
+
+    # Each command line with --json, run on the store that setUp builds.
+    JSON_COMMANDS = {
+        "keys": ["keys", "raw"],
+        "list": ["list"],
+        "deps": ["deps", "parsed"],
+        "invalidate": ["invalidate", "--dry-run", "raw"],
+        "show": ["show", "raw"],
+        "run": ["run", "--explain", "--env", "HOME", "--key", "v1", "--", "true"],
+        "stats": ["stats"],
+        "graph": ["graph"],
+        "why": ["why", "report"],
+        "log": ["log"],
+        "check": ["check"],
+    }
+
+    def setUp(self):
+        super().setUp()
+        self.ok("depend", "raw", "parsed")
+        self.ok("depend", "parsed", "report")
+        self.ok("set", "raw", "k", "v")
+        self.ok("get", "raw", "k")
+        self.ok("create", "--builder", "true", "--ttl", "1h", "built")
+        self.ok("run", "--env", "HOME", "--key", "v1", "--", "true")
+        self.ok("invalidate", "parsed")
+        self.section = man_section(read(MAN_SOURCE), "JSON OUTPUT")
+        self.entries = man_entries(self.section)
+
+    def test_every_json_command_is_documented_with_its_members(self):
+        self.assertTrue(self.section, "no JSON OUTPUT section")
+        for command, argv in self.JSON_COMMANDS.items():
+            self.assertIn(command, self.entries, "%s missing from JSON OUTPUT" % command)
+            r = self.ok("--json", *argv)
+            self.assertEqual(r.text.count("\n"), 1, "one line: %r" % r)
+            value = json.loads(r.text)
+            members = json_members(value)
+            if command in ("list", "stats", "log", "graph", "why", "run", "check", "show"):
+                self.assertTrue(members or value, "%s printed nothing to check: %r" % (command, r))
+            for member in members:
+                self.assertIn("*%s*" % member.replace("_", "\\_"), self.entries[command],
+                              "member %r of '%s --json' is not documented under JSON OUTPUT"
+                              % (member, command))
+
+    def test_the_global_option_names_the_same_commands(self):
+        globals_ = man_section(read(MAN_SOURCE), "GLOBAL OPTIONS")
+        entry = re.search(r"^\*--json\*\n(.*?)(?=^\*)", globals_, re.M | re.S)
+        self.assertIsNotNone(entry, "no --json under GLOBAL OPTIONS")
+        for command in self.JSON_COMMANDS:
+            self.assertRegex(entry.group(1), r"\*%s[* ]" % command,
+                             "--json under GLOBAL OPTIONS does not name %s" % command)
+
+    def test_json_before_and_after_the_command_agree(self):
+        for command, argv in self.JSON_COMMANDS.items():
+            if command == "run":
+                continue  # everything after run belongs to run or its program
+            before = self.ok("--json", *argv).text
+            after = self.ok(*argv, "--json").text
+            if command in ("log", "stats"):
+                # stats folds new counts; log has no entries of its own: compare the shape only.
+                self.assertEqual(json_members(json.loads(before)),
+                                 json_members(json.loads(after)), command)
+            else:
+                self.assertEqual(before, after, command)
+
+
+class Readme(DocsTestCase):
+    def setUp(self):
+        super().setUp()
+        self.text = read(README)
+
+    def readme_section(self, title):
+        match = re.search(r"^## %s\n(.*?)(?=^## |\Z)" % re.escape(title), self.text, re.M | re.S)
+        self.assertIsNotNone(match, "no '## %s' section in README.md" % title)
+        return match.group(1)
+
+    def test_commands_table_lists_every_command(self):
+        table = self.readme_section("Commands")
+        listed = re.findall(r"^\| `([a-z][a-z-]*)[ `]", table, re.M)
+        self.assertEqual(sorted(set(listed)), sorted(self.commands))
+
+    def test_tour_shows_the_introspection_commands(self):
+        tour = self.readme_section("Tour")
+        for command in INTROSPECTION:
+            self.assertRegex(tour, r"(?m)^\$ cacheman (--json )?%s\b" % command)
+
+    def test_install_notes_name_the_installed_files(self):
+        text = self.text
+        for path in ("share/man/man1/cacheman.1", "share/bash-completion/completions/cacheman",
+                     "share/zsh/site-functions/_cacheman",
+                     "share/fish/vendor_completions.d/cacheman.fish"):
+            self.assertTrue(path in text, "README.md does not say where %s goes" % path)
+
+    def test_setup_section_is_intact(self):
+        setup = self.readme_section("Set-up")
+        self.assertIn(".ci/setup", setup)
+        self.assertIn("ctest --test-dir build --output-on-failure -j 2", setup)
 
 
 class CompletionFilesNameEverything(DocsTestCase):
@@ -221,158 +386,6 @@ class CompletionFilesNameEverything(DocsTestCase):
             return r"(?<![\w-])-s %s(?![\w-])" % re.escape(option[1:])
 
         self.check_options(text, FISH_COMPLETION, fish_option)
-
-
-class CompletionsRun(DocsTestCase):
-    """The completions, run by each shell, offer commands, options and the store's cache names."""
-
-    def setUp(self):
-        super().setUp()
-        self.store = os.path.join(self.tmp, "completion-store")
-        for cache in ("raw", "report", "my cache"):
-            self.ok("--dir", self.store, "set", cache, "k", "v")
-        self.ok("--dir", self.store, "-n", "other", "set", "elsewhere", "k", "v")
-
-    def run_shell(self, argv, **kwargs):
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, env=self.env, cwd=self.tmp, timeout=60,
-                              **kwargs)
-        self.assertEqual(proc.returncode, 0, proc)
-        return [line for line in proc.stdout.decode().splitlines() if line]
-
-    # --- bash ---------------------------------------------------------------------------------
-    def bash_complete(self, words, with_package):
-        """COMPREPLY for the command line `words` (the last one being completed)."""
-        script = """
-            [ "$1" = 1 ] && source %s
-            source %s
-            shift
-            COMP_WORDS=("$@")
-            COMP_CWORD=$(($# - 1))
-            COMP_LINE="$*"
-            COMP_POINT=${#COMP_LINE}
-            _cacheman cacheman "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
-            printf '%%s\\n' "${COMPREPLY[@]}"
-        """ % (BASH_COMPLETION_PACKAGE, BASH_COMPLETION)
-        return self.run_shell(["bash", "-c", script, "bash", "1" if with_package else "0",
-                               *words])
-
-    def check_bash(self, with_package):
-        complete = lambda *words: self.bash_complete(list(words), with_package)
-        self.assertEqual(sorted(complete("cacheman", "")), sorted(self.commands))
-        self.assertEqual(complete("cacheman", "inv"), ["invalidate"])
-        self.assertIn("--ttl", complete("cacheman", "set", "--"))
-        self.assertIn("--dry-run", complete("cacheman", "invalidate", "--"))
-        self.assertNotIn("--ttl", complete("cacheman", "get", "--"))
-        self.assertEqual(sorted(complete("cacheman", "--dir", self.store, "get", "")),
-                         ["my\\ cache", "raw", "report"])
-        self.assertEqual(complete("cacheman", "--dir", self.store, "get", "rep"), ["report"])
-        self.assertEqual(complete("cacheman", "--dir", self.store, "-n", "other", "keys", ""),
-                         ["elsewhere"])
-        self.assertEqual(complete("cacheman", "keys", "--dir", self.store, "--namespace",
-                                  "other", ""), ["elsewhere"])
-        self.assertEqual(complete("cacheman", "--dir", self.store, "depend", "raw", "rep"),
-                         ["report"])
-        self.assertEqual(complete("cacheman", "--dir", self.store, "get", "raw", ""), [])
-        self.assertEqual(sorted(complete("cacheman", "--dir", self.store, "-n", "")),
-                         ["default", "other"])
-        self.assertEqual(complete("cacheman", "help", "dep"), ["depend", "deps"])
-        # Without --dir, the store of the environment (CACHEMAN_DIR) is listed.
-        self.ok("set", "from-env", "k", "v")
-        self.assertEqual(complete("cacheman", "get", "from"), ["from-env"])
-        # run: its options, a cache for --cache, then the program; no global option after it.
-        self.assertIn("--watch", complete("cacheman", "run", "--"))
-        self.assertEqual(complete("cacheman", "run", "--j"), [])
-        self.assertEqual(complete("cacheman", "--dir", self.store, "run", "--cache", "rep"),
-                         ["report"])
-        self.assertIn("echo", complete("cacheman", "run", "--ttl", "1d", "--", "ech"))
-        self.assertIn("echo", complete("cacheman", "run", "--watch", "x", "ech"))
-
-    def test_bash_alone(self):
-        self.check_bash(with_package=False)
-
-    def test_bash_with_bash_completion(self):
-        if not os.path.exists(BASH_COMPLETION_PACKAGE):
-            self.skipTest("bash-completion is not installed")
-        self.check_bash(with_package=True)
-        # The package's word splitting also gives the --dir=DIR spelling.
-        self.assertEqual(self.bash_complete(["cacheman", "--dir=" + self.store, "get", "ra"],
-                                            True), ["raw"])
-
-    # --- fish ---------------------------------------------------------------------------------
-    def fish_complete(self, line):
-        if not shutil.which("fish"):
-            self.skipTest("fish is not installed")
-        script = 'source %s; complete -C"$argv[1]"' % FISH_COMPLETION
-        out = self.run_shell(["fish", "--no-config", "-c", script, line])
-        return [entry.split("\t")[0] for entry in out]
-
-    def test_fish(self):
-        self.assertEqual(sorted(self.fish_complete("cacheman ")), sorted(self.commands))
-        self.assertIn("--ttl", self.fish_complete("cacheman set --"))
-        self.assertNotIn("--ttl", self.fish_complete("cacheman get --"))
-        self.assertEqual(sorted(self.fish_complete("cacheman --dir %s get " % self.store)),
-                         ["my cache", "raw", "report"])
-        self.assertEqual(self.fish_complete("cacheman --dir=%s -n other keys " % self.store),
-                         ["elsewhere"])
-        self.assertEqual(self.fish_complete("cacheman --dir %s depend raw rep" % self.store),
-                         ["report"])
-        self.assertEqual(self.fish_complete("cacheman --dir %s get raw " % self.store), [])
-        self.assertIn("--watch", self.fish_complete("cacheman run --"))
-        self.assertEqual(self.fish_complete("cacheman run --j"), [])
-        self.assertEqual(self.fish_complete("cacheman --dir %s run --cache rep" % self.store),
-                         ["report"])
-        self.assertIn("echo", self.fish_complete("cacheman run --ttl 1d -- ech"))
-
-    # --- zsh ----------------------------------------------------------------------------------
-    ZSH_CAPTURE = r"""
-        # Runs an interactive zsh on a pseudo-terminal with the completion functions of $1 (and
-        # compinit's dump file $3), types $2 and TAB, and prints every match the completion
-        # system offers (compadd is wrapped to print them).
-        zmodload zsh/zpty || exit 1
-        zpty z zsh -f -i
-        zpty -w z "PS1='' PROMPT='' RPROMPT=''"
-        zpty -w z "fpath=(${(q)1} \$fpath); autoload -U compinit; compinit -u -d ${(q)3}"
-        zpty -w z 'compadd() {
-          if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return; fi
-          local -a hits; builtin compadd -A hits "$@"; local r=$?
-          (( $#hits )) && print -rl -- "<hit>"${^hits}
-          builtin compadd "$@"
-          return r
-        }'
-        zpty -w z 'finish() { print -r -- "<done>"; zle kill-whole-line }; zle -N finish'
-        zpty -w z 'bindkey "^X" finish; print -r -- "<rea""dy>"'
-        zpty -r z line '*<ready>*' || exit 1
-        zpty -w -n z "$2"$'\t\x18'
-        while zpty -r z line; do
-          [[ $line == *'<done>'* ]] && break
-          [[ $line == *'<hit>'* ]] && print -r -- "${${line##*<hit>}%%$'\r'}"
-        done
-        zpty -d z
-    """
-
-    def zsh_complete(self, line):
-        if not shutil.which("zsh"):
-            self.skipTest("zsh is not installed")
-        out = self.run_shell(["zsh", "-f", "-c", self.ZSH_CAPTURE, "zsh",
-                              os.path.dirname(ZSH_COMPLETION), line,
-                              os.path.join(self.tmp, "zcompdump")])
-        return sorted(set(out))
-
-    def test_zsh(self):
-        self.assertEqual(self.zsh_complete("cacheman "), sorted(self.commands))
-        self.assertIn("--ttl", self.zsh_complete("cacheman set --"))
-        self.assertNotIn("--ttl", self.zsh_complete("cacheman get --"))
-        self.assertEqual(self.zsh_complete("cacheman --dir %s get " % self.store),
-                         ["my\\ cache", "raw", "report"])
-        self.assertEqual(self.zsh_complete("cacheman --dir=%s -n other keys " % self.store),
-                         ["elsewhere"])
-        self.assertEqual(self.zsh_complete("cacheman --dir %s depend raw " % self.store),
-                         ["my\\ cache", "raw", "report"])
-        self.assertIn("--watch", self.zsh_complete("cacheman run --"))
-        self.assertEqual(self.zsh_complete("cacheman --dir %s run --cache rep" % self.store),
-                         ["report"])
-        self.assertIn("echo", self.zsh_complete("cacheman run --ttl 1d -- ech"))
 
 
 if __name__ == "__main__":
