@@ -570,6 +570,36 @@ void Store::set(std::string_view cache, std::string_view key, std::string_view v
     tx.commit();
 }
 
+void Store::apply(std::string_view cache, const std::vector<Write>& writes) {
+    for (const auto& write : writes) {
+        validate_key(write.key);
+    }
+    before_access(cache, true);
+    allow_large_transaction();
+    Transaction tx(*m_db, Transaction::Kind::write);
+    CacheRow row = ensure_cache(cache);
+    purge_expired_if_due(row);
+    auto& insert = prepared("INSERT OR REPLACE INTO " + table(row) +
+                            "(key, expires, value) VALUES(?, ?, ?)");
+    auto& remove = prepared("DELETE FROM " + table(row) + " WHERE key = ?");
+    for (const auto& write : writes) {
+        if (!write.value) {
+            remove.bind(1, write.key);
+            remove.run();
+            continue;
+        }
+        insert.bind(1, write.key);
+        insert.bind(2, write.expires);
+        insert.bind_blob(3, *write.value);
+        insert.run();
+        if (write.expires) {
+            note_expiry(row, *write.expires);
+        }
+    }
+    count_edits(row, static_cast<std::int64_t>(writes.size()));
+    tx.commit();
+}
+
 std::size_t Store::erase(std::string_view cache, const std::vector<std::string>& keys) {
     for (const auto& key : keys) {
         validate_key(key);

@@ -140,6 +140,16 @@ class Store {
     // Stores value under key, creating the cache when missing; with a ttl the entry expires.
     void set(std::string_view cache, std::string_view key, std::string_view value,
              std::optional<Duration> ttl = std::nullopt);
+    // One edit of a batch: a value to store (expiring at `expires`, unix seconds), or, without
+    // a value, a key to remove.
+    struct Write {
+        std::string key;
+        std::optional<std::string> value;
+        std::optional<double> expires;
+    };
+    // Applies every write in one transaction, creating the cache when missing. Each write counts
+    // as one edit for auto-sync.
+    void apply(std::string_view cache, const std::vector<Write>& writes);
     // Removes the given keys; returns how many live entries were removed.
     std::size_t erase(std::string_view cache, const std::vector<std::string>& keys);
     // Adds the edge parent -> child (creating missing caches); a no-op when present. Throws

@@ -216,15 +216,12 @@ void CacheImpl::commit() {
         window.clear();
         return;
     }
-    // An erase is written as an entry that expired a second before now, on any clock.
-    const double expired = std::floor(manager->now()) - 1.0;
-    std::string data;
+    std::vector<Store::Write> writes;
+    writes.reserve(buffer.size());
     for (const auto& [key, edit] : buffer) {
-        json::append_entry(data, key, edit.value ? std::string_view(*edit.value) : "",
-                           edit.value ? edit.expires : expired);
-        data += '\n';
+        writes.push_back({key, edit.value, edit.expires});
     }
-    manager->store.import_entries(name, data, "write-back buffer of cache '" + name + "'");
+    manager->store.apply(name, writes); // all or nothing: on failure the buffer stays
     buffer.clear();
     window.clear();
     manager->hooks.after_edit(name);
