@@ -100,7 +100,7 @@ void declare_globals(CLI::App& app, GlobalOptions& global) {
 int print_help(CLI::App& app, const std::string& topic) {
     if (topic.empty()) {
         // Not app.help(): with `help` selected, CLI11 would describe `help` itself.
-        write_out(app.get_formatter()->make_help(&app, "", CLI::AppFormatMode::Normal));
+        write_out(app.get_formatter()->make_help(&app, "cacheman", CLI::AppFormatMode::Normal));
         return 0;
     }
     if (find_command(topic) == nullptr) {

@@ -6,6 +6,7 @@
 #include "Json.hpp"
 #include "Location.hpp"
 #include "Output.hpp"
+#include "Embedded.hpp"
 #include "HookCommands.hpp"
 #include "InspectCommands.hpp"
 #include "Stats.hpp"
@@ -294,6 +295,20 @@ int run_complete(Context& ctx) {
     return k_found;
 }
 
+void declare_completions(CLI::App& app, Arguments& args) {
+    app.add_option("shell", args.shell, "bash, zsh or fish")
+        ->required()
+        ->check(CLI::IsMember({"bash", "zsh", "fish"}));
+}
+
+int run_completions(Context& ctx) {
+    const auto& shell = ctx.args.shell;
+    write_out(shell == "bash"  ? embedded_bash_completion()
+              : shell == "zsh" ? embedded_zsh_completion()
+                               : embedded_fish_completion());
+    return k_found;
+}
+
 // `help` is dispatched by the parser (it needs the CLI11 tree); this entry only documents it.
 int run_help(Context& /*ctx*/) {
     return k_found;
@@ -375,6 +390,8 @@ const std::vector<Command>& commands() {
          declare_log, run_log},
         {"check", "Check the store: integrity, schema version, orphan edges; exit 3 if damaged",
          "cacheman check", declare_nothing, run_check},
+        {"completions", "Print the completion script for bash, zsh or fish",
+         "source <(cacheman completions bash)", declare_completions, run_completions},
         {"help", "Describe a command", "cacheman help invalidate", declare_help, run_help},
         {"__complete", "Candidates for shell completion", "cacheman __complete caches",
          declare_complete, run_complete, true},

@@ -62,8 +62,9 @@ struct Arguments {
     std::optional<std::string> optional_cache;
     std::string format = "dot";
     std::size_t limit = 20;
-    // __complete
+    // __complete, completions
     std::string complete_what;
+    std::string shell;
 };
 
 // What a handler works with: the parsed options and a store opened on demand.

@@ -69,7 +69,7 @@ void declare_graph(CLI::App& app, Arguments& args) {
 void declare_log(CLI::App& app, Arguments& args) {
     declare_optional_cache(app, args);
     app.add_option("--limit", args.limit, "At most this many entries, newest first (default 20)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
 }
 
 int run_stats(Context& ctx) {

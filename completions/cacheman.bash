@@ -157,7 +157,7 @@ _cacheman() {
     fi
 
     local commands='set get del keys list depend undepend invalidate drop export import deps run
-        create show rebuild reload save stats graph why log check help'
+        create show rebuild reload save stats graph why log check completions help'
     local globals='--dir -n --namespace --json -q --quiet -v --verbose --version -h --help'
     # Global options are accepted after the command too (but for run).
     local globals_after='--dir -n --namespace --json -q --quiet -v --verbose'
@@ -293,6 +293,9 @@ _cacheman() {
             elif ((npos == 1)); then
                 _cacheman_files
             fi
+            ;;
+        completions)
+            ((npos == 0)) && COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur"))
             ;;
         help)
             ((npos == 0)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))

@@ -247,6 +247,7 @@ complete -c cacheman -n __cacheman_no_command -a graph -d 'Print the dependency 
 complete -c cacheman -n __cacheman_no_command -a why -d 'Print the chains of parents that would clear a cache'
 complete -c cacheman -n __cacheman_no_command -a log -d 'Print the invalidation history'
 complete -c cacheman -n __cacheman_no_command -a check -d 'Check the store; exit 3 if damaged'
+complete -c cacheman -n __cacheman_no_command -a completions -d 'Print the completion script for bash, zsh or fish'
 complete -c cacheman -n __cacheman_no_command -a help -d 'Describe a command'
 
 # Options of commands.
@@ -290,5 +291,6 @@ complete -c cacheman -n __cacheman_key_argument -a '(__cacheman_keys)' -d key
 complete -c cacheman -n '__cacheman_argument depend 0 1' -a '(__cacheman_caches)' -d cache
 complete -c cacheman -n '__cacheman_argument undepend 0 1' -a '(__cacheman_caches)' -d cache
 complete -c cacheman -n '__cacheman_argument import 1' -F
-complete -c cacheman -n '__cacheman_argument help 0' -a 'set get del keys list depend undepend invalidate drop export import deps run create show rebuild reload save stats graph why log check help' -d command
+complete -c cacheman -n '__cacheman_argument completions 0' -x -a 'bash zsh fish' -d shell
+complete -c cacheman -n '__cacheman_argument help 0' -a 'set get del keys list depend undepend invalidate drop export import deps run create show rebuild reload save stats graph why log check completions help' -d command
 complete -c cacheman -n __cacheman_run_program -a '(__cacheman_run_complete)'

@@ -735,8 +735,8 @@ std::vector<std::string> Store::drop(std::string_view cache) {
     allow_large_transaction();
     Transaction tx(*m_db, Transaction::Kind::write);
     const CacheRow root = require_cache(cache);
-    auto dependents = with_dependents(cache);
-    dependents.erase(dependents.begin());
+    const auto cleared = with_dependents(cache); // the cache itself first
+    const std::vector<std::string> dependents(cleared.begin() + 1, cleared.end());
     const double when = now();
     for (const auto& dependent : dependents) {
         clear(require_cache(dependent), when);
@@ -750,8 +750,11 @@ std::vector<std::string> Store::drop(std::string_view cache) {
     auto& edits = prepared("DELETE FROM edits WHERE cache_id = ?");
     edits.bind(1, static_cast<std::int64_t>(root.id));
     edits.run();
+    auto& counts = prepared("DELETE FROM stats WHERE cache = ?");
+    counts.bind(1, cache);
+    counts.run();
     m_db->exec("DROP TABLE " + table(root));
-    append_log("drop", cache, with_dependents(cache), when);
+    append_log("drop", cache, cleared, when);
     tx.commit();
     return dependents;
 }
