@@ -1,16 +1,16 @@
 #include "Commands.hpp"
 
 #include "Duration.hpp"
+#include "Embedded.hpp"
 #include "Error.hpp"
+#include "HookCommands.hpp"
 #include "Input.hpp"
+#include "InspectCommands.hpp"
 #include "Json.hpp"
 #include "Location.hpp"
 #include "Output.hpp"
-#include "Embedded.hpp"
-#include "HookCommands.hpp"
-#include "InspectCommands.hpp"
-#include "Stats.hpp"
 #include "RunCommand.hpp"
+#include "Stats.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -79,7 +79,8 @@ void declare_edge(CLI::App& app, Arguments& args) {
 void declare_invalidate(CLI::App& app, Arguments& args) {
     positional_cache(app, args);
     app.add_option("key", args.optional_key, "Only remove this key (dependents are cleared)");
-    app.add_flag("--dry-run", args.dry_run, "Print the caches that would be cleared; change nothing");
+    app.add_flag("--dry-run", args.dry_run,
+                 "Print the caches that would be cleared; change nothing");
 }
 
 void declare_cache(CLI::App& app, Arguments& args) {
@@ -207,17 +208,16 @@ int run_invalidate(Context& ctx) {
 int run_drop(Context& ctx) {
     ctx.store(OpenMode::write);
     const auto cleared = ctx.hooks().drop(ctx.args.cache);
-    ctx.note(fmt::format("dropped '{}', cleared {} dependent cache(s)", ctx.args.cache,
-                         cleared.size()));
+    ctx.note(
+        fmt::format("dropped '{}', cleared {} dependent cache(s)", ctx.args.cache, cleared.size()));
     return k_found;
 }
 
 int run_export(Context& ctx) {
     ProgressBar bar("export");
-    ctx.store(OpenMode::read).export_entries(ctx.args.cache, write_out,
-                                             [&](std::size_t done, std::size_t total) {
-                                                 bar.update(done, total);
-                                             });
+    ctx.store(OpenMode::read)
+        .export_entries(ctx.args.cache, write_out,
+                        [&](std::size_t done, std::size_t total) { bar.update(done, total); });
     return k_found;
 }
 
@@ -228,11 +228,11 @@ int run_import(Context& ctx) {
     std::size_t count = 0;
     {
         ProgressBar bar("import");
-        count = ctx.store(OpenMode::create)
-                    .import_entries(args.cache, data, source,
-                                    [&](std::size_t done, std::size_t total) {
-                                        bar.update(done, total);
-                                    });
+        count =
+            ctx.store(OpenMode::create)
+                .import_entries(args.cache, data, source, [&](std::size_t done, std::size_t total) {
+                    bar.update(done, total);
+                });
     }
     ctx.note(fmt::format("imported {} entries into '{}'", count, args.cache));
     ctx.hooks().after_edit(args.cache);
@@ -353,8 +353,7 @@ const std::vector<Command>& commands() {
          declare_del, run_del},
         {"keys", "List a cache's keys in byte order", "cacheman keys weather", declare_keys,
          run_keys},
-        {"list", "List the namespace's caches", "cacheman --json list", declare_nothing,
-         run_list},
+        {"list", "List the namespace's caches", "cacheman --json list", declare_nothing, run_list},
         {"depend", "Record that CHILD is computed from PARENT", "cacheman depend raw report",
          declare_edge, run_depend},
         {"undepend", "Remove a dependency edge", "cacheman undepend raw report", declare_edge,
@@ -367,8 +366,8 @@ const std::vector<Command>& commands() {
          declare_cache, run_export},
         {"import", "Add JSON Lines entries to a cache, all or nothing",
          "cacheman import weather weather.jsonl", declare_import, run_import},
-        {"deps", "Show a cache's parents and children", "cacheman deps --all report",
-         declare_deps, run_deps},
+        {"deps", "Show a cache's parents and children", "cacheman deps --all report", declare_deps,
+         run_deps},
         {"run", "Memoize a command: replay its output, or run it once and record it",
          "cacheman run --watch src -- make -C src", declare_run, run_run},
         {"create", "Create a cache, or change its settings: hooks, default ttl, volatility",
@@ -380,8 +379,8 @@ const std::vector<Command>& commands() {
          "cacheman reload --cascade rates", declare_cascade, run_reload},
         {"save", "Pipe the contents through the pre-processor into the saver",
          "cacheman save --cascade rates", declare_cascade, run_save},
-        {"stats", "Per cache: entries, bytes, hits, misses, last invalidation",
-         "cacheman stats", declare_optional_cache, run_stats},
+        {"stats", "Per cache: entries, bytes, hits, misses, last invalidation", "cacheman stats",
+         declare_optional_cache, run_stats},
         {"graph", "Print the dependency graph (Graphviz dot, or JSON)",
          "cacheman graph | dot -Tsvg > caches.svg", declare_graph, run_graph},
         {"why", "Print the chains of parents through which a cache would be invalidated",

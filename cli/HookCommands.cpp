@@ -29,8 +29,8 @@ constexpr HookSetting k_hooks[] = {
     {"--validator", "validator", &Arguments::validator, &CacheSettings::validator,
      "Reads the loader's output; exit 0 accepts it"},
     {"--deleter", "deleter", &Arguments::deleter, &CacheSettings::deleter, "Runs on drop"},
-    {"--pre-processor", "pre_processor", &Arguments::pre_processor,
-     &CacheSettings::pre_processor, "Filters the contents before the saver"},
+    {"--pre-processor", "pre_processor", &Arguments::pre_processor, &CacheSettings::pre_processor,
+     "Filters the contents before the saver"},
     {"--post-processor", "post_processor", &Arguments::post_processor,
      &CacheSettings::post_processor, "Filters the loader's or builder's output"},
 };
@@ -46,8 +46,8 @@ void apply(const Arguments& args, CacheSettings& settings) {
         }
     }
     if (args.ttl) {
-        settings.default_ttl = args.ttl->empty() ? std::nullopt
-                                                 : std::optional<Duration>(parse_duration(*args.ttl));
+        settings.default_ttl =
+            args.ttl->empty() ? std::nullopt : std::optional<Duration>(parse_duration(*args.ttl));
     }
     if (args.make_volatile) {
         settings.is_volatile = *args.make_volatile;
@@ -76,14 +76,17 @@ void declare_create(CLI::App& app, Arguments& args) {
                        std::string(hook.help) + " (a shell command; '' removes it)");
     }
     app.add_option("--ttl", args.ttl, "Default expiry of its entries ('' removes it)");
-    app.add_flag_callback("--volatile", [&args] { args.make_volatile = true; },
-                          "Keep its contents off persistent disk (in the runtime directory)");
-    app.add_flag_callback("--no-volatile", [&args] { args.make_volatile = false; },
-                          "Keep its contents in the namespace file (the default)");
-    app.add_flag_callback("--autosync", [&args] { args.autosync = true; },
-                          "Run the saver when the auto-sync rules hold (default with a saver)");
-    app.add_flag_callback("--no-autosync", [&args] { args.autosync = false; },
-                          "Never run the saver by itself");
+    app.add_flag_callback(
+        "--volatile", [&args] { args.make_volatile = true; },
+        "Keep its contents off persistent disk (in the runtime directory)");
+    app.add_flag_callback(
+        "--no-volatile", [&args] { args.make_volatile = false; },
+        "Keep its contents in the namespace file (the default)");
+    app.add_flag_callback(
+        "--autosync", [&args] { args.autosync = true; },
+        "Run the saver when the auto-sync rules hold (default with a saver)");
+    app.add_flag_callback(
+        "--no-autosync", [&args] { args.autosync = false; }, "Never run the saver by itself");
     app.add_option("--autosync-checks", args.autosync_checks,
                    "WINDOW_SECONDS:EDITS,... (default 60:10000,300:10,900:1; '' resets)");
 }
@@ -110,7 +113,8 @@ int run_show(Context& ctx) {
     if (ctx.global.json) {
         std::string out = "{\"name\": " + json::quote(name);
         for (const auto& hook : k_hooks) {
-            out += fmt::format(", \"{}\": {}", hook.json_name, json_or_null(settings.*(hook.setting)));
+            out +=
+                fmt::format(", \"{}\": {}", hook.json_name, json_or_null(settings.*(hook.setting)));
         }
         out += ", \"ttl_ms\": " +
                (settings.default_ttl ? std::to_string(settings.default_ttl->count()) : "null");

@@ -157,14 +157,14 @@ int run_why(Context& ctx) {
 }
 
 int run_log(Context& ctx) {
-    const auto entries =
-        ctx.store(OpenMode::read).log(ctx.args.optional_cache, ctx.args.limit);
+    const auto entries = ctx.store(OpenMode::read).log(ctx.args.optional_cache, ctx.args.limit);
     if (ctx.global.json) {
         std::string out = "[";
         for (const auto& e : entries) {
             out += out.size() > 1 ? ", " : "";
-            out += "{\"at\": " + seconds_or_null(e.at) + ", \"command\": " +
-                   json::quote(e.command) + ", \"cache\": " + json::quote(e.cache) +
+            out += "{\"at\": " + seconds_or_null(e.at) +
+                   ", \"command\": " + json::quote(e.command) +
+                   ", \"cache\": " + json::quote(e.cache) +
                    ", \"cleared\": " + json_array(e.cleared) + "}";
         }
         write_out(out + "]\n");
@@ -184,8 +184,8 @@ int run_check(Context& ctx) {
         write_out(fmt::format(R"({{"ok": {}, "integrity": {}, "schema_version": {}, )"
                               R"("problems": {}}})"
                               "\n",
-                              report.healthy(), json_array(report.integrity),
-                              report.schema_version, json_array(report.problems)));
+                              report.healthy(), json_array(report.integrity), report.schema_version,
+                              json_array(report.problems)));
     } else {
         write_out("integrity: " + joined(report.integrity, "; ") + "\n");
         write_out(fmt::format("schema version: {}\n", report.schema_version));

@@ -119,9 +119,8 @@ void ProgressBar::update(std::size_t done, std::size_t total) {
     if (!m_enabled || total < k_large) {
         return;
     }
-    const double now = std::chrono::duration<double>(
-                           std::chrono::steady_clock::now().time_since_epoch())
-                           .count();
+    const double now =
+        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
     if (m_drawn && now - m_last_draw < 0.1 && done < total) {
         return;
     }

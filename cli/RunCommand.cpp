@@ -2,11 +2,11 @@
 
 #include "Duration.hpp"
 #include "Error.hpp"
+#include "InspectCommands.hpp"
 #include "Interrupt.hpp"
 #include "Json.hpp"
 #include "Memoizer.hpp"
 #include "Names.hpp"
-#include "InspectCommands.hpp"
 #include "Output.hpp"
 #include "Stats.hpp"
 
@@ -84,9 +84,9 @@ RunRequest request_of(const Arguments& args) {
 std::vector<std::string> refresh_argv(const Context& ctx) {
     const auto& args = ctx.args;
     const Location location = ctx.location();
-    std::vector<std::string> argv{own_executable(), "--dir", location.dir, "--namespace",
-                                  location.name_space, "run", "--background-refresh",
-                                  "--cache", args.run_cache};
+    std::vector<std::string> argv{
+        own_executable(),       "--dir",   location.dir,  "--namespace", location.name_space, "run",
+        "--background-refresh", "--cache", args.run_cache};
     const auto add = [&](const char* flag, const std::string& value) {
         argv.emplace_back(flag);
         argv.push_back(value);
@@ -113,7 +113,6 @@ std::vector<std::string> refresh_argv(const Context& ctx) {
     argv.insert(argv.end(), args.command.begin(), args.command.end());
     return argv;
 }
-
 
 void print_explanation(const Context& ctx, const Explanation& explanation) {
     const auto& record = explanation.record;
@@ -156,9 +155,9 @@ void print_explanation(const Context& ctx, const Explanation& explanation) {
         line("result", "miss: the command would run");
         return;
     }
-    std::string status = fmt::format("hit: recorded {}, exit {}, took {:.3f} s",
-                                      local_time(record->created_at), record->exit_code,
-                                      record->duration);
+    std::string status =
+        fmt::format("hit: recorded {}, exit {}, took {:.3f} s", local_time(record->created_at),
+                    record->exit_code, record->duration);
     if (explanation.expires) {
         status += ", expires " + local_time(*explanation.expires);
     }
@@ -186,8 +185,9 @@ void declare_run(CLI::App& app, Arguments& args) {
     app.add_option("--key", args.run_key, "An extra string that is part of the key");
     app.add_flag("--cache-failures", args.cache_failures, "Store a non-zero exit too");
     app.add_flag("--force", args.force, "Run even on a hit, and overwrite the result");
-    app.add_flag("--explain", args.explain, "Print the key's parts and whether it would hit; "
-                                            "run nothing");
+    app.add_flag("--explain", args.explain,
+                 "Print the key's parts and whether it would hit; "
+                 "run nothing");
     app.add_flag("--background-refresh", args.background_refresh)->group("");
     // Everything from the first word that is not an option of run's is the command, so both
     // `run -- ls -la` and `run ls -la` work.
@@ -229,7 +229,7 @@ void declare_run(CLI::App& app, Arguments& args) {
 int split_command(int argc, char** argv, int run_index, std::vector<std::string>& command) {
     // run's options that take a value as the next word (`--ttl=1s` needs no skipping).
     static constexpr std::string_view k_valued[] = {"--cache", "--ttl", "--stale",
-                                                    "--watch", "--env",  "--key"};
+                                                    "--watch", "--env", "--key"};
     for (int i = run_index + 1; i < argc; ++i) {
         const std::string_view word = argv[i];
         if (word == "--") {
@@ -267,7 +267,8 @@ int run_run(Context& ctx) {
     } catch (const Interrupted&) {
         return die_of(interrupted());
     }
-    const bool replayed = outcome.source == RunSource::hit || outcome.source == RunSource::stale_hit;
+    const bool replayed =
+        outcome.source == RunSource::hit || outcome.source == RunSource::stale_hit;
     if (outcome.source != RunSource::skipped) {
         count_lookup(ctx.location(), request.cache, replayed);
     }

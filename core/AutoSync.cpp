@@ -47,8 +47,9 @@ std::vector<TimeCheck> parse_time_checks(std::string_view spec) {
         }
         rest.remove_prefix(comma + 1);
     }
-    std::sort(checks.begin(), checks.end(),
-              [](const TimeCheck& a, const TimeCheck& b) { return a.window_seconds < b.window_seconds; });
+    std::sort(checks.begin(), checks.end(), [](const TimeCheck& a, const TimeCheck& b) {
+        return a.window_seconds < b.window_seconds;
+    });
     for (std::size_t i = 1; i < checks.size(); ++i) {
         if (checks[i].window_seconds == checks[i - 1].window_seconds) {
             throw UsageError("invalid --autosync-checks '" + std::string(spec) +

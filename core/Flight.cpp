@@ -129,8 +129,8 @@ void Flight::publish(std::string_view bytes) {
     bool written = ftruncate(m_fd, 0) == 0;
     std::size_t offset = 0;
     while (written && offset < bytes.size()) {
-        const ssize_t put = pwrite(m_fd, bytes.data() + offset, bytes.size() - offset,
-                                   static_cast<off_t>(offset));
+        const ssize_t put =
+            pwrite(m_fd, bytes.data() + offset, bytes.size() - offset, static_cast<off_t>(offset));
         if (put < 0 && errno == EINTR) {
             continue;
         }

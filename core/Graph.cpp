@@ -60,9 +60,8 @@ std::vector<std::string> Graph::descendants(const std::string& cache) const {
     std::map<std::string, std::size_t> waiting;
     for (const auto& member : members) {
         const auto& ups = m_parents.at(member);
-        waiting[member] = static_cast<std::size_t>(
-            std::count_if(ups.begin(), ups.end(),
-                          [&](const std::string& up) { return members.count(up) > 0; }));
+        waiting[member] = static_cast<std::size_t>(std::count_if(
+            ups.begin(), ups.end(), [&](const std::string& up) { return members.count(up) > 0; }));
     }
     std::set<std::string> ready;
     for (const auto& [member, count] : waiting) {
@@ -91,7 +90,7 @@ std::vector<std::string> Graph::ancestors(const std::string& cache) const {
 }
 
 std::optional<std::vector<std::string>> Graph::cycle_if_added(const std::string& parent,
-                                                               const std::string& child) const {
+                                                              const std::string& child) const {
     if (parent == child) {
         return std::vector<std::string>{parent, parent};
     }
@@ -125,7 +124,7 @@ std::optional<std::vector<std::string>> Graph::cycle_if_added(const std::string&
 }
 
 std::vector<std::vector<std::string>> Graph::chains_to(const std::string& cache,
-                                                      std::size_t limit) const {
+                                                       std::size_t limit) const {
     std::vector<std::vector<std::string>> chains;
     std::vector<std::string> path{cache}; // walked upwards, reversed when complete
     const auto walk = [&](const auto& self, const std::string& node) -> void {

@@ -37,8 +37,8 @@ class Graph {
 
     // The path that adding parent -> child would close, as [parent, child, ..., parent], or
     // nothing when the edge keeps the graph acyclic. A self edge gives [parent, parent].
-    [[nodiscard]] std::optional<std::vector<std::string>> cycle_if_added(
-        const std::string& parent, const std::string& child) const;
+    [[nodiscard]] std::optional<std::vector<std::string>>
+    cycle_if_added(const std::string& parent, const std::string& child) const;
 
   private:
     using Adjacency = std::map<std::string, std::set<std::string>>;

@@ -34,8 +34,8 @@ Hooks::Output Hooks::run(const std::string& cache, std::string_view kind,
         FilterResult result = run_filter({"/bin/sh", "-c", command}, env, input);
         return {result.exit_code == 0, std::move(result.out)};
     } catch (const SpawnError& error) {
-        throw HookError(std::string(kind) + " of cache '" + cache + "' cannot run: " +
-                        error.what());
+        throw HookError(std::string(kind) + " of cache '" + cache +
+                        "' cannot run: " + error.what());
     }
 }
 

@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <climits>
-#include <dirent.h>
 #include <cstdint>
 #include <cstdlib>
+#include <dirent.h>
 #include <unistd.h>
 
 namespace cacheman {
@@ -57,7 +57,8 @@ std::vector<std::string> list_namespaces(const std::string& dir) {
     constexpr std::string_view k_suffix = ".sqlite";
     while (const dirent* entry = readdir(handle)) {
         const std::string_view name = entry->d_name;
-        if (name.size() > k_suffix.size() && name.substr(name.size() - k_suffix.size()) == k_suffix) {
+        if (name.size() > k_suffix.size() &&
+            name.substr(name.size() - k_suffix.size()) == k_suffix) {
             const std::string candidate(name.substr(0, name.size() - k_suffix.size()));
             try {
                 validate_namespace(candidate);

@@ -4,9 +4,9 @@
 #pragma once
 
 #include "Duration.hpp"
+#include "Flight.hpp"
 #include "Process.hpp"
 #include "RunKey.hpp"
-#include "Flight.hpp"
 #include "RunRecord.hpp"
 #include "Store.hpp"
 
@@ -19,11 +19,11 @@ namespace cacheman {
 struct RunRequest {
     RunSpec spec;
     std::string cache = "run";
-    std::optional<Duration> ttl;    // the entry expires after this
-    std::optional<Duration> stale;  // older than this: replay, and refresh in the background
-    bool cache_failures = false;    // store a non-zero exit too
-    bool force = false;             // execute even on a hit, and overwrite
-    bool refresh = false;           // the background refresh: lead or leave, never replay
+    std::optional<Duration> ttl;   // the entry expires after this
+    std::optional<Duration> stale; // older than this: replay, and refresh in the background
+    bool cache_failures = false;   // store a non-zero exit too
+    bool force = false;            // execute even on a hit, and overwrite
+    bool refresh = false;          // the background refresh: lead or leave, never replay
 };
 
 enum class RunSource {

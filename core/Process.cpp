@@ -89,7 +89,8 @@ std::optional<int> pump(pid_t pid, Pipe& out, Pipe& err, const OutputSink& on_st
             Pipe& pipe = i == 0 ? out : err;
             const ssize_t got = ::read(pipe.read_end, buffer, sizeof buffer);
             if (got > 0) {
-                (i == 0 ? on_stdout : on_stderr)(std::string_view(buffer, static_cast<std::size_t>(got)));
+                (i == 0 ? on_stdout
+                        : on_stderr)(std::string_view(buffer, static_cast<std::size_t>(got)));
             } else if (got == 0 || errno != EINTR) {
                 pipe.close_read();
             }
@@ -182,8 +183,9 @@ ProcessResult run_process(const std::vector<std::string>& argv, const OutputSink
         posix_spawnp(&pid, args[0], &setup.actions, &setup.attributes, args.data(), environ);
     if (rc != 0) {
         const int code = (rc == ENOENT || rc == ENOTDIR) ? 127 : 126;
-        throw SpawnError(argv[0] + (code == 127 ? std::string(": command not found")
-                                                : ": cannot execute: " + std::string(std::strerror(rc))),
+        throw SpawnError(argv[0] + (code == 127
+                                        ? std::string(": command not found")
+                                        : ": cannot execute: " + std::string(std::strerror(rc))),
                          code);
     }
     g_child = pid;

@@ -13,9 +13,9 @@ namespace cacheman {
 using OutputSink = std::function<void(std::string_view)>;
 
 struct ProcessResult {
-    int exit_code = 0;    // as a shell reports it: 0-255, or 128+N when killed by signal N
-    int signal = 0;       // the signal that killed it, or 0
-    double duration = 0;  // wall-clock seconds
+    int exit_code = 0;   // as a shell reports it: 0-255, or 128+N when killed by signal N
+    int signal = 0;      // the signal that killed it, or 0
+    double duration = 0; // wall-clock seconds
 };
 
 // The command could not be started: `exit_code` is 127 when it was not found, else 126.

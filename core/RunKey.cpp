@@ -125,8 +125,8 @@ void hash_entry(Hasher& hasher, const std::string& path, const std::string& rela
             if (lstat(child.c_str(), &child_info) != 0) {
                 unreadable(child);
             }
-            hash_entry(hasher, child, relative.empty() ? name : relative + "/" + name,
-                       child_info, summary);
+            hash_entry(hasher, child, relative.empty() ? name : relative + "/" + name, child_info,
+                       summary);
         }
     } else {
         hasher.field("special"); // a fifo or device: its type only, never its contents

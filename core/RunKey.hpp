@@ -11,11 +11,11 @@
 namespace cacheman {
 
 struct RunSpec {
-    std::vector<std::string> argv;          // the command and its arguments
-    std::string cwd;                        // working directory
-    std::vector<std::string> env_names;     // --env: these variables' values (unset differs from "")
-    std::vector<std::string> watch_paths;   // --watch: these paths' contents
-    std::optional<std::string> extra_key;   // --key
+    std::vector<std::string> argv;        // the command and its arguments
+    std::string cwd;                      // working directory
+    std::vector<std::string> env_names;   // --env: these variables' values (unset differs from "")
+    std::vector<std::string> watch_paths; // --watch: these paths' contents
+    std::optional<std::string> extra_key; // --key
 };
 
 struct KeyPart {
@@ -24,7 +24,7 @@ struct KeyPart {
 };
 
 struct RunKey {
-    std::string hex;         // 32 hex digits: the cache entry's key
+    std::string hex; // 32 hex digits: the cache entry's key
     std::vector<KeyPart> parts;
 };
 

@@ -9,11 +9,11 @@
 namespace cacheman {
 
 struct RunRecord {
-    int exit_code = 0;       // as a shell reports it: 0-255, 128+N when killed by signal N
-    double duration = 0;     // seconds
-    double created_at = 0;   // unix seconds
-    std::string out;         // stdout bytes
-    std::string err;         // stderr bytes
+    int exit_code = 0;     // as a shell reports it: 0-255, 128+N when killed by signal N
+    double duration = 0;   // seconds
+    double created_at = 0; // unix seconds
+    std::string out;       // stdout bytes
+    std::string err;       // stderr bytes
 };
 
 // A self-delimiting binary encoding with a magic prefix and a version.

@@ -67,7 +67,8 @@ void require_private(const std::string& path) {
     }
     if (info.st_uid != geteuid() || (info.st_mode & 077) != 0 || S_ISLNK(info.st_mode)) {
         throw StoreError("refusing a volatile store path that is not private to you (owned by "
-                         "you, no access for others): " + path);
+                         "you, no access for others): " +
+                         path);
     }
 }
 
@@ -368,8 +369,8 @@ Graph Store::load_graph() {
 
 void Store::clear(const CacheRow& row, double when) {
     prepared("DELETE FROM " + table(row)).run();
-    auto& mark = prepared(
-        "UPDATE caches SET invalidated = ?, next_expiry = NULL, built = 0 WHERE id = ?");
+    auto& mark =
+        prepared("UPDATE caches SET invalidated = ?, next_expiry = NULL, built = 0 WHERE id = ?");
     mark.bind(1, when);
     mark.bind(2, static_cast<std::int64_t>(row.id));
     mark.run();
@@ -391,8 +392,7 @@ void Store::purge_expired_if_due(CacheRow& row) {
                           ") WHERE id = ? RETURNING next_expiry");
     next.bind(1, static_cast<std::int64_t>(row.id));
     next.step();
-    row.next_expiry =
-        next.is_null(0) ? std::nullopt : std::optional<double>(next.column_double(0));
+    row.next_expiry = next.is_null(0) ? std::nullopt : std::optional<double>(next.column_double(0));
     next.reset();
 }
 
@@ -419,8 +419,8 @@ std::optional<Store::Entry> Store::get_entry(std::string_view cache, std::string
     before_access(cache, true);
     Transaction tx(*m_db, Transaction::Kind::read);
     const CacheRow row = require_cache(cache);
-    auto& query = prepared("SELECT value, expires FROM " + table(row) +
-                           " WHERE key = ? AND " + std::string(k_live));
+    auto& query = prepared("SELECT value, expires FROM " + table(row) + " WHERE key = ? AND " +
+                           std::string(k_live));
     query.bind(1, key);
     query.bind(2, now());
     if (!query.step()) {
@@ -441,8 +441,8 @@ std::vector<std::string> Store::keys(std::string_view cache) {
     before_access(cache, true);
     Transaction tx(*m_db, Transaction::Kind::read);
     const CacheRow row = require_cache(cache);
-    auto& query = prepared("SELECT key FROM " + table(row) + " WHERE " +
-                           std::string(k_live) + " ORDER BY key");
+    auto& query = prepared("SELECT key FROM " + table(row) + " WHERE " + std::string(k_live) +
+                           " ORDER BY key");
     query.bind(1, now());
     std::vector<std::string> keys;
     while (query.step()) {
@@ -474,9 +474,9 @@ std::vector<CacheSummary> Store::list() {
     rows.reset();
     const double current = now();
     for (auto& summary : out) {
-        auto& count = prepared("SELECT count(*), coalesce(sum(length(value)), 0) FROM " +
-                               table(require_cache(summary.name)) + " WHERE " +
-                               std::string(k_live));
+        auto& count =
+            prepared("SELECT count(*), coalesce(sum(length(value)), 0) FROM " +
+                     table(require_cache(summary.name)) + " WHERE " + std::string(k_live));
         count.bind(1, current);
         count.step();
         summary.entries = count.column_int(0);
@@ -507,16 +507,16 @@ void Store::export_entries(std::string_view cache,
     const CacheRow row = require_cache(cache);
     std::size_t total = 0;
     if (progress) {
-        auto& count = prepared("SELECT count(*) FROM " + table(row) + " WHERE " +
-                               std::string(k_live));
+        auto& count =
+            prepared("SELECT count(*) FROM " + table(row) + " WHERE " + std::string(k_live));
         count.bind(1, now());
         count.step();
         total = static_cast<std::size_t>(count.column_int(0));
         count.reset();
     }
     std::size_t done = 0;
-    auto& query = prepared("SELECT key, expires, value FROM " + table(row) +
-                           " WHERE " + std::string(k_live) + " ORDER BY key");
+    auto& query = prepared("SELECT key, expires, value FROM " + table(row) + " WHERE " +
+                           std::string(k_live) + " ORDER BY key");
     query.bind(1, now());
     constexpr std::size_t k_chunk = 1 << 16;
     std::string buffer;
@@ -560,8 +560,8 @@ void Store::set(std::string_view cache, std::string_view key, std::string_view v
         expires = now() + static_cast<double>(ttl->count()) / 1000.0;
         note_expiry(row, *expires);
     }
-    auto& insert = prepared("INSERT OR REPLACE INTO " + table(row) +
-                            "(key, expires, value) VALUES(?, ?, ?)");
+    auto& insert =
+        prepared("INSERT OR REPLACE INTO " + table(row) + "(key, expires, value) VALUES(?, ?, ?)");
     insert.bind(1, key);
     insert.bind(2, expires);
     insert.bind_blob(3, value);
@@ -579,8 +579,8 @@ void Store::apply(std::string_view cache, const std::vector<Write>& writes) {
     Transaction tx(*m_db, Transaction::Kind::write);
     CacheRow row = ensure_cache(cache);
     purge_expired_if_due(row);
-    auto& insert = prepared("INSERT OR REPLACE INTO " + table(row) +
-                            "(key, expires, value) VALUES(?, ?, ?)");
+    auto& insert =
+        prepared("INSERT OR REPLACE INTO " + table(row) + "(key, expires, value) VALUES(?, ?, ?)");
     auto& remove = prepared("DELETE FROM " + table(row) + " WHERE key = ?");
     for (const auto& write : writes) {
         if (!write.value) {
@@ -691,8 +691,8 @@ void Store::clear_volatile_first(std::string_view cache, const std::optional<std
 }
 
 std::vector<std::string> Store::invalidate(std::string_view cache,
-                                            const std::optional<std::string>& key, bool dry_run,
-                                            std::string_view command) {
+                                           const std::optional<std::string>& key, bool dry_run,
+                                           std::string_view command) {
     if (key) {
         validate_key(*key);
     }
@@ -779,10 +779,11 @@ std::size_t Store::insert_entries(CacheRow& row, std::string_view data,
                        (data.empty() || data.back() == '\n' ? 0 : 1)
                  : 0;
     const std::optional<double> default_expiry =
-        row.default_ttl_ms ? std::optional<double>(now() + static_cast<double>(*row.default_ttl_ms) / 1000.0)
-                           : std::nullopt;
-    auto& insert = prepared("INSERT OR REPLACE INTO " + table(row) +
-                            "(key, expires, value) VALUES(?, ?, ?)");
+        row.default_ttl_ms
+            ? std::optional<double>(now() + static_cast<double>(*row.default_ttl_ms) / 1000.0)
+            : std::nullopt;
+    auto& insert =
+        prepared("INSERT OR REPLACE INTO " + table(row) + "(key, expires, value) VALUES(?, ?, ?)");
     std::optional<double> earliest;
     std::size_t imported = 0;
     json::parse_lines(data, source_name, [&](json::Entry& entry) {
@@ -826,17 +827,16 @@ std::optional<std::string> text_or_null(const sqlite::Statement& query, int colu
 
 CacheSettings Store::settings(std::string_view cache) {
     require_name(cache);
-    auto& query = prepared("SELECT " + std::string(k_settings_columns) +
-                           " FROM caches WHERE name = ?");
+    auto& query =
+        prepared("SELECT " + std::string(k_settings_columns) + " FROM caches WHERE name = ?");
     query.bind(1, cache);
     if (!query.step()) {
         throw NotFoundError("no such cache " + name_for_message(cache));
     }
     CacheSettings settings;
-    std::optional<std::string>* hooks[] = {&settings.builder,   &settings.loader,
-                                           &settings.saver,     &settings.validator,
-                                           &settings.deleter,   &settings.pre_processor,
-                                           &settings.post_processor};
+    std::optional<std::string>* hooks[] = {
+        &settings.builder, &settings.loader,        &settings.saver,         &settings.validator,
+        &settings.deleter, &settings.pre_processor, &settings.post_processor};
     for (int i = 0; i < 7; ++i) {
         *hooks[i] = text_or_null(query, i);
     }
@@ -867,10 +867,9 @@ void Store::configure(std::string_view cache, const std::function<void(CacheSett
         "UPDATE caches SET builder = ?, loader = ?, saver = ?, validator = ?, deleter = ?, "
         "pre_processor = ?, post_processor = ?, default_ttl_ms = ?, volatile = ?, autosync = ?, "
         "autosync_checks = ? WHERE id = ?");
-    const std::optional<std::string>* hooks[] = {&settings.builder,   &settings.loader,
-                                                 &settings.saver,     &settings.validator,
-                                                 &settings.deleter,   &settings.pre_processor,
-                                                 &settings.post_processor};
+    const std::optional<std::string>* hooks[] = {
+        &settings.builder, &settings.loader,        &settings.saver,         &settings.validator,
+        &settings.deleter, &settings.pre_processor, &settings.post_processor};
     for (int i = 0; i < 7; ++i) {
         if (*hooks[i]) {
             update.bind(i + 1, **hooks[i]);
@@ -1066,13 +1065,13 @@ CheckReport Store::check() {
         "SELECT parent, child FROM depends WHERE parent NOT IN (SELECT name FROM caches) OR "
         "child NOT IN (SELECT name FROM caches)");
     while (orphans.step()) {
-        report.problems.push_back("orphan edge '" + std::string(orphans.column_text(0)) +
-                                  "' -> '" + std::string(orphans.column_text(1)) + "'");
+        report.problems.push_back("orphan edge '" + std::string(orphans.column_text(0)) + "' -> '" +
+                                  std::string(orphans.column_text(1)) + "'");
     }
     orphans.reset();
-    auto& missing = prepared(
-        "SELECT name, id FROM caches WHERE NOT volatile AND 'cache_' || id NOT IN "
-        "(SELECT name FROM sqlite_master WHERE type = 'table')");
+    auto& missing =
+        prepared("SELECT name, id FROM caches WHERE NOT volatile AND 'cache_' || id NOT IN "
+                 "(SELECT name FROM sqlite_master WHERE type = 'table')");
     while (missing.step()) {
         report.problems.push_back("cache '" + std::string(missing.column_text(0)) +
                                   "' has no entries table (cache_" +

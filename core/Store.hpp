@@ -26,8 +26,6 @@
 
 namespace cacheman {
 
-
-
 struct StoreOptions {
     // How long a writer waits for another process's write lock before failing (LockedError).
     int busy_timeout_ms = 10'000;
@@ -49,7 +47,7 @@ struct CacheSettings {
     std::optional<std::string> post_processor;
     std::optional<Duration> default_ttl;
     bool is_volatile = false;
-    std::optional<bool> autosync; // nullopt: on when a saver is set
+    std::optional<bool> autosync;                          // nullopt: on when a saver is set
     std::optional<std::vector<TimeCheck>> autosync_checks; // nullopt: the seed's defaults
 
     [[nodiscard]] bool autosync_on() const { return saver && autosync.value_or(true); }
@@ -88,7 +86,7 @@ struct LogEntry {
 struct CheckReport {
     std::vector<std::string> integrity; // PRAGMA integrity_check's lines
     int schema_version = 0;
-    std::vector<std::string> problems;  // orphan edges, missing or stray tables
+    std::vector<std::string> problems; // orphan edges, missing or stray tables
     [[nodiscard]] bool healthy() const {
         return integrity.size() == 1 && integrity.front() == "ok" && problems.empty();
     }
@@ -233,8 +231,8 @@ class Store {
     void allow_large_transaction();
     void clear_volatile_first(std::string_view cache, const std::optional<std::string>& key,
                               bool include_root);
-    std::size_t insert_entries(CacheRow& row, std::string_view data,
-                               std::string_view source_name, const Progress& progress = {});
+    std::size_t insert_entries(CacheRow& row, std::string_view data, std::string_view source_name,
+                               const Progress& progress = {});
     std::int64_t page_count();
     [[nodiscard]] double now() const;
     sqlite::Statement& prepared(const std::string& sql);

@@ -17,9 +17,9 @@ Database::Database(const std::string& path, Mode mode, int busy_timeout_ms) : m_
     const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
     m_db.reset(raw);
     if (rc != SQLITE_OK) {
-        throw StoreError("cannot open store: " +
-                         std::string(raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)) + " (" +
-                         path + ")");
+        throw StoreError(
+            "cannot open store: " + std::string(raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)) +
+            " (" + path + ")");
     }
     sqlite3_busy_timeout(raw, busy_timeout_ms);
     // Keep the -wal and -shm files between commands: creating and unlinking them on every
@@ -55,8 +55,7 @@ void Database::check(int rc, std::string_view what) const {
     const int primary = rc & 0xff;
     std::string message = std::string(what) + ": " + last_error() + " (" + m_path + ")";
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
-        throw LockedError("store is locked by another process beyond the busy timeout: " +
-                          message);
+        throw LockedError("store is locked by another process beyond the busy timeout: " + message);
     }
     if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT) {
         throw StoreError("not a cacheman store, or damaged: " + message);

@@ -21,9 +21,9 @@ Statement::Statement(Statement&& other) noexcept : m_db(other.m_db), m_stmt(othe
 }
 
 void Statement::bind(int index, std::string_view text) {
-    m_db->check(sqlite3_bind_text64(m_stmt, index, text.data(), text.size(), SQLITE_STATIC,
-                                    SQLITE_UTF8),
-                "bind");
+    m_db->check(
+        sqlite3_bind_text64(m_stmt, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8),
+        "bind");
 }
 
 void Statement::bind_blob(int index, std::string_view bytes) {

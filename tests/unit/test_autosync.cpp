@@ -110,8 +110,8 @@ TEST_CASE("autosync check specs (--autosync-checks)", "[autosync]") {
     CHECK(checks[0].window_seconds == 60);
     CHECK(checks[0].count == 10000);
     CHECK(format_time_checks(checks) == "60:10000,300:10,900:1");
-    for (const char* bad : {"", "60", "60:", ":5", "60:0", "0:5", "a:b", "60:1,60:2", "60:1,",
-                            "-1:5"}) {
+    for (const char* bad :
+         {"", "60", "60:", ":5", "60:0", "0:5", "a:b", "60:1,60:2", "60:1,", "-1:5"}) {
         INFO(bad);
         CHECK_THROWS_AS(parse_time_checks(bad), UsageError);
     }

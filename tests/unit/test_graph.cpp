@@ -7,8 +7,13 @@ using Names = std::vector<std::string>;
 
 TEST_CASE("descendants are transitive, each once, every cache after its parents", "[graph]") {
     // root -> a -> c, root -> b -> c (a diamond), c -> d; x -> root is upstream.
-    const Graph graph({{"root", "a"}, {"root", "b"}, {"a", "c"}, {"b", "c"}, {"c", "d"},
-                       {"x", "root"}, {"other", "y"}});
+    const Graph graph({{"root", "a"},
+                       {"root", "b"},
+                       {"a", "c"},
+                       {"b", "c"},
+                       {"c", "d"},
+                       {"x", "root"},
+                       {"other", "y"}});
     CHECK(graph.descendants("root") == Names{"a", "b", "c", "d"});
     CHECK(graph.descendants("b") == Names{"c", "d"});
     CHECK(graph.descendants("d").empty());

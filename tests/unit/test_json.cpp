@@ -27,8 +27,8 @@ TEST_CASE("seconds print with up to millisecond precision", "[json]") {
 
 TEST_CASE("export lines round-trip through the parser", "[json]") {
     const std::string binary("\x00\xFF\xFE text", 8);
-    for (const auto& value : {std::string("v"), std::string("multi\nline \"q\""), binary,
-                              std::string()}) {
+    for (const auto& value :
+         {std::string("v"), std::string("multi\nline \"q\""), binary, std::string()}) {
         std::string line;
         json::append_entry(line, "k\ney", value, 1700000000.5);
         const auto entry = json::parse_entry(line);
@@ -50,7 +50,8 @@ TEST_CASE("the export format is exactly as the contract writes it", "[json]") {
 }
 
 TEST_CASE("entries parse with escapes, surrogate pairs, unknown members", "[json]") {
-    auto entry = json::parse_entry(R"( {"value":"\u00e9\ud83d\ude00\/","key":"k","extra":[1,{"a":null}]} )");
+    auto entry =
+        json::parse_entry(R"( {"value":"\u00e9\ud83d\ude00\/","key":"k","extra":[1,{"a":null}]} )");
     CHECK(entry.key == "k");
     CHECK(entry.value == "\xC3\xA9\xF0\x9F\x98\x80/");
     CHECK_FALSE(entry.expires);
@@ -59,15 +60,15 @@ TEST_CASE("entries parse with escapes, surrogate pairs, unknown members", "[json
 }
 
 TEST_CASE("malformed entries are refused with a reason", "[json]") {
-    for (const char* bad : {
-             "", "[]", "{", R"({"key": "k"})", R"({"value": "v"})", R"({"key": 1, "value": "v"})",
-             R"({"key": "k", "value": 5})", R"({"key": "k", "value": "v", "value_base64": "dg=="})",
-             R"({"key": "k", "key": "j", "value": "v"})", R"({"key": "k", "value": "v"} x)",
-             R"({"key": "k", "value": "\x"})", R"({"key": "k", "value": "\ud800"})",
-             R"({"key": "k", "value": "\u12G4"})", R"({"key": "k", "value_base64": "abc"})",
-             R"({"key": "k", "value_base64": "a=bc"})", R"({"key": "k", "value": "v", "expires": "x"})",
-             R"({"key": "k\u0000", "value": "v"})", "{\"key\": \"k\", \"value\": \"a\tb\"}",
-             "{\"key\": \"\xFF\", \"value\": \"v\"}"}) {
+    for (const char* bad :
+         {"", "[]", "{", R"({"key": "k"})", R"({"value": "v"})", R"({"key": 1, "value": "v"})",
+          R"({"key": "k", "value": 5})", R"({"key": "k", "value": "v", "value_base64": "dg=="})",
+          R"({"key": "k", "key": "j", "value": "v"})", R"({"key": "k", "value": "v"} x)",
+          R"({"key": "k", "value": "\x"})", R"({"key": "k", "value": "\ud800"})",
+          R"({"key": "k", "value": "\u12G4"})", R"({"key": "k", "value_base64": "abc"})",
+          R"({"key": "k", "value_base64": "a=bc"})",
+          R"({"key": "k", "value": "v", "expires": "x"})", R"({"key": "k\u0000", "value": "v"})",
+          "{\"key\": \"k\", \"value\": \"a\tb\"}", "{\"key\": \"\xFF\", \"value\": \"v\"}"}) {
         INFO(bad);
         CHECK_THROWS_AS(json::parse_entry(bad), UsageError);
     }

@@ -15,7 +15,8 @@ TEST_CASE("UTF-8 validation accepts well-formed text and rejects the rest", "[na
     CHECK_FALSE(is_valid_utf8("\xED\xA0\x80"));     // surrogate U+D800
     CHECK_FALSE(is_valid_utf8("\xF4\x90\x80\x80")); // above U+10FFFF
     CHECK_FALSE(is_valid_utf8("\xFF"));
-    CHECK_FALSE(is_valid_utf8("a\x80" "b"));        // stray continuation byte
+    CHECK_FALSE(is_valid_utf8("a\x80"
+                              "b")); // stray continuation byte
 }
 
 TEST_CASE("namespaces are 1-64 of [A-Za-z0-9._-], not starting with a dot", "[names]") {

@@ -140,15 +140,17 @@ TEST_CASE("the memoizer executes once, then replays", "[run][memo]") {
     Memoizer memoizer(store, (tmp.path() / "flights").string());
     const auto counter = tmp.path() / "count";
     RunRequest request;
-    request.spec.argv = {"sh", "-c", "echo x >> '" + counter.string() + "'; printf out; printf err >&2; exit 0"};
+    request.spec.argv = {
+        "sh", "-c", "echo x >> '" + counter.string() + "'; printf out; printf err >&2; exit 0"};
     request.spec.cwd = tmp.path().string();
     std::string out;
     std::string err;
     const auto run = [&] {
         out.clear();
         err.clear();
-        return memoizer.run(request, [&](std::string_view s) { out += s; },
-                            [&](std::string_view s) { err += s; }, [] {});
+        return memoizer.run(
+            request, [&](std::string_view s) { out += s; }, [&](std::string_view s) { err += s; },
+            [] {});
     };
     CHECK(run().source == RunSource::executed);
     CHECK(run().source == RunSource::hit);

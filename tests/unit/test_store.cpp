@@ -67,8 +67,9 @@ TEST_CASE("set, get, overwrite, erase", "[store]") {
 
 TEST_CASE("names that differ only in case, or look like SQL, are distinct caches", "[store]") {
     Fixture f;
-    const Names names{"A", "a", "depends", "caches", "sqlite_master", "x\"; DROP TABLE depends; --",
-                      "\xE6\x97\xA5"};
+    const Names names{
+        "A",           "a", "depends", "caches", "sqlite_master", "x\"; DROP TABLE depends; --",
+        "\xE6\x97\xA5"};
     for (const auto& name : names) {
         f.store.set(name, "k", name);
     }
