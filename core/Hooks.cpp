@@ -4,6 +4,7 @@
 #include "Error.hpp"
 #include "Json.hpp"
 #include "Process.hpp"
+#include "Stats.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -178,6 +179,9 @@ std::vector<std::string> Hooks::drop(const std::string& cache) {
     if (settings.deleter) {
         must_run(cache, "deleter", *settings.deleter, "");
     }
+    // Fold the lookups counted so far, so that none is credited later to a new cache that
+    // takes the dropped one's name.
+    m_store.add_lookup_counts(take_counts(m_location));
     return m_store.drop(cache);
 }
 

@@ -1051,15 +1051,29 @@ void Store::add_lookup_counts(const std::map<std::string, LookupCounts>& counts)
 CheckReport Store::check() {
     before_cascade();
     CheckReport report;
-    auto& integrity = prepared("PRAGMA integrity_check");
-    while (integrity.step()) {
-        report.integrity.emplace_back(integrity.column_text(0));
-    }
-    integrity.reset();
     auto& version = prepared("PRAGMA user_version");
     version.step();
     report.schema_version = static_cast<int>(version.column_int(0));
     version.reset();
+    // Damage bad enough to stop a check midway is itself a finding: record it and go on.
+    try {
+        auto& integrity = prepared("PRAGMA integrity_check");
+        while (integrity.step()) {
+            report.integrity.emplace_back(integrity.column_text(0));
+        }
+        integrity.reset();
+    } catch (const StoreError& error) {
+        report.integrity.emplace_back(error.what());
+    }
+    try {
+        check_tables(report);
+    } catch (const StoreError& error) {
+        report.problems.emplace_back(error.what());
+    }
+    return report;
+}
+
+void Store::check_tables(CheckReport& report) {
     Transaction tx(*m_db, Transaction::Kind::read);
     auto& orphans = prepared(
         "SELECT parent, child FROM depends WHERE parent NOT IN (SELECT name FROM caches) OR "
@@ -1086,7 +1100,6 @@ CheckReport Store::check() {
                                   " belongs to no cache");
     }
     stray.reset();
-    return report;
 }
 
 bool Store::owned_by_current_user() const {

@@ -229,6 +229,7 @@ class Store {
                     const std::vector<std::string>& cleared, double when);
     std::vector<std::string> with_dependents(std::string_view cache);
     void allow_large_transaction();
+    void check_tables(CheckReport& report);
     void clear_volatile_first(std::string_view cache, const std::optional<std::string>& key,
                               bool include_root);
     std::size_t insert_entries(CacheRow& row, std::string_view data, std::string_view source_name,
