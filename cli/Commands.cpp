@@ -321,7 +321,7 @@ Store& Context::store(OpenMode mode) {
         const Location where = location();
         StoreOptions options;
         options.busy_timeout_ms = busy_timeout_ms();
-        options.volatile_path = volatile_store_path(where, process_env);
+        options.volatile_path = [where] { return volatile_store_path(where, process_env); };
         m_store.emplace(Store::open(where, mode, std::move(options)));
         m_hooks.emplace(*m_store, where);
         m_hooks->enable_lazy_build();

@@ -261,7 +261,7 @@ void Store::attach_volatile() {
     if (m_volatile_attached) {
         return;
     }
-    const std::string& file = m_options.volatile_path;
+    const std::string file = m_options.volatile_path ? m_options.volatile_path() : "";
     if (!file.empty()) {
         const std::string dir = file.substr(0, file.find_last_of('/'));
         ensure_directory(dir);

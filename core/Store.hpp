@@ -31,9 +31,10 @@ struct StoreOptions {
     int busy_timeout_ms = 10'000;
     // Unix time in seconds; the system clock when empty. Tests inject a fake one.
     std::function<double()> clock;
-    // The file that holds volatile caches' contents (see volatile_store_path); empty: volatile
-    // caches keep their contents in an in-memory database for this process only.
-    std::string volatile_path;
+    // Where volatile caches keep their contents (see volatile_store_path), asked only when a
+    // volatile cache is touched; empty (or returning ""): an in-memory database for this
+    // process only.
+    std::function<std::string()> volatile_path;
 };
 
 // A cache's settings: its hooks (shell commands), default expiry, volatility and auto-sync.

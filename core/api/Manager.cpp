@@ -53,7 +53,9 @@ Manager Manager::open(ManagerOptions options) {
         store_options.busy_timeout_ms = static_cast<int>(
             std::min<std::chrono::milliseconds::rep>(options.busy_timeout.count(), INT_MAX));
         store_options.clock = options.clock;
-        store_options.volatile_path = volatile_store_path(location, process_env);
+        store_options.volatile_path = [location] {
+            return volatile_store_path(location, process_env);
+        };
         Store store = Store::open(location, OpenMode::create, std::move(store_options));
         return Manager(std::make_shared<detail::ManagerState>(std::move(store), location,
                                                               std::move(options.clock)));
