@@ -1,3 +1,4 @@
+#include "Clock.hpp"
 #include "Names.hpp"
 
 #include "api/State.hpp"
@@ -12,11 +13,7 @@ namespace cacheman::v1 {
 namespace detail {
 
 double ManagerState::now() const {
-    if (clock) {
-        return clock();
-    }
-    using namespace std::chrono;
-    return duration<double>(system_clock::now().time_since_epoch()).count();
+    return unix_now(clock);
 }
 
 void ManagerState::commit_write_backs() {
