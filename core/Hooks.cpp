@@ -151,6 +151,9 @@ void Hooks::save(const std::string& cache, bool cascade) {
 }
 
 void Hooks::after_edit(const std::string& cache) {
+    if (!m_store.counted_edits(cache)) {
+        return; // no auto-sync on this cache: nothing to check, no query on the hot path
+    }
     EditWindow::Buckets counts = m_store.edit_counts(cache);
     if (counts.empty()) {
         return; // no auto-sync on this cache, or nothing counted since its last save

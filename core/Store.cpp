@@ -322,10 +322,11 @@ void Store::before_cascade() {
     }
 }
 
-void Store::count_edits(const CacheRow& row, std::int64_t count) {
+void Store::count_edits(std::string_view cache, const CacheRow& row, std::int64_t count) {
     if (!row.counts_edits || count == 0) {
         return;
     }
+    m_counted_edits.emplace(cache);
     auto& add = prepared("INSERT INTO edits(cache_id, bucket, count) VALUES(?, ?, ?) "
                          "ON CONFLICT DO UPDATE SET count = count + excluded.count");
     add.bind(1, static_cast<std::int64_t>(row.id));
@@ -566,7 +567,7 @@ void Store::set(std::string_view cache, std::string_view key, std::string_view v
     insert.bind(2, expires);
     insert.bind_blob(3, value);
     insert.run();
-    count_edits(row, 1);
+    count_edits(cache, row, 1);
     tx.commit();
 }
 
@@ -596,7 +597,7 @@ void Store::apply(std::string_view cache, const std::vector<Write>& writes) {
             note_expiry(row, *write.expires);
         }
     }
-    count_edits(row, static_cast<std::int64_t>(writes.size()));
+    count_edits(cache, row, static_cast<std::int64_t>(writes.size()));
     tx.commit();
 }
 
@@ -615,7 +616,7 @@ std::size_t Store::erase(std::string_view cache, const std::vector<std::string>&
         remove.run();
         removed += static_cast<std::size_t>(m_db->changes());
     }
-    count_edits(row, static_cast<std::int64_t>(removed));
+    count_edits(cache, row, static_cast<std::int64_t>(removed));
     tx.commit();
     return removed;
 }
@@ -767,7 +768,7 @@ std::size_t Store::import_entries(std::string_view cache, std::string_view data,
     CacheRow row = ensure_cache(cache);
     purge_expired_if_due(row);
     const std::size_t imported = insert_entries(row, data, source_name, progress);
-    count_edits(row, static_cast<std::int64_t>(imported));
+    count_edits(cache, row, static_cast<std::int64_t>(imported));
     tx.commit();
     return imported;
 }
@@ -944,6 +945,10 @@ void Store::replace_contents(std::string_view cache, std::string_view data,
     edits.bind(1, static_cast<std::int64_t>(row.id));
     edits.run();
     tx.commit();
+}
+
+bool Store::counted_edits(std::string_view cache) const {
+    return m_counted_edits.count(std::string(cache)) > 0;
 }
 
 EditWindow::Buckets Store::edit_counts(std::string_view cache) {

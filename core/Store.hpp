@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -186,6 +187,8 @@ class Store {
     // `built`, marks the cache as built. Throws UsageError naming the bad line.
     void replace_contents(std::string_view cache, std::string_view data,
                           std::string_view source_name, bool built);
+    // Whether this Store counted edits of the cache for auto-sync (so a save may be due).
+    [[nodiscard]] bool counted_edits(std::string_view cache) const;
     // Auto-sync edit counts (per second) of the cache, and forgetting them after a save.
     EditWindow::Buckets edit_counts(std::string_view cache);
     void clear_edit_counts(std::string_view cache);
@@ -225,7 +228,7 @@ class Store {
     void before_cascade();
     void attach_volatile();
     [[nodiscard]] std::string table(const CacheRow& row) const;
-    void count_edits(const CacheRow& row, std::int64_t count);
+    void count_edits(std::string_view cache, const CacheRow& row, std::int64_t count);
     void append_log(std::string_view command, std::string_view cache,
                     const std::vector<std::string>& cleared, double when);
     std::vector<std::string> with_dependents(std::string_view cache);
@@ -252,6 +255,7 @@ class Store {
     StoreOptions m_options;
     bool m_volatile_attached = false;
     std::function<void(const std::string&)> m_build_hook;
+    std::set<std::string, std::less<>> m_counted_edits;
 };
 
 } // namespace cacheman
