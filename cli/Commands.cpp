@@ -274,7 +274,7 @@ int run_complete(Context& ctx) {
                 }
             }
         } else if (what == "namespaces") {
-            const Location location = ctx.location();
+            const Location& location = ctx.location();
             for (const auto& name : list_namespaces(location.dir)) {
                 write_out(name + "\n");
             }
@@ -318,7 +318,7 @@ int run_help(Context& /*ctx*/) {
 
 Store& Context::store(OpenMode mode) {
     if (!m_store) {
-        const Location where = location();
+        const Location& where = location();
         StoreOptions options;
         options.busy_timeout_ms = busy_timeout_ms();
         options.volatile_path = [where] { return volatile_store_path(where, process_env); };
@@ -333,8 +333,11 @@ Hooks& Context::hooks() {
     return *m_hooks;
 }
 
-Location Context::location() const {
-    return resolve_location(global.dir, global.name_space);
+const Location& Context::location() {
+    if (!m_location) {
+        m_location = resolve_location(global.dir, global.name_space);
+    }
+    return *m_location;
 }
 
 void Context::note(std::string_view message) const {

@@ -77,11 +77,13 @@ class Context {
     Store& store(OpenMode mode);
     // The hooks of the store opened by store() (which must have been called).
     Hooks& hooks();
-    [[nodiscard]] Location location() const;
+    // Resolved once per command (validating the namespace before any file is touched).
+    const Location& location();
     // A -v note on stderr; silent unless --verbose.
     void note(std::string_view message) const;
 
   private:
+    std::optional<Location> m_location;
     std::optional<Store> m_store;
     std::optional<Hooks> m_hooks;
 };

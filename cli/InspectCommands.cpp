@@ -15,16 +15,6 @@ namespace {
 
 constexpr int k_exit_damaged = 3;
 
-std::string seconds_or_null(const std::optional<double>& seconds) {
-    std::string out;
-    if (seconds) {
-        json::append_seconds(out, *seconds);
-    } else {
-        out = "null";
-    }
-    return out;
-}
-
 // A name inside a Graphviz double-quoted ID.
 std::string dot_id(std::string_view name) {
     std::string out = "\"";
@@ -89,7 +79,7 @@ int run_stats(Context& ctx) {
             out += fmt::format(R"({{"name": {}, "entries": {}, "bytes": {}, "hits": {}, )"
                                R"("misses": {}, "last_invalidated": {}, "volatile": {}}})",
                                json::quote(c.name), c.entries, c.bytes, c.hits, c.misses,
-                               seconds_or_null(c.invalidated), c.is_volatile);
+                               json::seconds_or_null(c.invalidated), c.is_volatile);
         }
         write_out(out + "]\n");
         return 0;
@@ -162,7 +152,7 @@ int run_log(Context& ctx) {
         std::string out = "[";
         for (const auto& e : entries) {
             out += out.size() > 1 ? ", " : "";
-            out += "{\"at\": " + seconds_or_null(e.at) +
+            out += "{\"at\": " + json::seconds_or_null(e.at) +
                    ", \"command\": " + json::quote(e.command) +
                    ", \"cache\": " + json::quote(e.cache) +
                    ", \"cleared\": " + json_array(e.cleared) + "}";

@@ -81,9 +81,9 @@ RunRequest request_of(const Arguments& args) {
 }
 
 // The argv of a detached `cacheman run` that refreshes this same step.
-std::vector<std::string> refresh_argv(const Context& ctx) {
+std::vector<std::string> refresh_argv(Context& ctx) {
     const auto& args = ctx.args;
-    const Location location = ctx.location();
+    const Location& location = ctx.location();
     std::vector<std::string> argv{
         own_executable(),       "--dir",   location.dir,  "--namespace", location.name_space, "run",
         "--background-refresh", "--cache", args.run_cache};
@@ -126,15 +126,11 @@ void print_explanation(const Context& ctx, const Explanation& explanation) {
         }
         out += fmt::format("], \"hit\": {}", record ? "true" : "false");
         if (record) {
-            out += fmt::format(", \"exit\": {}, \"duration\": {:.3f}, \"created\": ",
-                               record->exit_code, record->duration);
-            json::append_seconds(out, record->created_at);
-            out += ", \"expires\": ";
-            if (explanation.expires) {
-                json::append_seconds(out, *explanation.expires);
-            } else {
-                out += "null";
-            }
+            out += fmt::format(", \"exit\": {}, \"duration\": {:.3f}, \"created\": {}, "
+                               "\"expires\": {}",
+                               record->exit_code, record->duration,
+                               json::seconds_or_null(record->created_at),
+                               json::seconds_or_null(explanation.expires));
         }
         write_out(out + "}\n");
         return;

@@ -329,6 +329,15 @@ void append_seconds(std::string& out, double seconds) {
     }
 }
 
+std::string seconds_or_null(const std::optional<double>& seconds) {
+    if (!seconds) {
+        return "null";
+    }
+    std::string out;
+    append_seconds(out, *seconds);
+    return out;
+}
+
 Entry parse_entry(std::string_view line) {
     Reader reader(line);
     Entry entry;

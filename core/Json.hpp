@@ -16,6 +16,8 @@ std::string quote(std::string_view text);
 
 // Appends a number of seconds with up to millisecond precision and no trailing zeros.
 void append_seconds(std::string& out, double seconds);
+// The same as a string, or "null" for no value.
+std::string seconds_or_null(const std::optional<double>& seconds);
 
 // One entry of the export format.
 struct Entry {

@@ -72,18 +72,6 @@ void require_private(const std::string& path) {
     }
 }
 
-bool has_sqlite_header(const std::string& path) {
-    constexpr std::string_view k_magic{"SQLite format 3\0", 16};
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        throw StoreError(system_message("cannot open store", path));
-    }
-    char header[16];
-    const ssize_t got = ::read(fd, header, sizeof header);
-    ::close(fd);
-    return got == sizeof header && std::string_view(header, sizeof header) == k_magic;
-}
-
 void require_name(std::string_view cache) {
     validate_cache_name(cache);
 }
@@ -116,14 +104,11 @@ Store Store::open(const Location& location, OpenMode mode, StoreOptions options)
         ensure_store_file(path);
     } else if (!S_ISREG(info.st_mode)) {
         throw StoreError("store path is not a regular file (" + path + ")");
-    } else if (info.st_size > 0 && !has_sqlite_header(path)) {
-        // SQLite would take a file too short to hold a header for an empty database.
-        throw StoreError("not a cacheman store; leaving it untouched (" + path + ")");
     }
     const int busy = options.busy_timeout_ms;
     Store store(std::make_unique<sqlite::Database>(path, sqlite::Database::Mode::read_write, busy),
                 std::move(options));
-    store.identify_or_initialise();
+    store.identify_or_initialise(exists ? static_cast<std::int64_t>(info.st_size) : 0);
     if (mode != OpenMode::read) {
         // WAL makes a commit one append; NORMAL syncs at checkpoints, which keeps every committed
         // transaction across a process crash (the contract) and the file consistent on power loss.
@@ -137,11 +122,11 @@ Store Store::open_in_memory(StoreOptions options) {
     Store store(
         std::make_unique<sqlite::Database>(":memory:", sqlite::Database::Mode::read_write, busy),
         std::move(options));
-    store.identify_or_initialise();
+    store.identify_or_initialise(0);
     return store;
 }
 
-void Store::identify_or_initialise() {
+void Store::identify_or_initialise(std::int64_t file_size) {
     auto read_header = [&] {
         auto& application = prepared("PRAGMA application_id");
         application.step();
@@ -181,6 +166,13 @@ void Store::identify_or_initialise() {
                          path() + ")");
     }
     const bool on_disk = path() != ":memory:";
+    if (app == 0 && file_size > 0 && page_count() == 0) {
+        // A file too short to hold one page: SQLite takes it for an empty database, but it is
+        // not one (a real one always holds a whole page). Checked only where a file would be
+        // initialised, not on every open; and not by opening the file again, since closing a
+        // second descriptor would drop SQLite's POSIX locks on it.
+        throw StoreError("not a cacheman store; leaving it untouched (" + path() + ")");
+    }
     if (app == 0 && on_disk && page_count() == 0) {
         // A file with nothing in it: switch to WAL before the first table exists, so that no
         // other process ever sees the store in another journal mode.
@@ -504,6 +496,11 @@ void Store::export_entries(std::string_view cache,
                            const std::function<void(std::string_view)>& sink,
                            const Progress& progress) {
     before_access(cache, true);
+    write_entries(cache, sink, progress);
+}
+
+void Store::write_entries(std::string_view cache, const std::function<void(std::string_view)>& sink,
+                          const Progress& progress) {
     Transaction tx(*m_db, Transaction::Kind::read);
     const CacheRow row = require_cache(cache);
     std::size_t total = 0;
@@ -914,18 +911,9 @@ void Store::set_build_hook(std::function<void(const std::string&)> hook) {
 }
 
 std::string Store::contents(std::string_view cache) {
-    require_name(cache);
-    before_access(cache, false);
+    before_access(cache, false); // the raw contents: no lazy build
     std::string out;
-    const auto hook = std::move(m_build_hook); // the raw contents: no lazy build
-    m_build_hook = nullptr;
-    try {
-        export_entries(cache, [&](std::string_view chunk) { out.append(chunk); });
-    } catch (...) {
-        m_build_hook = hook;
-        throw;
-    }
-    m_build_hook = hook;
+    write_entries(cache, [&](std::string_view chunk) { out.append(chunk); }, {});
     return out;
 }
 

@@ -220,7 +220,8 @@ class Store {
 
     Store(std::unique_ptr<sqlite::Database> db, StoreOptions options);
 
-    void identify_or_initialise();
+    // `file_size`: the store file's size when it was opened (0 for a new or in-memory one).
+    void identify_or_initialise(std::int64_t file_size);
     // Attaches the volatile file when `cache` is volatile; with `build_first`, runs the build
     // hook when `cache` is unbuilt (as the seed builds on first access, so that no read and no
     // edit ever meets a cache its builder has not filled). Outside any transaction.
@@ -234,6 +235,9 @@ class Store {
     std::vector<std::string> with_dependents(std::string_view cache);
     void allow_large_transaction();
     void check_tables(CheckReport& report);
+    // export_entries without the lazy build.
+    void write_entries(std::string_view cache, const std::function<void(std::string_view)>& sink,
+                       const Progress& progress);
     void clear_volatile_first(std::string_view cache, const std::optional<std::string>& key,
                               bool include_root);
     std::size_t insert_entries(CacheRow& row, std::string_view data, std::string_view source_name,
