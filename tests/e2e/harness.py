@@ -50,6 +50,15 @@ class CachemanTestCase(unittest.TestCase):
         subprocess.run(["chmod", "-R", "u+rwx", self.tmp], check=False)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def put_binary_on_path(self):
+        """Makes `cacheman` on PATH the binary under test (for scripts and shell completions)."""
+        bindir = os.path.join(self.tmp, "bin")
+        os.makedirs(bindir, exist_ok=True)
+        link = os.path.join(bindir, "cacheman")
+        if not os.path.exists(link):
+            os.symlink(BIN, link)
+        self.env["PATH"] = bindir + os.pathsep + self.env["PATH"]
+
     def cm(self, *args, input=None, env=None, timeout=60, cwd=None):
         """Runs cacheman with args; returns a Result with code, out (bytes), err (bytes)."""
         full_env = dict(self.env)

@@ -95,10 +95,7 @@ class CompletionTestCase(CachemanTestCase):
 
     def setUp(self):
         super().setUp()
-        bindir = os.path.join(self.tmp, "bin")
-        os.mkdir(bindir)
-        os.symlink(BIN, os.path.join(bindir, "cacheman"))
-        self.env["PATH"] = bindir + os.pathsep + self.env["PATH"]
+        self.put_binary_on_path()  # the completions call `cacheman`
         os.makedirs(self.env["HOME"])
         self.store = os.path.join(self.tmp, "completion-store")
         for cache, key in (("raw", "page 1"), ("raw", "k"), ("report", "total"),

@@ -116,11 +116,7 @@ class DocsTestCase(CachemanTestCase):
 
     def setUp(self):
         super().setUp()
-        # PATH first holds the binary under test, as 'cacheman', for the completions to call.
-        bindir = os.path.join(self.tmp, "bin")
-        os.mkdir(bindir)
-        os.symlink(BIN, os.path.join(bindir, "cacheman"))
-        self.env["PATH"] = bindir + os.pathsep + self.env["PATH"]
+        self.put_binary_on_path()  # the completions call `cacheman`
 
     def all_options(self):
         options = set(self.global_options)
