@@ -1,9 +1,9 @@
 #include "App.hpp"
 
 #include "Commands.hpp"
-#include "Error.hpp"
+#include "base/Error.hpp"
 #include "Output.hpp"
-#include "RunCommand.hpp"
+#include "commands/RunCommand.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>

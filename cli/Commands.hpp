@@ -2,8 +2,8 @@
 // help, completions and the man page can be checked against it.
 #pragma once
 
-#include "Hooks.hpp"
-#include "Store.hpp"
+#include "hooks/Hooks.hpp"
+#include "engine/sqlite/Store.hpp"
 
 #include <functional>
 #include <optional>

@@ -1,6 +1,6 @@
 #include "Input.hpp"
 
-#include "Error.hpp"
+#include "base/Error.hpp"
 
 #include <cerrno>
 #include <cstring>

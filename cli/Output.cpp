@@ -1,6 +1,6 @@
 #include "Output.hpp"
 
-#include "Json.hpp"
+#include "jsonl/Json.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -1,10 +1,10 @@
-#include "Json.hpp"
-#include "Names.hpp"
+#include "jsonl/Json.hpp"
+#include "base/Names.hpp"
 
 #include "api/State.hpp"
-#include "api/Translate.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <utility>
 
@@ -21,7 +21,7 @@ using Buffer = std::map<std::string, detail::PendingEdit, std::less<>>;
 // Runs a read of the store, treating a cache that does not exist (yet) as an empty one.
 template <class Read> auto or_empty(Read&& read) -> decltype(read()) {
     try {
-        return api::translated(std::forward<Read>(read));
+        return std::invoke(std::forward<Read>(read));
     } catch (const NotFoundError&) {
         return {};
     }
@@ -239,7 +239,7 @@ void CacheImpl::close() noexcept {
     // Only errors that left edits in the buffer lose them; a saver that failed after the commit
     // has already said so on stderr, as it does for the command.
     try {
-        api::translated([&] { commit(); });
+        std::invoke([&] { commit(); });
     } catch (const Error& error) {
         if (!buffer.empty()) {
             report(error);
@@ -292,7 +292,7 @@ WriteMode Cache::mode() const {
 }
 
 std::optional<std::string> Cache::get(std::string_view key) const {
-    return api::translated([&] { return impl().get(key); });
+    return std::invoke([&] { return impl().get(key); });
 }
 
 bool Cache::contains(std::string_view key) const {
@@ -300,7 +300,7 @@ bool Cache::contains(std::string_view key) const {
 }
 
 std::vector<std::string> Cache::keys() const {
-    return api::translated([&] { return impl().keys(); });
+    return std::invoke([&] { return impl().keys(); });
 }
 
 std::size_t Cache::size() const {
@@ -312,7 +312,7 @@ bool Cache::empty() const {
 }
 
 std::vector<Cache::value_type> Cache::items() const {
-    return api::translated([&] { return impl().items(); });
+    return std::invoke([&] { return impl().items(); });
 }
 
 Cache::iterator Cache::begin() const {
@@ -325,15 +325,15 @@ Cache::iterator Cache::end() const {
 
 void Cache::set(std::string_view key, std::string_view value,
                 std::optional<std::chrono::milliseconds> ttl) {
-    api::translated([&] { impl().set(key, value, ttl); });
+    std::invoke([&] { impl().set(key, value, ttl); });
 }
 
 bool Cache::erase(std::string_view key) {
-    return api::translated([&] { return impl().erase(key); });
+    return std::invoke([&] { return impl().erase(key); });
 }
 
 void Cache::clear() {
-    api::translated([&] { impl().clear(); });
+    std::invoke([&] { impl().clear(); });
 }
 
 Cache::Ref Cache::operator[](std::string_view key) {
@@ -341,7 +341,7 @@ Cache::Ref Cache::operator[](std::string_view key) {
 }
 
 void Cache::save() {
-    api::translated([&] { impl().commit(); });
+    std::invoke([&] { impl().commit(); });
 }
 
 std::size_t Cache::pending() const {

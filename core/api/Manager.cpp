@@ -1,9 +1,9 @@
-#include "Clock.hpp"
-#include "Names.hpp"
+#include "base/Clock.hpp"
+#include "base/Names.hpp"
 
 #include "api/State.hpp"
-#include "api/Translate.hpp"
 
+#include <functional>
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -37,7 +37,7 @@ detail::ManagerState& Manager::state() const {
 }
 
 Manager Manager::open(ManagerOptions options) {
-    return api::translated([&] {
+    return std::invoke([&] {
         if (options.busy_timeout.count() < 0) {
             throw UsageError("invalid busy timeout: it is negative");
         }
@@ -64,7 +64,7 @@ const std::string& Manager::path() const {
 }
 
 Cache Manager::cache(std::string_view name, CacheOptions options) {
-    return api::translated([&] {
+    return std::invoke([&] {
         static_cast<void>(state()); // throws for a moved-from Manager
         validate_cache_name(name);
         return Cache(
@@ -79,7 +79,7 @@ Cache Manager::cache(std::string_view name, WriteMode mode) {
 }
 
 std::vector<std::string> Manager::caches() {
-    return api::translated([&] {
+    return std::invoke([&] {
         std::vector<std::string> names;
         for (auto& summary : state().store.list()) {
             names.push_back(std::move(summary.name));
@@ -89,33 +89,33 @@ std::vector<std::string> Manager::caches() {
 }
 
 std::vector<std::string> Manager::dependents(std::string_view name) {
-    return api::translated([&] { return state().store.dependencies(name, true).children; });
+    return std::invoke([&] { return state().store.dependencies(name, true).children; });
 }
 
 void Manager::depend(std::string_view parent, std::string_view child) {
-    api::translated([&] { state().store.depend(parent, child); });
+    std::invoke([&] { state().store.depend(parent, child); });
 }
 
 void Manager::undepend(std::string_view parent, std::string_view child) {
-    api::translated([&] { state().store.undepend(parent, child); });
+    std::invoke([&] { state().store.undepend(parent, child); });
 }
 
 std::vector<std::string> Manager::invalidate(std::string_view name) {
-    return api::translated([&] {
+    return std::invoke([&] {
         state().commit_write_backs();
         return state().store.invalidate(name, std::nullopt, false);
     });
 }
 
 std::vector<std::string> Manager::invalidate(std::string_view name, std::string_view key) {
-    return api::translated([&] {
+    return std::invoke([&] {
         state().commit_write_backs();
         return state().store.invalidate(name, std::string(key), false);
     });
 }
 
 std::vector<std::string> Manager::drop(std::string_view name) {
-    return api::translated([&] {
+    return std::invoke([&] {
         state().commit_write_backs();
         return state().hooks.drop(std::string(name)); // runs the deleter first
     });

@@ -5,10 +5,10 @@
 // of such a name in namespace cacheman is ambiguous. Code in cacheman::v1 finds v1's first.
 #pragma once
 
-#include "AutoSync.hpp"
-#include "Hooks.hpp"
-#include "Location.hpp"
-#include "Store.hpp"
+#include "hooks/AutoSync.hpp"
+#include "hooks/Hooks.hpp"
+#include "base/Location.hpp"
+#include "engine/sqlite/Store.hpp"
 
 #include <cacheman/cacheman.hpp>
 

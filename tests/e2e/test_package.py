@@ -44,12 +44,16 @@ class PackageTest(CachemanTestCase):
 
         header = prefix / "include" / "cacheman" / "cacheman.hpp"
         self.assertTrue(header.is_file())
-        # Only standard headers: nothing of core's and no <sqlite3.h> reaches the user.
-        includes = [line for line in header.read_text().splitlines()
-                    if line.startswith("#include")]
-        self.assertTrue(includes)
-        for line in includes:
-            self.assertRegex(line, r"^#include <[a-z_]+>$")
+        # Only standard headers and the public error header: nothing of core's and no
+        # <sqlite3.h> reaches the user.
+        public = ["cacheman.hpp", "Error.hpp"]
+        for name in public:
+            self.assertTrue((header.parent / name).is_file(), name)
+            includes = [line for line in (header.parent / name).read_text().splitlines()
+                        if line.startswith("#include")]
+            self.assertTrue(includes)
+            for line in includes:
+                self.assertRegex(line, r"^#include <([a-z_]+|cacheman/Error\.hpp)>$")
         package = list(prefix.glob("lib*/cmake/cacheman"))
         self.assertEqual(len(package), 1, list(prefix.rglob("*")))
         for name in ("cacheman-config.cmake", "cacheman-config-version.cmake",

@@ -1,7 +1,7 @@
 // Auto-sync windows, ported from the seed's autosync_test.py and the behaviour it documents
 // (behaviour.md 1.4, "Observed with a fake clock").
-#include "AutoSync.hpp"
-#include "Error.hpp"
+#include "hooks/AutoSync.hpp"
+#include "base/Error.hpp"
 
 #include <catch2/catch.hpp>
 

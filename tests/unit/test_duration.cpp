@@ -1,5 +1,5 @@
-#include "Duration.hpp"
-#include "Error.hpp"
+#include "base/Duration.hpp"
+#include "base/Error.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
-#include "Error.hpp"
-#include "Json.hpp"
+#include "base/Error.hpp"
+#include "jsonl/Json.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
-#include "Error.hpp"
-#include "Location.hpp"
+#include "base/Error.hpp"
+#include "base/Location.hpp"
 
 #include <catch2/catch.hpp>
 #include <map>

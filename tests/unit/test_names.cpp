@@ -1,5 +1,5 @@
-#include "Error.hpp"
-#include "Names.hpp"
+#include "base/Error.hpp"
+#include "base/Names.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>

@@ -1,8 +1,8 @@
-#include "Error.hpp"
-#include "Flight.hpp"
-#include "Memoizer.hpp"
-#include "RunKey.hpp"
-#include "RunRecord.hpp"
+#include "base/Error.hpp"
+#include "engine/sqlite/FlockFlight.hpp"
+#include "run/Memoizer.hpp"
+#include "run/RunKey.hpp"
+#include "run/RunRecord.hpp"
 #include "TempDir.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
-#include "Error.hpp"
-#include "Store.hpp"
+#include "base/Error.hpp"
+#include "engine/sqlite/Store.hpp"
 #include "TempDir.hpp"
 
 #include <catch2/catch.hpp>

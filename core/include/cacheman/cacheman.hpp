@@ -43,63 +43,14 @@
 #include <utility>
 #include <vector>
 
+#include <cacheman/Error.hpp>
+
 namespace cacheman {
 
 // Versioned like the ABI of the library: user code writes cacheman::Manager, the symbols say
 // cacheman::v1::Manager. It also keeps these types apart from the library's internal ones, some
 // of which have the same names.
 inline namespace v1 {
-
-// --- errors ----------------------------------------------------------------------------------
-
-enum class ErrorKind {
-    not_found, // a missing cache, key or edge (the command's exit 1)
-    usage,     // refused input: a bad name, key, ttl or option; a cycle (exit 2)
-    store,     // the store cannot be created, opened, read or written (exit 3)
-    hook,      // a cache's hook command failed (exit 4)
-};
-
-class Error : public std::runtime_error {
-  public:
-    Error(ErrorKind kind, const std::string& what) : std::runtime_error(what), m_kind(kind) {}
-    ~Error() override;
-    [[nodiscard]] ErrorKind kind() const noexcept { return m_kind; }
-
-  private:
-    ErrorKind m_kind;
-};
-
-class NotFoundError : public Error {
-  public:
-    explicit NotFoundError(const std::string& what) : Error(ErrorKind::not_found, what) {}
-    ~NotFoundError() override;
-};
-
-class UsageError : public Error {
-  public:
-    explicit UsageError(const std::string& what) : Error(ErrorKind::usage, what) {}
-    ~UsageError() override;
-};
-
-class StoreError : public Error {
-  public:
-    explicit StoreError(const std::string& what) : Error(ErrorKind::store, what) {}
-    ~StoreError() override;
-};
-
-// Another process held the store's write lock for longer than the busy timeout.
-class LockedError : public StoreError {
-  public:
-    using StoreError::StoreError;
-    ~LockedError() override;
-};
-
-// A cache's hook command (a builder, saver, ...) failed; the cache was left as it was.
-class HookError : public Error {
-  public:
-    explicit HookError(const std::string& what) : Error(ErrorKind::hook, what) {}
-    ~HookError() override;
-};
 
 // --- options ---------------------------------------------------------------------------------
 

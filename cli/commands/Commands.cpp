@@ -1,0 +1,413 @@
+#include "Commands.hpp"
+
+#include "base/Duration.hpp"
+#include "Embedded.hpp"
+#include "base/Error.hpp"
+#include "commands/HookCommands.hpp"
+#include "Input.hpp"
+#include "commands/InspectCommands.hpp"
+#include "jsonl/Json.hpp"
+#include "base/Location.hpp"
+#include "Output.hpp"
+#include "commands/RunCommand.hpp"
+#include "engine/sqlite/Stats.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+namespace cacheman::cli {
+
+namespace {
+
+constexpr int k_found = 0;
+constexpr int k_not_found = 1;
+
+int busy_timeout_ms() {
+    const auto text = process_env("CACHEMAN_BUSY_TIMEOUT");
+    if (!text || text->empty()) {
+        return StoreOptions{}.busy_timeout_ms;
+    }
+    try {
+        return static_cast<int>(std::min<long long>(parse_duration(*text).count(), 1LL << 30));
+    } catch (const UsageError& error) {
+        throw UsageError(std::string("CACHEMAN_BUSY_TIMEOUT: ") + error.what());
+    }
+}
+
+std::optional<Duration> ttl_of(const Arguments& args) {
+    if (!args.ttl) {
+        return std::nullopt;
+    }
+    return parse_duration(*args.ttl);
+}
+
+// --- declarations ------------------------------------------------------------------------------
+
+void positional_cache(CLI::App& app, Arguments& args) {
+    app.add_option("cache", args.cache, "Cache name")->required();
+}
+
+void declare_set(CLI::App& app, Arguments& args) {
+    positional_cache(app, args);
+    app.add_option("key", args.key, "Key")->required();
+    app.add_option("value", args.value, "Value; read from stdin when absent or '-'");
+    app.add_option("--ttl", args.ttl, "Expire the entry after this duration (90s, 15m, 7d)");
+}
+
+void declare_cache_key(CLI::App& app, Arguments& args) {
+    positional_cache(app, args);
+    app.add_option("key", args.key, "Key")->required();
+}
+
+void declare_del(CLI::App& app, Arguments& args) {
+    positional_cache(app, args);
+    app.add_option("keys", args.keys, "Keys to remove")->required();
+}
+
+void declare_keys(CLI::App& app, Arguments& args) {
+    positional_cache(app, args);
+    app.add_flag("-0,--null", args.nul, "Separate keys with NUL instead of newline");
+}
+
+void declare_nothing(CLI::App& /*app*/, Arguments& /*args*/) {}
+
+void declare_edge(CLI::App& app, Arguments& args) {
+    app.add_option("parent", args.parent, "The cache the child is computed from")->required();
+    app.add_option("child", args.child, "The dependent cache")->required();
+}
+
+void declare_invalidate(CLI::App& app, Arguments& args) {
+    positional_cache(app, args);
+    app.add_option("key", args.optional_key, "Only remove this key (dependents are cleared)");
+    app.add_flag("--dry-run", args.dry_run,
+                 "Print the caches that would be cleared; change nothing");
+}
+
+void declare_cache(CLI::App& app, Arguments& args) {
+    positional_cache(app, args);
+}
+
+void declare_import(CLI::App& app, Arguments& args) {
+    positional_cache(app, args);
+    app.add_option("file", args.file, "JSON Lines file; stdin when absent or '-'");
+}
+
+void declare_deps(CLI::App& app, Arguments& args) {
+    positional_cache(app, args);
+    app.add_flag("--all", args.all, "Every ancestor and descendant, not only direct edges");
+}
+
+void declare_help(CLI::App& app, Arguments& args) {
+    app.add_option("command", args.topic, "Command to describe");
+}
+
+// --- handlers ----------------------------------------------------------------------------------
+
+int run_set(Context& ctx) {
+    const auto& args = ctx.args;
+    const auto ttl = ttl_of(args);
+    const std::string value = (!args.value || *args.value == "-") ? read_stdin() : *args.value;
+    ctx.store(OpenMode::create).set(args.cache, args.key, value, ttl);
+    ctx.hooks().after_edit(args.cache);
+    return k_found;
+}
+
+int run_get(Context& ctx) {
+    const auto& args = ctx.args;
+    std::optional<std::string> value;
+    try {
+        value = ctx.store(OpenMode::read).get(args.cache, args.key);
+    } catch (const NotFoundError& error) {
+        ctx.note(error.what());
+        return k_not_found;
+    }
+    count_lookup(ctx.location(), args.cache, value.has_value());
+    if (!value) {
+        ctx.note(fmt::format("no such key '{}' in cache '{}'", args.key, args.cache));
+        return k_not_found;
+    }
+    write_out(*value);
+    // On a terminal, end the line so the prompt does not run on; never when piped.
+    if (stdout_is_terminal() && !value->empty() && value->back() != '\n') {
+        write_out("\n");
+    }
+    return k_found;
+}
+
+int run_del(Context& ctx) {
+    const auto removed = ctx.store(OpenMode::write).erase(ctx.args.cache, ctx.args.keys);
+    ctx.hooks().after_edit(ctx.args.cache);
+    if (removed == 0) {
+        throw NotFoundError(fmt::format("no such key in cache '{}'", ctx.args.cache));
+    }
+    ctx.note(fmt::format("removed {} of {} keys", removed, ctx.args.keys.size()));
+    return k_found;
+}
+
+int run_keys(Context& ctx) {
+    const auto keys = ctx.store(OpenMode::read).keys(ctx.args.cache);
+    if (ctx.global.json) {
+        write_out(json_array(keys) + "\n");
+    } else {
+        write_lines(keys, ctx.args.nul);
+    }
+    return k_found;
+}
+
+int run_list(Context& ctx) {
+    const auto caches = ctx.store(OpenMode::read).list();
+    if (!ctx.global.json) {
+        for (const auto& cache : caches) {
+            write_out(cache.name + "\n");
+        }
+        return k_found;
+    }
+    std::string out = "[";
+    for (std::size_t i = 0; i < caches.size(); ++i) {
+        const auto& cache = caches[i];
+        out += i == 0 ? "" : ", ";
+        out += fmt::format(R"({{"name": {}, "entries": {}, "bytes": {}, "parents": {}, )"
+                           R"("children": {}}})",
+                           json::quote(cache.name), cache.entries, cache.bytes,
+                           json_array(cache.parents), json_array(cache.children));
+    }
+    write_out(out + "]\n");
+    return k_found;
+}
+
+int run_depend(Context& ctx) {
+    ctx.store(OpenMode::create).depend(ctx.args.parent, ctx.args.child);
+    return k_found;
+}
+
+int run_undepend(Context& ctx) {
+    ctx.store(OpenMode::write).undepend(ctx.args.parent, ctx.args.child);
+    return k_found;
+}
+
+void print_cache_names(const Context& ctx, const std::vector<std::string>& names) {
+    if (ctx.global.json) {
+        write_out(json_array(names) + "\n");
+    } else {
+        write_lines(names);
+    }
+}
+
+int run_invalidate(Context& ctx) {
+    const auto& args = ctx.args;
+    const auto mode = args.dry_run ? OpenMode::read : OpenMode::write;
+    const auto cleared = ctx.store(mode).invalidate(args.cache, args.optional_key, args.dry_run);
+    if (args.dry_run) {
+        print_cache_names(ctx, cleared);
+    } else {
+        ctx.note(fmt::format("cleared {} cache(s)", cleared.size()));
+    }
+    return k_found;
+}
+
+int run_drop(Context& ctx) {
+    ctx.store(OpenMode::write);
+    const auto cleared = ctx.hooks().drop(ctx.args.cache);
+    ctx.note(
+        fmt::format("dropped '{}', cleared {} dependent cache(s)", ctx.args.cache, cleared.size()));
+    return k_found;
+}
+
+int run_export(Context& ctx) {
+    ProgressBar bar("export");
+    ctx.store(OpenMode::read)
+        .export_entries(ctx.args.cache, write_out,
+                        [&](std::size_t done, std::size_t total) { bar.update(done, total); });
+    return k_found;
+}
+
+int run_import(Context& ctx) {
+    const auto& args = ctx.args;
+    const std::string data = read_file_or_stdin(args.file);
+    const std::string source = args.file == "-" ? "stdin" : args.file;
+    std::size_t count = 0;
+    {
+        ProgressBar bar("import");
+        count =
+            ctx.store(OpenMode::create)
+                .import_entries(args.cache, data, source, [&](std::size_t done, std::size_t total) {
+                    bar.update(done, total);
+                });
+    }
+    ctx.note(fmt::format("imported {} entries into '{}'", count, args.cache));
+    ctx.hooks().after_edit(args.cache);
+    return k_found;
+}
+
+int run_deps(Context& ctx) {
+    const auto deps = ctx.store(OpenMode::read).dependencies(ctx.args.cache, ctx.args.all);
+    if (ctx.global.json) {
+        write_out(fmt::format(R"({{"name": {}, "parents": {}, "children": {}}})"
+                              "\n",
+                              json::quote(ctx.args.cache), json_array(deps.parents),
+                              json_array(deps.children)));
+        return k_found;
+    }
+    for (const auto& parent : deps.parents) {
+        write_out("parent\t" + parent + "\n");
+    }
+    for (const auto& child : deps.children) {
+        write_out("child\t" + child + "\n");
+    }
+    return k_found;
+}
+
+void declare_complete(CLI::App& app, Arguments& args) {
+    app.add_option("what", args.complete_what, "commands, caches, keys or namespaces")->required();
+    app.add_option("cache", args.optional_cache, "The cache whose keys to list");
+}
+
+// Candidates for the shell completions, one per line. Never fails loudly and never runs a
+// hook: a completion must be quick and silent.
+int run_complete(Context& ctx) {
+    const auto& what = ctx.args.complete_what;
+    try {
+        if (what == "commands") {
+            for (const auto& command : commands()) {
+                if (!command.hidden) {
+                    write_out(std::string(command.name) + "\n");
+                }
+            }
+        } else if (what == "namespaces") {
+            const Location& location = ctx.location();
+            for (const auto& name : list_namespaces(location.dir)) {
+                write_out(name + "\n");
+            }
+        } else if (what == "caches" || what == "keys") {
+            Store& store = ctx.store(OpenMode::read);
+            store.set_build_hook(nullptr);
+            if (what == "caches") {
+                for (const auto& cache : store.list()) {
+                    write_out(cache.name + "\n");
+                }
+            } else if (ctx.args.optional_cache) {
+                write_lines(store.keys(*ctx.args.optional_cache));
+            }
+        }
+    } catch (const Error&) {
+        // no candidates
+    }
+    return k_found;
+}
+
+void declare_completions(CLI::App& app, Arguments& args) {
+    app.add_option("shell", args.shell, "bash, zsh or fish")
+        ->required()
+        ->check(CLI::IsMember({"bash", "zsh", "fish"}));
+}
+
+int run_completions(Context& ctx) {
+    const auto& shell = ctx.args.shell;
+    write_out(shell == "bash"  ? embedded_bash_completion()
+              : shell == "zsh" ? embedded_zsh_completion()
+                               : embedded_fish_completion());
+    return k_found;
+}
+
+// `help` is dispatched by the parser (it needs the CLI11 tree); this entry only documents it.
+int run_help(Context& /*ctx*/) {
+    return k_found;
+}
+
+} // namespace
+
+Store& Context::store(OpenMode mode) {
+    if (!m_store) {
+        const Location& where = location();
+        StoreOptions options;
+        options.busy_timeout_ms = busy_timeout_ms();
+        options.volatile_path = [where] { return volatile_store_path(where, process_env); };
+        m_store.emplace(Store::open(where, mode, std::move(options)));
+        m_hooks.emplace(*m_store, where);
+        m_hooks->enable_lazy_build();
+    }
+    return *m_store;
+}
+
+Hooks& Context::hooks() {
+    return *m_hooks;
+}
+
+const Location& Context::location() {
+    if (!m_location) {
+        m_location = resolve_location(global.dir, global.name_space);
+    }
+    return *m_location;
+}
+
+void Context::note(std::string_view message) const {
+    if (global.verbose && !global.quiet) {
+        print_note(message);
+    }
+}
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> k_commands{
+        {"set", "Store a value (from stdin when VALUE is absent or '-')",
+         "cacheman set --ttl 1h weather today sunny", declare_set, run_set},
+        {"get", "Print a value's exact bytes; exit 1 on a miss", "cacheman get weather today",
+         declare_cache_key, run_get},
+        {"del", "Remove keys; exit 1 when none was there", "cacheman del weather today tomorrow",
+         declare_del, run_del},
+        {"keys", "List a cache's keys in byte order", "cacheman keys weather", declare_keys,
+         run_keys},
+        {"list", "List the namespace's caches", "cacheman --json list", declare_nothing, run_list},
+        {"depend", "Record that CHILD is computed from PARENT", "cacheman depend raw report",
+         declare_edge, run_depend},
+        {"undepend", "Remove a dependency edge", "cacheman undepend raw report", declare_edge,
+         run_undepend},
+        {"invalidate", "Clear a cache (or one key) and every cache that depends on it",
+         "cacheman invalidate --dry-run raw", declare_invalidate, run_invalidate},
+        {"drop", "Clear a cache's dependents, then remove the cache and its edges",
+         "cacheman drop scratch", declare_cache, run_drop},
+        {"export", "Write a cache as JSON Lines", "cacheman export weather > weather.jsonl",
+         declare_cache, run_export},
+        {"import", "Add JSON Lines entries to a cache, all or nothing",
+         "cacheman import weather weather.jsonl", declare_import, run_import},
+        {"deps", "Show a cache's parents and children", "cacheman deps --all report", declare_deps,
+         run_deps},
+        {"run", "Memoize a command: replay its output, or run it once and record it",
+         "cacheman run --watch src -- make -C src", declare_run, run_run},
+        {"create", "Create a cache, or change its settings: hooks, default ttl, volatility",
+         "cacheman create --builder 'fetch-rates' --ttl 1h rates", declare_create, run_create},
+        {"show", "Print a cache's settings", "cacheman show rates", declare_cache, run_show},
+        {"rebuild", "Run the builder: its output replaces the contents; clears dependents",
+         "cacheman rebuild rates", declare_cache, run_rebuild},
+        {"reload", "Run the loader (checked by the validator), else fall back to the builder",
+         "cacheman reload --cascade rates", declare_cascade, run_reload},
+        {"save", "Pipe the contents through the pre-processor into the saver",
+         "cacheman save --cascade rates", declare_cascade, run_save},
+        {"stats", "Per cache: entries, bytes, hits, misses, last invalidation", "cacheman stats",
+         declare_optional_cache, run_stats},
+        {"graph", "Print the dependency graph (Graphviz dot, or JSON)",
+         "cacheman graph | dot -Tsvg > caches.svg", declare_graph, run_graph},
+        {"why", "Print the chains of parents through which a cache would be invalidated",
+         "cacheman why report", declare_cache, run_why},
+        {"log", "Print the invalidation history, newest first", "cacheman log --limit 5 report",
+         declare_log, run_log},
+        {"check", "Check the store: integrity, schema version, orphan edges; exit 3 if damaged",
+         "cacheman check", declare_nothing, run_check},
+        {"completions", "Print the completion script for bash, zsh or fish",
+         "source <(cacheman completions bash)", declare_completions, run_completions},
+        {"help", "Describe a command", "cacheman help invalidate", declare_help, run_help},
+        {"__complete", "Candidates for shell completion", "cacheman __complete caches",
+         declare_complete, run_complete, true},
+    };
+    return k_commands;
+}
+
+const Command* find_command(std::string_view name) {
+    for (const auto& command : commands()) {
+        if (command.name == name) {
+            return &command;
+        }
+    }
+    return nullptr;
+}
+
+} // namespace cacheman::cli

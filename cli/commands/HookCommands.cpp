@@ -1,0 +1,162 @@
+#include "commands/HookCommands.hpp"
+
+#include "base/Duration.hpp"
+#include "jsonl/Json.hpp"
+#include "Output.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+namespace cacheman::cli {
+
+namespace {
+
+struct HookSetting {
+    const char* option;
+    const char* json_name;
+    std::optional<std::string> Arguments::*argument;
+    std::optional<std::string> CacheSettings::*setting;
+    const char* help;
+};
+
+constexpr HookSetting k_hooks[] = {
+    {"--builder", "builder", &Arguments::builder, &CacheSettings::builder,
+     "Prints the contents (JSON Lines) when the cache is built"},
+    {"--loader", "loader", &Arguments::loader, &CacheSettings::loader,
+     "Prints the contents on reload"},
+    {"--saver", "saver", &Arguments::saver, &CacheSettings::saver,
+     "Reads the contents on save (and auto-sync)"},
+    {"--validator", "validator", &Arguments::validator, &CacheSettings::validator,
+     "Reads the loader's output; exit 0 accepts it"},
+    {"--deleter", "deleter", &Arguments::deleter, &CacheSettings::deleter, "Runs on drop"},
+    {"--pre-processor", "pre_processor", &Arguments::pre_processor, &CacheSettings::pre_processor,
+     "Filters the contents before the saver"},
+    {"--post-processor", "post_processor", &Arguments::post_processor,
+     &CacheSettings::post_processor, "Filters the loader's or builder's output"},
+};
+
+std::optional<std::string> empty_as_none(const std::string& text) {
+    return text.empty() ? std::nullopt : std::optional<std::string>(text);
+}
+
+void apply(const Arguments& args, CacheSettings& settings) {
+    for (const auto& hook : k_hooks) {
+        if (const auto& given = args.*(hook.argument)) {
+            settings.*(hook.setting) = empty_as_none(*given);
+        }
+    }
+    if (args.ttl) {
+        settings.default_ttl =
+            args.ttl->empty() ? std::nullopt : std::optional<Duration>(parse_duration(*args.ttl));
+    }
+    if (args.make_volatile) {
+        settings.is_volatile = *args.make_volatile;
+    }
+    if (args.autosync) {
+        settings.autosync = *args.autosync;
+    }
+    if (args.autosync_checks) {
+        settings.autosync_checks =
+            args.autosync_checks->empty()
+                ? std::nullopt
+                : std::optional<std::vector<TimeCheck>>(parse_time_checks(*args.autosync_checks));
+    }
+}
+
+std::string json_or_null(const std::optional<std::string>& text) {
+    return text ? json::quote(*text) : "null";
+}
+
+} // namespace
+
+void declare_create(CLI::App& app, Arguments& args) {
+    app.add_option("cache", args.cache, "Cache name")->required();
+    for (const auto& hook : k_hooks) {
+        app.add_option(hook.option, args.*(hook.argument),
+                       std::string(hook.help) + " (a shell command; '' removes it)");
+    }
+    app.add_option("--ttl", args.ttl, "Default expiry of its entries ('' removes it)");
+    app.add_flag_callback(
+        "--volatile", [&args] { args.make_volatile = true; },
+        "Keep its contents off persistent disk (in the runtime directory)");
+    app.add_flag_callback(
+        "--no-volatile", [&args] { args.make_volatile = false; },
+        "Keep its contents in the namespace file (the default)");
+    app.add_flag_callback(
+        "--autosync", [&args] { args.autosync = true; },
+        "Run the saver when the auto-sync rules hold (default with a saver)");
+    app.add_flag_callback(
+        "--no-autosync", [&args] { args.autosync = false; }, "Never run the saver by itself");
+    app.add_option("--autosync-checks", args.autosync_checks,
+                   "WINDOW_SECONDS:EDITS,... (default 60:10000,300:10,900:1; '' resets)");
+}
+
+void declare_cascade(CLI::App& app, Arguments& args) {
+    app.add_option("cache", args.cache, "Cache name")->required();
+    app.add_flag("--cascade", args.cascade, "Apply to its dependents too (dependents first)");
+}
+
+int run_create(Context& ctx) {
+    const Arguments& args = ctx.args;
+    CacheSettings validated; // parse every value before touching the store
+    apply(args, validated);
+    ctx.store(OpenMode::create).configure(args.cache, [&](CacheSettings& settings) {
+        apply(args, settings);
+    });
+    return 0;
+}
+
+int run_show(Context& ctx) {
+    const std::string& name = ctx.args.cache;
+    const CacheSettings settings = ctx.store(OpenMode::read).settings(name);
+    const std::string checks = format_time_checks(settings.checks());
+    if (ctx.global.json) {
+        std::string out = "{\"name\": " + json::quote(name);
+        for (const auto& hook : k_hooks) {
+            out +=
+                fmt::format(", \"{}\": {}", hook.json_name, json_or_null(settings.*(hook.setting)));
+        }
+        out += ", \"ttl_ms\": " +
+               (settings.default_ttl ? std::to_string(settings.default_ttl->count()) : "null");
+        out += fmt::format(", \"volatile\": {}, \"autosync\": {}, \"autosync_checks\": {}}}\n",
+                           settings.is_volatile, settings.autosync_on(), json::quote(checks));
+        write_out(out);
+        return 0;
+    }
+    const auto line = [](std::string_view label, std::string_view value) {
+        write_out(fmt::format("{:<16}{}\n", label, value));
+    };
+    line("name", name);
+    for (const auto& hook : k_hooks) {
+        line(hook.json_name, (settings.*(hook.setting)).value_or("-"));
+    }
+    line("ttl", settings.default_ttl ? fmt::format("{}ms", settings.default_ttl->count()) : "-");
+    line("volatile", settings.is_volatile ? "yes" : "no");
+    line("autosync", settings.autosync_on() ? "on" : "off");
+    line("autosync_checks", checks);
+    return 0;
+}
+
+int run_rebuild(Context& ctx) {
+    ctx.store(OpenMode::write);
+    ctx.hooks().rebuild(ctx.args.cache);
+    return 0;
+}
+
+int run_reload(Context& ctx) {
+    ctx.store(OpenMode::write);
+    for (const auto& reason : ctx.hooks().reload(ctx.args.cache, ctx.args.cascade)) {
+        if (!ctx.global.quiet) {
+            print_note(reason);
+        }
+    }
+    return 0;
+}
+
+int run_save(Context& ctx) {
+    ctx.store(OpenMode::write);
+    ctx.hooks().save(ctx.args.cache, ctx.args.cascade);
+    return 0;
+}
+
+} // namespace cacheman::cli

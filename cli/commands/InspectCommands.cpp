@@ -1,0 +1,193 @@
+#include "commands/InspectCommands.hpp"
+
+#include "base/Error.hpp"
+#include "jsonl/Json.hpp"
+#include "Output.hpp"
+#include "engine/sqlite/Stats.hpp"
+
+#include <CLI/CLI.hpp>
+#include <ctime>
+#include <fmt/core.h>
+
+namespace cacheman::cli {
+
+namespace {
+
+constexpr int k_exit_damaged = 3;
+
+// A name inside a Graphviz double-quoted ID.
+std::string dot_id(std::string_view name) {
+    std::string out = "\"";
+    for (const char c : name) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+        }
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string joined(const std::vector<std::string>& items, std::string_view separator) {
+    std::string out;
+    for (const auto& item : items) {
+        out += out.empty() ? "" : std::string(separator);
+        out += item;
+    }
+    return out;
+}
+
+} // namespace
+
+std::string local_time(double unix_seconds) {
+    const auto seconds = static_cast<std::time_t>(unix_seconds);
+    std::tm parts{};
+    localtime_r(&seconds, &parts);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &parts);
+    return text;
+}
+
+void declare_optional_cache(CLI::App& app, Arguments& args) {
+    app.add_option("cache", args.optional_cache, "Only this cache");
+}
+
+void declare_graph(CLI::App& app, Arguments& args) {
+    app.add_option("--format", args.format, "dot (Graphviz, the default) or json")
+        ->check(CLI::IsMember({"dot", "json"}));
+}
+
+void declare_log(CLI::App& app, Arguments& args) {
+    declare_optional_cache(app, args);
+    app.add_option("--limit", args.limit, "At most this many entries, newest first (default 20)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+}
+
+int run_stats(Context& ctx) {
+    Store& store = ctx.store(OpenMode::write);
+    store.add_lookup_counts(take_counts(ctx.location()));
+    auto caches = store.list();
+    if (const auto& only = ctx.args.optional_cache) {
+        std::erase_if(caches, [&](const CacheSummary& c) { return c.name != *only; });
+        if (caches.empty()) {
+            throw NotFoundError("no such cache '" + *only + "'");
+        }
+    }
+    if (ctx.global.json) {
+        std::string out = "[";
+        for (const auto& c : caches) {
+            out += out.size() > 1 ? ", " : "";
+            out += fmt::format(R"({{"name": {}, "entries": {}, "bytes": {}, "hits": {}, )"
+                               R"("misses": {}, "last_invalidated": {}, "volatile": {}}})",
+                               json::quote(c.name), c.entries, c.bytes, c.hits, c.misses,
+                               json::seconds_or_null(c.invalidated), c.is_volatile);
+        }
+        write_out(out + "]\n");
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& c : caches) {
+        rows.push_back({c.name, std::to_string(c.entries), std::to_string(c.bytes),
+                        std::to_string(c.hits), std::to_string(c.misses),
+                        c.invalidated ? local_time(*c.invalidated) : "-"});
+    }
+    write_table({"CACHE", "ENTRIES", "BYTES", "HITS", "MISSES", "LAST INVALIDATED"}, rows);
+    return 0;
+}
+
+int run_graph(Context& ctx) {
+    Store& store = ctx.store(OpenMode::read);
+    const auto caches = store.list();
+    const auto edges = store.edges();
+    if (ctx.global.json || ctx.args.format == "json") {
+        std::vector<std::string> names;
+        for (const auto& c : caches) {
+            names.push_back(c.name);
+        }
+        std::string out = "{\"nodes\": " + json_array(names) + ", \"edges\": [";
+        for (std::size_t i = 0; i < edges.size(); ++i) {
+            out += (i ? ", " : "") + std::string("{\"parent\": ") + json::quote(edges[i].parent) +
+                   ", \"child\": " + json::quote(edges[i].child) + "}";
+        }
+        write_out(out + "]}\n");
+        return 0;
+    }
+    std::string out = "digraph cacheman {\n    rankdir=LR;\n";
+    for (const auto& c : caches) {
+        out += "    " + dot_id(c.name) + (c.is_volatile ? " [style=dashed];\n" : ";\n");
+    }
+    for (const auto& edge : edges) {
+        out += "    " + dot_id(edge.parent) + " -> " + dot_id(edge.child) + ";\n";
+    }
+    write_out(out + "}\n");
+    return 0;
+}
+
+int run_why(Context& ctx) {
+    Store& store = ctx.store(OpenMode::read);
+    if (!store.has_cache(ctx.args.cache)) {
+        throw NotFoundError("no such cache '" + ctx.args.cache + "'");
+    }
+    constexpr std::size_t k_max_chains = 1000;
+    const auto chains = Graph(store.edges()).chains_to(ctx.args.cache, k_max_chains);
+    if (ctx.global.json) {
+        std::string out = "[";
+        for (std::size_t i = 0; i < chains.size(); ++i) {
+            out += (i ? ", " : "") + json_array(chains[i]);
+        }
+        write_out(out + "]\n");
+        return 0;
+    }
+    for (const auto& chain : chains) {
+        write_out(format_path(chain) + "\n");
+    }
+    if (chains.empty()) {
+        ctx.note("'" + ctx.args.cache + "' depends on no other cache");
+    }
+    return 0;
+}
+
+int run_log(Context& ctx) {
+    const auto entries = ctx.store(OpenMode::read).log(ctx.args.optional_cache, ctx.args.limit);
+    if (ctx.global.json) {
+        std::string out = "[";
+        for (const auto& e : entries) {
+            out += out.size() > 1 ? ", " : "";
+            out += "{\"at\": " + json::seconds_or_null(e.at) +
+                   ", \"command\": " + json::quote(e.command) +
+                   ", \"cache\": " + json::quote(e.cache) +
+                   ", \"cleared\": " + json_array(e.cleared) + "}";
+        }
+        write_out(out + "]\n");
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& e : entries) {
+        rows.push_back({local_time(e.at), e.command, e.cache, joined(e.cleared, ",")});
+    }
+    write_table({"WHEN", "COMMAND", "CACHE", "CLEARED"}, rows);
+    return 0;
+}
+
+int run_check(Context& ctx) {
+    const CheckReport report = ctx.store(OpenMode::read).check();
+    if (ctx.global.json) {
+        write_out(fmt::format(R"({{"ok": {}, "integrity": {}, "schema_version": {}, )"
+                              R"("problems": {}}})"
+                              "\n",
+                              report.healthy(), json_array(report.integrity), report.schema_version,
+                              json_array(report.problems)));
+    } else {
+        write_out("integrity: " + joined(report.integrity, "; ") + "\n");
+        write_out(fmt::format("schema version: {}\n", report.schema_version));
+        for (const auto& problem : report.problems) {
+            write_out("problem: " + problem + "\n");
+        }
+    }
+    if (!report.healthy()) {
+        print_error("the store is damaged (" + ctx.location().path() + ")");
+        return k_exit_damaged;
+    }
+    return 0;
+}
+
+} // namespace cacheman::cli

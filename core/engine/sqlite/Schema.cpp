@@ -1,0 +1,95 @@
+#include "engine/sqlite/Schema.hpp"
+
+#include "base/Error.hpp"
+#include "engine/sqlite/Database.hpp"
+
+#include <array>
+#include <string_view>
+
+namespace cacheman::schema {
+
+namespace {
+
+constexpr std::string_view k_schema_v1 = R"sql(
+CREATE TABLE caches(
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL,
+    invalidated REAL,
+    next_expiry REAL
+);
+CREATE TABLE depends(
+    parent TEXT NOT NULL,
+    child TEXT NOT NULL,
+    PRIMARY KEY(parent, child)
+) WITHOUT ROWID;
+CREATE INDEX depends_by_child ON depends(child, parent);
+)sql";
+
+// Migration i turns schema version i+1 into version i+2. Append only; never edit a shipped one.
+constexpr std::array<std::string_view, k_latest_version - 1> k_migrations{
+    // 1 -> 2: per-cache settings (hooks, default ttl, volatile, auto-sync), edit counts, the
+    // invalidation log and hit/miss statistics.
+    R"sql(
+ALTER TABLE caches ADD COLUMN builder TEXT;
+ALTER TABLE caches ADD COLUMN loader TEXT;
+ALTER TABLE caches ADD COLUMN saver TEXT;
+ALTER TABLE caches ADD COLUMN validator TEXT;
+ALTER TABLE caches ADD COLUMN deleter TEXT;
+ALTER TABLE caches ADD COLUMN pre_processor TEXT;
+ALTER TABLE caches ADD COLUMN post_processor TEXT;
+ALTER TABLE caches ADD COLUMN default_ttl_ms INTEGER;
+ALTER TABLE caches ADD COLUMN volatile INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE caches ADD COLUMN autosync INTEGER;
+ALTER TABLE caches ADD COLUMN autosync_checks TEXT;
+ALTER TABLE caches ADD COLUMN built INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE edits(
+    cache_id INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY(cache_id, bucket)
+) WITHOUT ROWID;
+CREATE TABLE log(
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    command TEXT NOT NULL,
+    cache TEXT NOT NULL,
+    cleared TEXT NOT NULL
+);
+CREATE TABLE stats(
+    cache TEXT PRIMARY KEY,
+    hits INTEGER NOT NULL DEFAULT 0,
+    misses INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql",
+};
+
+} // namespace
+
+void create(sqlite::Database& db) {
+    db.exec(k_schema_v1);
+    migrate(db, 1);
+}
+
+void migrate(sqlite::Database& db, int version) {
+    if (version < 1 || version > k_latest_version) {
+        throw StoreError("cannot migrate store from schema version " + std::to_string(version) +
+                         " (" + db.path() + ")");
+    }
+    for (int v = version; v < k_latest_version; ++v) {
+        db.exec(k_migrations.at(static_cast<std::size_t>(v - 1)));
+    }
+    db.exec("PRAGMA application_id = " + std::to_string(k_application_id) +
+            "; PRAGMA user_version = " + std::to_string(k_latest_version));
+}
+
+std::string entries_table(std::int64_t id, bool is_volatile) {
+    return (is_volatile ? "\"volatile\".\"cache_" : "\"cache_") + std::to_string(id) + "\"";
+}
+
+std::string create_entries_table(std::int64_t id, bool is_volatile) {
+    return "CREATE TABLE IF NOT EXISTS " + entries_table(id, is_volatile) +
+           "(key TEXT PRIMARY KEY NOT NULL, expires REAL, value BLOB NOT NULL) WITHOUT ROWID";
+}
+
+} // namespace cacheman::schema

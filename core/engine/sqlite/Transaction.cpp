@@ -1,0 +1,24 @@
+#include "engine/sqlite/Transaction.hpp"
+
+#include "engine/sqlite/Database.hpp"
+
+#include <sqlite3.h>
+
+namespace cacheman::sqlite {
+
+Transaction::Transaction(Database& db, Kind kind) : m_db(db) {
+    m_db.exec(kind == Kind::write ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+Transaction::~Transaction() {
+    if (m_open) {
+        sqlite3_exec(m_db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+}
+
+void Transaction::commit() {
+    m_db.exec("COMMIT");
+    m_open = false;
+}
+
+} // namespace cacheman::sqlite

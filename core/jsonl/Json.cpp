@@ -1,0 +1,490 @@
+#include "jsonl/Json.hpp"
+
+#include "base/Error.hpp"
+#include "base/Names.hpp"
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+
+namespace cacheman::json {
+
+namespace {
+
+constexpr std::string_view k_hex = "0123456789abcdef";
+constexpr std::string_view k_base64 =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// A cursor over one line; every failure is a UsageError describing the position.
+class Reader {
+  public:
+    explicit Reader(std::string_view text) : m_text(text) {}
+
+    void skip_space() {
+        while (m_pos < m_text.size() && (m_text[m_pos] == ' ' || m_text[m_pos] == '\t' ||
+                                         m_text[m_pos] == '\r' || m_text[m_pos] == '\n')) {
+            ++m_pos;
+        }
+    }
+    [[nodiscard]] bool at_end() const { return m_pos >= m_text.size(); }
+    [[nodiscard]] char peek() const { return at_end() ? '\0' : m_text[m_pos]; }
+
+    void expect(char c) {
+        skip_space();
+        if (peek() != c) {
+            fail(std::string("expected '") + c + "'");
+        }
+        ++m_pos;
+    }
+    bool consume(char c) {
+        skip_space();
+        if (peek() == c) {
+            ++m_pos;
+            return true;
+        }
+        return false;
+    }
+
+    std::string read_string() {
+        skip_space();
+        if (peek() != '"') {
+            fail("expected a string");
+        }
+        ++m_pos;
+        std::string out;
+        while (true) {
+            const std::size_t start = m_pos;
+            while (m_pos < m_text.size() && m_text[m_pos] != '"' && m_text[m_pos] != '\\' &&
+                   static_cast<unsigned char>(m_text[m_pos]) >= 0x20) {
+                ++m_pos;
+            }
+            out.append(m_text.substr(start, m_pos - start));
+            if (at_end()) {
+                fail("unterminated string");
+            }
+            const char c = m_text[m_pos++];
+            if (c == '"') {
+                break;
+            }
+            if (c != '\\') {
+                fail("control character in a string");
+            }
+            read_escape(out);
+        }
+        if (!is_valid_utf8(out)) {
+            fail("string is not valid UTF-8");
+        }
+        return out;
+    }
+
+    double read_number() {
+        skip_space();
+        const std::size_t start = m_pos;
+        if (peek() == '-') {
+            ++m_pos;
+        }
+        const auto digits = [&] {
+            const std::size_t from = m_pos;
+            while (peek() >= '0' && peek() <= '9') {
+                ++m_pos;
+            }
+            return m_pos - from;
+        };
+        if (digits() == 0) {
+            fail("expected a number");
+        }
+        if (peek() == '.') {
+            ++m_pos;
+            if (digits() == 0) {
+                fail("malformed number");
+            }
+        }
+        if (peek() == 'e' || peek() == 'E') {
+            ++m_pos;
+            if (peek() == '+' || peek() == '-') {
+                ++m_pos;
+            }
+            if (digits() == 0) {
+                fail("malformed number");
+            }
+        }
+        const std::string text(m_text.substr(start, m_pos - start));
+        const double value = std::strtod(text.c_str(), nullptr);
+        if (!std::isfinite(value)) {
+            fail("number out of range");
+        }
+        return value;
+    }
+
+    bool read_literal(std::string_view word) {
+        skip_space();
+        if (m_text.substr(m_pos, word.size()) == word) {
+            m_pos += word.size();
+            return true;
+        }
+        return false;
+    }
+
+    // Skips any JSON value (for members this version does not know).
+    void skip_value(int depth = 0) {
+        if (depth > 64) {
+            fail("nested too deeply");
+        }
+        skip_space();
+        const char c = peek();
+        if (c == '"') {
+            read_string();
+        } else if (c == '{' || c == '[') {
+            const char close = c == '{' ? '}' : ']';
+            ++m_pos;
+            if (consume(close)) {
+                return;
+            }
+            do {
+                if (c == '{') {
+                    read_string();
+                    expect(':');
+                }
+                skip_value(depth + 1);
+            } while (consume(','));
+            expect(close);
+        } else if (!read_literal("true") && !read_literal("false") && !read_literal("null")) {
+            read_number();
+        }
+    }
+
+    [[noreturn]] void fail(const std::string& why) const {
+        throw UsageError(why + " at column " + std::to_string(m_pos + 1));
+    }
+
+  private:
+    unsigned read_hex4() {
+        if (m_pos + 4 > m_text.size()) {
+            fail("truncated \\u escape");
+        }
+        unsigned value = 0;
+        for (int i = 0; i < 4; ++i) {
+            const char c = m_text[m_pos++];
+            unsigned digit = 0;
+            if (c >= '0' && c <= '9') {
+                digit = static_cast<unsigned>(c - '0');
+            } else if (c >= 'a' && c <= 'f') {
+                digit = static_cast<unsigned>(c - 'a' + 10);
+            } else if (c >= 'A' && c <= 'F') {
+                digit = static_cast<unsigned>(c - 'A' + 10);
+            } else {
+                fail("bad \\u escape");
+            }
+            value = value * 16 + digit;
+        }
+        return value;
+    }
+
+    void read_escape(std::string& out) {
+        if (at_end()) {
+            fail("unterminated escape");
+        }
+        const char c = m_text[m_pos++];
+        switch (c) {
+        case '"':
+            out += '"';
+            return;
+        case '\\':
+            out += '\\';
+            return;
+        case '/':
+            out += '/';
+            return;
+        case 'b':
+            out += '\b';
+            return;
+        case 'f':
+            out += '\f';
+            return;
+        case 'n':
+            out += '\n';
+            return;
+        case 'r':
+            out += '\r';
+            return;
+        case 't':
+            out += '\t';
+            return;
+        case 'u':
+            break;
+        default:
+            fail("bad escape");
+        }
+        std::uint32_t code = read_hex4();
+        if (code >= 0xD800 && code <= 0xDBFF) {
+            if (m_text.substr(m_pos, 2) != "\\u") {
+                fail("unpaired surrogate");
+            }
+            m_pos += 2;
+            const unsigned low = read_hex4();
+            if (low < 0xDC00 || low > 0xDFFF) {
+                fail("unpaired surrogate");
+            }
+            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+        } else if (code >= 0xDC00 && code <= 0xDFFF) {
+            fail("unpaired surrogate");
+        }
+        append_utf8(out, code);
+    }
+
+    static void append_utf8(std::string& out, std::uint32_t code) {
+        if (code < 0x80) {
+            out += static_cast<char>(code);
+        } else if (code < 0x800) {
+            out += static_cast<char>(0xC0 | (code >> 6));
+            out += static_cast<char>(0x80 | (code & 0x3F));
+        } else if (code < 0x10000) {
+            out += static_cast<char>(0xE0 | (code >> 12));
+            out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (code & 0x3F));
+        } else {
+            out += static_cast<char>(0xF0 | (code >> 18));
+            out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+            out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (code & 0x3F));
+        }
+    }
+
+    std::string_view m_text;
+    std::size_t m_pos = 0;
+};
+
+int base64_digit(char c) {
+    const auto found = k_base64.find(c);
+    return found == std::string_view::npos ? -1 : static_cast<int>(found);
+}
+
+} // namespace
+
+void append_string(std::string& out, std::string_view text) {
+    out += '"';
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+        out.append(text.substr(start, i - start));
+        start = i + 1;
+        switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\b':
+            out += "\\b";
+            break;
+        case '\f':
+            out += "\\f";
+            break;
+        default:
+            out += "\\u00";
+            out += k_hex[c >> 4];
+            out += k_hex[c & 0xF];
+        }
+    }
+    out.append(text.substr(start));
+    out += '"';
+}
+
+std::string quote(std::string_view text) {
+    std::string out;
+    append_string(out, text);
+    return out;
+}
+
+void append_seconds(std::string& out, double seconds) {
+    const auto millis = static_cast<std::int64_t>(std::llround(seconds * 1000.0));
+    out += std::to_string(millis / 1000);
+    std::int64_t fraction = millis % 1000;
+    if (fraction != 0) {
+        std::array<char, 4> digits{'0', '0', '0', '\0'};
+        for (int i = 2; i >= 0; --i) {
+            digits[static_cast<std::size_t>(i)] = static_cast<char>('0' + fraction % 10);
+            fraction /= 10;
+        }
+        std::string_view text(digits.data(), 3);
+        while (text.back() == '0') {
+            text.remove_suffix(1);
+        }
+        out += '.';
+        out += text;
+    }
+}
+
+std::string seconds_or_null(const std::optional<double>& seconds) {
+    if (!seconds) {
+        return "null";
+    }
+    std::string out;
+    append_seconds(out, *seconds);
+    return out;
+}
+
+Entry parse_entry(std::string_view line) {
+    Reader reader(line);
+    Entry entry;
+    bool have_key = false;
+    bool have_value = false;
+    bool have_expires = false;
+    reader.expect('{');
+    if (!reader.consume('}')) {
+        do {
+            const std::string member = reader.read_string();
+            reader.expect(':');
+            const auto once = [&](bool& seen) {
+                if (seen) {
+                    reader.fail("\"" + member + "\" given twice");
+                }
+                seen = true;
+            };
+            if (member == "key") {
+                once(have_key);
+                entry.key = reader.read_string();
+            } else if (member == "value" || member == "value_base64") {
+                if (have_value) {
+                    reader.fail("more than one of \"value\" and \"value_base64\"");
+                }
+                have_value = true;
+                const std::string text = reader.read_string();
+                entry.value = member == "value" ? text : base64_decode(text);
+            } else if (member == "expires") {
+                once(have_expires);
+                if (!reader.read_literal("null")) {
+                    entry.expires = reader.read_number();
+                }
+            } else {
+                reader.skip_value();
+            }
+        } while (reader.consume(','));
+        reader.expect('}');
+    }
+    reader.skip_space();
+    if (!reader.at_end()) {
+        reader.fail("trailing characters after the object");
+    }
+    if (!have_key) {
+        throw UsageError("missing \"key\"");
+    }
+    if (!have_value) {
+        throw UsageError("missing \"value\" or \"value_base64\"");
+    }
+    validate_key(entry.key);
+    return entry;
+}
+
+void parse_lines(std::string_view data, std::string_view source_name,
+                 const std::function<void(Entry&)>& on_entry) {
+    std::size_t line_number = 0;
+    while (!data.empty()) {
+        const auto end = data.find('\n');
+        const std::string_view line = data.substr(0, end);
+        data.remove_prefix(end == std::string_view::npos ? data.size() : end + 1);
+        ++line_number;
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+            continue;
+        }
+        Entry entry;
+        try {
+            entry = parse_entry(line);
+        } catch (const UsageError& error) {
+            throw UsageError("malformed import line " + std::to_string(line_number) + ": " +
+                             error.what() + " (" + std::string(source_name) + ")");
+        }
+        if (on_entry) {
+            on_entry(entry);
+        }
+    }
+}
+
+void append_entry(std::string& out, std::string_view key, std::string_view value,
+                  std::optional<double> expires) {
+    out += "{\"key\": ";
+    append_string(out, key);
+    if (is_valid_utf8(value)) {
+        out += ", \"value\": ";
+        append_string(out, value);
+    } else {
+        out += ", \"value_base64\": \"";
+        out += base64_encode(value);
+        out += '"';
+    }
+    if (expires) {
+        out += ", \"expires\": ";
+        append_seconds(out, *expires);
+    }
+    out += '}';
+}
+
+std::string base64_encode(std::string_view bytes) {
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    const auto at = [&](std::size_t k) {
+        return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k]));
+    };
+    for (; i + 3 <= bytes.size(); i += 3) {
+        const std::uint32_t n = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
+        out += k_base64[(n >> 18) & 63];
+        out += k_base64[(n >> 12) & 63];
+        out += k_base64[(n >> 6) & 63];
+        out += k_base64[n & 63];
+    }
+    const std::size_t rest = bytes.size() - i;
+    if (rest > 0) {
+        const std::uint32_t n = (at(i) << 16) | (rest == 2 ? at(i + 1) << 8 : 0);
+        out += k_base64[(n >> 18) & 63];
+        out += k_base64[(n >> 12) & 63];
+        out += rest == 2 ? k_base64[(n >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+std::string base64_decode(std::string_view text) {
+    if (text.size() % 4 != 0) {
+        throw UsageError("invalid base64 in \"value_base64\": length is not a multiple of 4");
+    }
+    std::string out;
+    out.reserve(text.size() / 4 * 3);
+    for (std::size_t i = 0; i < text.size(); i += 4) {
+        const bool last = i + 4 == text.size();
+        const int pad = last ? (text[i + 3] == '=') + (text[i + 2] == '=') : 0;
+        std::uint32_t n = 0;
+        for (std::size_t k = 0; k < 4; ++k) {
+            const bool padding = k >= 4 - static_cast<std::size_t>(pad);
+            const int digit = padding ? 0 : base64_digit(text[i + k]);
+            if (digit < 0) {
+                throw UsageError("invalid base64 in \"value_base64\"");
+            }
+            n = (n << 6) | static_cast<std::uint32_t>(digit);
+        }
+        out += static_cast<char>((n >> 16) & 0xFF);
+        if (pad < 2) {
+            out += static_cast<char>((n >> 8) & 0xFF);
+        }
+        if (pad < 1) {
+            out += static_cast<char>(n & 0xFF);
+        }
+    }
+    return out;
+}
+
+} // namespace cacheman::json

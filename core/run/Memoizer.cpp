@@ -1,0 +1,130 @@
+#include "run/Memoizer.hpp"
+
+#include "base/Clock.hpp"
+#include "base/Error.hpp"
+#include "proc/Interrupt.hpp"
+
+#include <chrono>
+
+namespace cacheman {
+
+namespace {
+
+void replay(const RunRecord& record, const OutputSink& out, const OutputSink& err) {
+    out(record.out);
+    err(record.err);
+}
+
+} // namespace
+
+Memoizer::Memoizer(Store& store, std::string flights_dir, std::function<double()> clock)
+    : m_store(store), m_flights_dir(std::move(flights_dir)), m_clock(std::move(clock)) {}
+
+double Memoizer::now() const {
+    return unix_now(m_clock);
+}
+
+std::optional<RunRecord> Memoizer::lookup(const std::string& cache, const std::string& key,
+                                          std::optional<double>* expires) {
+    try {
+        auto entry = m_store.get_entry(cache, key);
+        if (!entry) {
+            return std::nullopt;
+        }
+        if (expires != nullptr) {
+            *expires = entry->expires;
+        }
+        // An entry that is not a run record (someone `set` it by hand) is a miss, overwritten.
+        return decode_run_record(entry->value);
+    } catch (const NotFoundError&) {
+        return std::nullopt; // the cache does not exist yet
+    }
+}
+
+bool Memoizer::is_stale(const RunRequest& request, const RunRecord& record) const {
+    if (!request.stale) {
+        return false;
+    }
+    const double limit = static_cast<double>(request.stale->count()) / 1000.0;
+    return now() - record.created_at >= limit;
+}
+
+RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const OutputSink& err,
+                         const std::function<void()>& start_refresh) {
+    const RunKey key = compute_run_key(request.spec);
+    if (request.refresh) {
+        auto flight = Flight::try_lead(m_flights_dir, key.hex);
+        const auto current = lookup(request.cache, key.hex);
+        if (!flight || (current && !is_stale(request, *current))) {
+            return {0, RunSource::skipped, 0, {}}; // someone else refreshes, or already did
+        }
+        return execute(request, key.hex, *flight, out, err);
+    }
+    if (!request.force) {
+        if (const auto record = lookup(request.cache, key.hex)) {
+            const bool stale = is_stale(request, *record);
+            replay(*record, out, err);
+            if (stale) {
+                start_refresh();
+            }
+            return {record->exit_code, stale ? RunSource::stale_hit : RunSource::hit, 0, {}};
+        }
+    }
+    Flight flight = Flight::join(m_flights_dir, key.hex);
+    if (flight.role() == Flight::Role::follower) {
+        if (const auto record = decode_run_record(flight.result())) {
+            replay(*record, out, err);
+            return {record->exit_code, RunSource::waited, 0, {}};
+        }
+    }
+    if (!request.force) {
+        // Another process may have stored it between the first look and taking the lead.
+        if (const auto record = lookup(request.cache, key.hex)) {
+            replay(*record, out, err);
+            return {record->exit_code, RunSource::hit, 0, {}};
+        }
+    }
+    return execute(request, key.hex, flight, out, err);
+}
+
+RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key, Flight& flight,
+                             const OutputSink& out, const OutputSink& err) {
+    RunRecord record;
+    record.created_at = now();
+    const ProcessResult result = run_process(
+        request.spec.argv,
+        [&](std::string_view chunk) {
+            record.out.append(chunk);
+            out(chunk);
+        },
+        [&](std::string_view chunk) {
+            record.err.append(chunk);
+            err(chunk);
+        });
+    record.exit_code = result.exit_code;
+    record.duration = result.duration;
+
+    RunOutcome outcome{result.exit_code, RunSource::executed, 0, {}};
+    if (const int signal = interrupted()) {
+        outcome.interrupted_by = signal; // nothing stored, nothing published: waiters take over
+        return outcome;
+    }
+    const std::string encoded = encode(record);
+    if (result.exit_code == 0 || request.cache_failures) {
+        try {
+            m_store.set(request.cache, key, encoded, request.ttl);
+        } catch (const StoreError& error) {
+            outcome.warning = std::string("the result was not stored: ") + error.what();
+        }
+    }
+    flight.publish(encoded);
+    return outcome;
+}
+
+Explanation Memoizer::explain(const RunRequest& request) {
+    Explanation explanation{compute_run_key(request.spec), std::nullopt, std::nullopt};
+    explanation.record = lookup(request.cache, explanation.key.hex, &explanation.expires);
+    return explanation;
+}
+
+} // namespace cacheman

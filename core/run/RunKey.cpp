@@ -1,0 +1,214 @@
+#include "run/RunKey.hpp"
+
+#include "base/Error.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace cacheman {
+
+namespace {
+
+// A streaming XXH3-128 with length-prefixed fields, so that ("ab", "c") and ("a", "bc") differ.
+class Hasher {
+  public:
+    Hasher() : m_state(XXH3_createState()) { XXH3_128bits_reset(m_state); }
+    ~Hasher() { XXH3_freeState(m_state); }
+    Hasher(const Hasher&) = delete;
+    Hasher& operator=(const Hasher&) = delete;
+
+    void raw(const void* data, std::size_t size) { XXH3_128bits_update(m_state, data, size); }
+    void field(std::string_view bytes) {
+        const std::uint64_t size = bytes.size();
+        raw(&size, sizeof size);
+        raw(bytes.data(), bytes.size());
+    }
+    [[nodiscard]] std::string hex() const {
+        XXH128_canonical_t canonical;
+        XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(m_state));
+        static constexpr char k_digits[] = "0123456789abcdef";
+        std::string out;
+        for (const unsigned char byte : canonical.digest) {
+            out += k_digits[byte >> 4];
+            out += k_digits[byte & 0xF];
+        }
+        return out;
+    }
+
+  private:
+    XXH3_state_t* m_state;
+};
+
+[[noreturn]] void unreadable(const std::string& path) {
+    throw UsageError(std::string("cannot read watched path: ") + std::strerror(errno) + " (" +
+                     path + ")");
+}
+
+void hash_file_contents(Hasher& hasher, const std::string& path, std::uint64_t& bytes) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        unreadable(path);
+    }
+    char buffer[1 << 16];
+    std::uint64_t total = 0;
+    while (true) {
+        const ssize_t got = ::read(fd, buffer, sizeof buffer);
+        if (got == 0) {
+            break;
+        }
+        if (got < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            ::close(fd);
+            unreadable(path);
+        }
+        hasher.raw(buffer, static_cast<std::size_t>(got));
+        total += static_cast<std::uint64_t>(got);
+    }
+    ::close(fd);
+    hasher.raw(&total, sizeof total); // the length closes the field
+    bytes += total;
+}
+
+struct WatchSummary {
+    std::uint64_t files = 0;
+    std::uint64_t bytes = 0;
+};
+
+// Hashes one filesystem entry at `path` (named `relative` in the hash), recursing into
+// directories in byte order of their entries' names. Symlinks are not followed.
+void hash_entry(Hasher& hasher, const std::string& path, const std::string& relative,
+                const struct stat& info, WatchSummary& summary) {
+    hasher.field(relative);
+    if (S_ISREG(info.st_mode)) {
+        hasher.field("file");
+        hash_file_contents(hasher, path, summary.bytes);
+        ++summary.files;
+    } else if (S_ISLNK(info.st_mode)) {
+        std::string target(static_cast<std::size_t>(info.st_size) + 1, '\0');
+        const ssize_t size = readlink(path.c_str(), target.data(), target.size());
+        if (size < 0) {
+            unreadable(path);
+        }
+        target.resize(static_cast<std::size_t>(size));
+        hasher.field("symlink");
+        hasher.field(target);
+    } else if (S_ISDIR(info.st_mode)) {
+        hasher.field("directory");
+        DIR* dir = opendir(path.c_str());
+        if (dir == nullptr) {
+            unreadable(path);
+        }
+        std::vector<std::string> names;
+        while (const dirent* entry = readdir(dir)) {
+            const std::string_view name = entry->d_name;
+            if (name != "." && name != "..") {
+                names.emplace_back(name);
+            }
+        }
+        closedir(dir);
+        std::sort(names.begin(), names.end());
+        const std::uint64_t count = names.size();
+        hasher.raw(&count, sizeof count);
+        for (const auto& name : names) {
+            const std::string child = path + "/" + name;
+            struct stat child_info {};
+            if (lstat(child.c_str(), &child_info) != 0) {
+                unreadable(child);
+            }
+            hash_entry(hasher, child, relative.empty() ? name : relative + "/" + name, child_info,
+                       summary);
+        }
+    } else {
+        hasher.field("special"); // a fifo or device: its type only, never its contents
+    }
+}
+
+KeyPart hash_watch(Hasher& hasher, const std::string& path) {
+    hasher.field("watch");
+    hasher.field(path);
+    // The watched path itself is followed when it is a symlink (users watch `config` whatever
+    // it points to); symlinks inside a watched directory are hashed as links, never followed.
+    struct stat info {};
+    if (stat(path.c_str(), &info) != 0) {
+        if (errno != ENOENT && errno != ENOTDIR) {
+            unreadable(path);
+        }
+        hasher.field("missing");
+        return {"watch " + path, "missing"};
+    }
+    Hasher own;
+    WatchSummary summary;
+    hash_entry(own, path, "", info, summary);
+    const std::string digest = own.hex();
+    hasher.field(digest);
+    std::string description;
+    if (S_ISDIR(info.st_mode)) {
+        description = "directory, " + std::to_string(summary.files) + " files, " +
+                      std::to_string(summary.bytes) + " bytes";
+    } else if (S_ISREG(info.st_mode)) {
+        description = "file, " + std::to_string(summary.bytes) + " bytes";
+    } else {
+        description = S_ISLNK(info.st_mode) ? "symlink" : "special file";
+    }
+    return {"watch " + path, description + ", hash " + digest.substr(0, 16)};
+}
+
+std::string quoted_list(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        out += out.empty() ? "" : " ";
+        out += "'" + item + "'";
+    }
+    return out;
+}
+
+} // namespace
+
+RunKey compute_run_key(const RunSpec& spec, const EnvLookup& env) {
+    Hasher hasher;
+    RunKey key;
+    hasher.field("cacheman-run-key-v1");
+
+    hasher.field("argv");
+    const std::uint64_t argc = spec.argv.size();
+    hasher.raw(&argc, sizeof argc);
+    for (const auto& arg : spec.argv) {
+        hasher.field(arg);
+    }
+    key.parts.push_back({"argv", quoted_list(spec.argv)});
+
+    hasher.field("cwd");
+    hasher.field(spec.cwd);
+    key.parts.push_back({"cwd", spec.cwd});
+
+    for (const auto& name : spec.env_names) {
+        const auto value = env(name.c_str());
+        hasher.field("env");
+        hasher.field(name);
+        hasher.field(value ? "set" : "unset");
+        hasher.field(value.value_or(""));
+        key.parts.push_back({"env " + name, value ? "'" + *value + "'" : "(unset)"});
+    }
+    for (const auto& path : spec.watch_paths) {
+        key.parts.push_back(hash_watch(hasher, path));
+    }
+    if (spec.extra_key) {
+        hasher.field("key");
+        hasher.field(*spec.extra_key);
+        key.parts.push_back({"key", "'" + *spec.extra_key + "'"});
+    }
+    key.hex = hasher.hex();
+    return key;
+}
+
+} // namespace cacheman
