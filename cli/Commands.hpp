@@ -2,8 +2,8 @@
 // help, completions and the man page can be checked against it.
 #pragma once
 
-#include "hooks/Hooks.hpp"
-#include "engine/sqlite/Store.hpp"
+#include "base/Location.hpp"
+#include "session/Namespace.hpp"
 
 #include <functional>
 #include <optional>
@@ -67,26 +67,31 @@ struct Arguments {
     std::string shell;
 };
 
-// What a handler works with: the parsed options and a store opened on demand.
+using engine::OpenMode;
+
+// What a handler works with: the parsed options and the namespace, opened on demand.
 class Context {
   public:
     Context(const GlobalOptions& global_options, const Arguments& arguments)
         : global(global_options), args(arguments) {}
     const GlobalOptions& global;
     const Arguments& args;
-    Store& store(OpenMode mode);
-    // The hooks of the store opened by store() (which must have been called).
-    Hooks& hooks();
+    // The session on the namespace, opened once per command with the first call's mode.
+    Namespace& session(OpenMode mode);
     // Resolved once per command (validating the namespace before any file is touched).
     const Location& location();
     // A -v note on stderr; silent unless --verbose.
     void note(std::string_view message) const;
+    // Reports "nothing there" (exit 1): the message on stderr unless --quiet.
+    [[nodiscard]] int not_found(std::string_view message) const;
 
   private:
     std::optional<Location> m_location;
-    std::optional<Store> m_store;
-    std::optional<Hooks> m_hooks;
+    std::unique_ptr<Namespace> m_session;
 };
+
+// "no such cache 'NAME'"
+std::string no_such_cache(std::string_view cache);
 
 struct Command {
     std::string_view name;

@@ -10,7 +10,6 @@
 #include "base/Location.hpp"
 #include "Output.hpp"
 #include "commands/RunCommand.hpp"
-#include "engine/sqlite/Stats.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -25,7 +24,7 @@ constexpr int k_not_found = 1;
 int busy_timeout_ms() {
     const auto text = process_env("CACHEMAN_BUSY_TIMEOUT");
     if (!text || text->empty()) {
-        return StoreOptions{}.busy_timeout_ms;
+        return engine::EngineOptions{}.busy_timeout_ms;
     }
     try {
         return static_cast<int>(std::min<long long>(parse_duration(*text).count(), 1LL << 30));
@@ -107,45 +106,48 @@ int run_set(Context& ctx) {
     const auto& args = ctx.args;
     const auto ttl = ttl_of(args);
     const std::string value = (!args.value || *args.value == "-") ? read_stdin() : *args.value;
-    ctx.store(OpenMode::create).set(args.cache, args.key, value, ttl);
-    ctx.hooks().after_edit(args.cache);
+    ctx.session(OpenMode::create).set(args.cache, args.key, value, ttl);
     return k_found;
 }
 
 int run_get(Context& ctx) {
     const auto& args = ctx.args;
-    std::optional<std::string> value;
-    try {
-        value = ctx.store(OpenMode::read).get(args.cache, args.key);
-    } catch (const NotFoundError& error) {
-        ctx.note(error.what());
+    auto found = ctx.session(OpenMode::read).get(args.cache, args.key);
+    if (!found.ok()) {
+        ctx.note(no_such_cache(args.cache));
         return k_not_found;
     }
-    count_lookup(ctx.location(), args.cache, value.has_value());
-    if (!value) {
+    if (!found.value) {
         ctx.note(fmt::format("no such key '{}' in cache '{}'", args.key, args.cache));
         return k_not_found;
     }
-    write_out(*value);
+    const std::string& value = found.value->value;
+    write_out(value);
     // On a terminal, end the line so the prompt does not run on; never when piped.
-    if (stdout_is_terminal() && !value->empty() && value->back() != '\n') {
+    if (stdout_is_terminal() && !value.empty() && value.back() != '\n') {
         write_out("\n");
     }
     return k_found;
 }
 
 int run_del(Context& ctx) {
-    const auto removed = ctx.store(OpenMode::write).erase(ctx.args.cache, ctx.args.keys);
-    ctx.hooks().after_edit(ctx.args.cache);
-    if (removed == 0) {
-        throw NotFoundError(fmt::format("no such key in cache '{}'", ctx.args.cache));
+    const auto removed = ctx.session(OpenMode::write).erase(ctx.args.cache, ctx.args.keys);
+    if (!removed.ok()) {
+        return ctx.not_found(no_such_cache(ctx.args.cache));
     }
-    ctx.note(fmt::format("removed {} of {} keys", removed, ctx.args.keys.size()));
+    if (removed.value == 0) {
+        return ctx.not_found(fmt::format("no such key in cache '{}'", ctx.args.cache));
+    }
+    ctx.note(fmt::format("removed {} of {} keys", removed.value, ctx.args.keys.size()));
     return k_found;
 }
 
 int run_keys(Context& ctx) {
-    const auto keys = ctx.store(OpenMode::read).keys(ctx.args.cache);
+    const auto found = ctx.session(OpenMode::read).keys(ctx.args.cache);
+    if (!found.ok()) {
+        return ctx.not_found(no_such_cache(ctx.args.cache));
+    }
+    const auto& keys = found.value;
     if (ctx.global.json) {
         write_out(json_array(keys) + "\n");
     } else {
@@ -155,7 +157,7 @@ int run_keys(Context& ctx) {
 }
 
 int run_list(Context& ctx) {
-    const auto caches = ctx.store(OpenMode::read).list();
+    const auto caches = ctx.session(OpenMode::read).list();
     if (!ctx.global.json) {
         for (const auto& cache : caches) {
             write_out(cache.name + "\n");
@@ -176,12 +178,15 @@ int run_list(Context& ctx) {
 }
 
 int run_depend(Context& ctx) {
-    ctx.store(OpenMode::create).depend(ctx.args.parent, ctx.args.child);
+    ctx.session(OpenMode::create).depend(ctx.args.parent, ctx.args.child);
     return k_found;
 }
 
 int run_undepend(Context& ctx) {
-    ctx.store(OpenMode::write).undepend(ctx.args.parent, ctx.args.child);
+    if (!ctx.session(OpenMode::write).undepend(ctx.args.parent, ctx.args.child)) {
+        return ctx.not_found(
+            fmt::format("no dependency '{}' -> '{}'", ctx.args.parent, ctx.args.child));
+    }
     return k_found;
 }
 
@@ -196,7 +201,11 @@ void print_cache_names(const Context& ctx, const std::vector<std::string>& names
 int run_invalidate(Context& ctx) {
     const auto& args = ctx.args;
     const auto mode = args.dry_run ? OpenMode::read : OpenMode::write;
-    const auto cleared = ctx.store(mode).invalidate(args.cache, args.optional_key, args.dry_run);
+    const auto result = ctx.session(mode).invalidate(args.cache, args.optional_key, args.dry_run);
+    if (!result.ok()) {
+        return ctx.not_found(no_such_cache(args.cache));
+    }
+    const auto& cleared = result.value;
     if (args.dry_run) {
         print_cache_names(ctx, cleared);
     } else {
@@ -206,8 +215,11 @@ int run_invalidate(Context& ctx) {
 }
 
 int run_drop(Context& ctx) {
-    ctx.store(OpenMode::write);
-    const auto cleared = ctx.hooks().drop(ctx.args.cache);
+    const auto result = ctx.session(OpenMode::write).drop(ctx.args.cache);
+    if (!result.ok()) {
+        return ctx.not_found(no_such_cache(ctx.args.cache));
+    }
+    const auto& cleared = result.value;
     ctx.note(
         fmt::format("dropped '{}', cleared {} dependent cache(s)", ctx.args.cache, cleared.size()));
     return k_found;
@@ -215,9 +227,14 @@ int run_drop(Context& ctx) {
 
 int run_export(Context& ctx) {
     ProgressBar bar("export");
-    ctx.store(OpenMode::read)
-        .export_entries(ctx.args.cache, write_out,
-                        [&](std::size_t done, std::size_t total) { bar.update(done, total); });
+    const auto status = ctx.session(OpenMode::read)
+                            .export_entries(ctx.args.cache, write_out,
+                                            [&](std::size_t done, std::size_t total) {
+                                                bar.update(done, total);
+                                            });
+    if (status != Status::ok) {
+        return ctx.not_found(no_such_cache(ctx.args.cache));
+    }
     return k_found;
 }
 
@@ -229,18 +246,21 @@ int run_import(Context& ctx) {
     {
         ProgressBar bar("import");
         count =
-            ctx.store(OpenMode::create)
+            ctx.session(OpenMode::create)
                 .import_entries(args.cache, data, source, [&](std::size_t done, std::size_t total) {
                     bar.update(done, total);
                 });
     }
     ctx.note(fmt::format("imported {} entries into '{}'", count, args.cache));
-    ctx.hooks().after_edit(args.cache);
     return k_found;
 }
 
 int run_deps(Context& ctx) {
-    const auto deps = ctx.store(OpenMode::read).dependencies(ctx.args.cache, ctx.args.all);
+    const auto found = ctx.session(OpenMode::read).dependencies(ctx.args.cache, ctx.args.all);
+    if (!found.ok()) {
+        return ctx.not_found(no_such_cache(ctx.args.cache));
+    }
+    const auto& deps = found.value;
     if (ctx.global.json) {
         write_out(fmt::format(R"({{"name": {}, "parents": {}, "children": {}}})"
                               "\n",
@@ -279,14 +299,13 @@ int run_complete(Context& ctx) {
                 write_out(name + "\n");
             }
         } else if (what == "caches" || what == "keys") {
-            Store& store = ctx.store(OpenMode::read);
-            store.set_build_hook(nullptr);
+            Namespace& session = ctx.session(OpenMode::read);
             if (what == "caches") {
-                for (const auto& cache : store.list()) {
+                for (const auto& cache : session.list()) {
                     write_out(cache.name + "\n");
                 }
             } else if (ctx.args.optional_cache) {
-                write_lines(store.keys(*ctx.args.optional_cache));
+                write_lines(session.stored_keys(*ctx.args.optional_cache).value);
             }
         }
     } catch (const Error&) {
@@ -316,21 +335,13 @@ int run_help(Context& /*ctx*/) {
 
 } // namespace
 
-Store& Context::store(OpenMode mode) {
-    if (!m_store) {
-        const Location& where = location();
-        StoreOptions options;
+Namespace& Context::session(OpenMode mode) {
+    if (!m_session) {
+        engine::EngineOptions options;
         options.busy_timeout_ms = busy_timeout_ms();
-        options.volatile_path = [where] { return volatile_store_path(where, process_env); };
-        m_store.emplace(Store::open(where, mode, std::move(options)));
-        m_hooks.emplace(*m_store, where);
-        m_hooks->enable_lazy_build();
+        m_session = Namespace::open(location(), mode, options);
     }
-    return *m_store;
-}
-
-Hooks& Context::hooks() {
-    return *m_hooks;
+    return *m_session;
 }
 
 const Location& Context::location() {
@@ -344,6 +355,17 @@ void Context::note(std::string_view message) const {
     if (global.verbose && !global.quiet) {
         print_note(message);
     }
+}
+
+int Context::not_found(std::string_view message) const {
+    if (!global.quiet) {
+        print_error(message);
+    }
+    return k_not_found;
+}
+
+std::string no_such_cache(std::string_view cache) {
+    return fmt::format("no such cache '{}'", cache);
 }
 
 const std::vector<Command>& commands() {

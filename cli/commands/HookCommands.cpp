@@ -9,6 +9,8 @@
 
 namespace cacheman::cli {
 
+using engine::CacheSettings;
+
 namespace {
 
 struct HookSetting {
@@ -100,7 +102,7 @@ int run_create(Context& ctx) {
     const Arguments& args = ctx.args;
     CacheSettings validated; // parse every value before touching the store
     apply(args, validated);
-    ctx.store(OpenMode::create).configure(args.cache, [&](CacheSettings& settings) {
+    ctx.session(OpenMode::create).configure(args.cache, [&](CacheSettings& settings) {
         apply(args, settings);
     });
     return 0;
@@ -108,7 +110,11 @@ int run_create(Context& ctx) {
 
 int run_show(Context& ctx) {
     const std::string& name = ctx.args.cache;
-    const CacheSettings settings = ctx.store(OpenMode::read).settings(name);
+    const auto found = ctx.session(OpenMode::read).settings(name);
+    if (!found) {
+        return ctx.not_found(no_such_cache(name));
+    }
+    const CacheSettings& settings = *found;
     const std::string checks = format_time_checks(settings.checks());
     if (ctx.global.json) {
         std::string out = "{\"name\": " + json::quote(name);
@@ -138,14 +144,18 @@ int run_show(Context& ctx) {
 }
 
 int run_rebuild(Context& ctx) {
-    ctx.store(OpenMode::write);
-    ctx.hooks().rebuild(ctx.args.cache);
+    if (ctx.session(OpenMode::write).rebuild(ctx.args.cache) != Status::ok) {
+        return ctx.not_found(no_such_cache(ctx.args.cache));
+    }
     return 0;
 }
 
 int run_reload(Context& ctx) {
-    ctx.store(OpenMode::write);
-    for (const auto& reason : ctx.hooks().reload(ctx.args.cache, ctx.args.cascade)) {
+    const auto fallbacks = ctx.session(OpenMode::write).reload(ctx.args.cache, ctx.args.cascade);
+    if (!fallbacks.ok()) {
+        return ctx.not_found(no_such_cache(ctx.args.cache));
+    }
+    for (const auto& reason : fallbacks.value) {
         if (!ctx.global.quiet) {
             print_note(reason);
         }
@@ -154,8 +164,9 @@ int run_reload(Context& ctx) {
 }
 
 int run_save(Context& ctx) {
-    ctx.store(OpenMode::write);
-    ctx.hooks().save(ctx.args.cache, ctx.args.cascade);
+    if (ctx.session(OpenMode::write).save(ctx.args.cache, ctx.args.cascade) != Status::ok) {
+        return ctx.not_found(no_such_cache(ctx.args.cache));
+    }
     return 0;
 }
 

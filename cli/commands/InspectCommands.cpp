@@ -3,7 +3,6 @@
 #include "base/Error.hpp"
 #include "jsonl/Json.hpp"
 #include "Output.hpp"
-#include "engine/sqlite/Stats.hpp"
 
 #include <CLI/CLI.hpp>
 #include <ctime>
@@ -63,13 +62,11 @@ void declare_log(CLI::App& app, Arguments& args) {
 }
 
 int run_stats(Context& ctx) {
-    Store& store = ctx.store(OpenMode::write);
-    store.add_lookup_counts(take_counts(ctx.location()));
-    auto caches = store.list();
+    auto caches = ctx.session(OpenMode::write).stats();
     if (const auto& only = ctx.args.optional_cache) {
-        std::erase_if(caches, [&](const CacheSummary& c) { return c.name != *only; });
+        std::erase_if(caches, [&](const engine::CacheSummary& c) { return c.name != *only; });
         if (caches.empty()) {
-            throw NotFoundError("no such cache '" + *only + "'");
+            return ctx.not_found(no_such_cache(*only));
         }
     }
     if (ctx.global.json) {
@@ -95,9 +92,9 @@ int run_stats(Context& ctx) {
 }
 
 int run_graph(Context& ctx) {
-    Store& store = ctx.store(OpenMode::read);
-    const auto caches = store.list();
-    const auto edges = store.edges();
+    Namespace& session = ctx.session(OpenMode::read);
+    const auto caches = session.list();
+    const auto edges = session.edges();
     if (ctx.global.json || ctx.args.format == "json") {
         std::vector<std::string> names;
         for (const auto& c : caches) {
@@ -123,12 +120,12 @@ int run_graph(Context& ctx) {
 }
 
 int run_why(Context& ctx) {
-    Store& store = ctx.store(OpenMode::read);
-    if (!store.has_cache(ctx.args.cache)) {
-        throw NotFoundError("no such cache '" + ctx.args.cache + "'");
+    Namespace& session = ctx.session(OpenMode::read);
+    if (!session.dependencies(ctx.args.cache, false).ok()) {
+        return ctx.not_found(no_such_cache(ctx.args.cache));
     }
     constexpr std::size_t k_max_chains = 1000;
-    const auto chains = Graph(store.edges()).chains_to(ctx.args.cache, k_max_chains);
+    const auto chains = Graph(session.edges()).chains_to(ctx.args.cache, k_max_chains);
     if (ctx.global.json) {
         std::string out = "[";
         for (std::size_t i = 0; i < chains.size(); ++i) {
@@ -147,7 +144,7 @@ int run_why(Context& ctx) {
 }
 
 int run_log(Context& ctx) {
-    const auto entries = ctx.store(OpenMode::read).log(ctx.args.optional_cache, ctx.args.limit);
+    const auto entries = ctx.session(OpenMode::read).log(ctx.args.optional_cache, ctx.args.limit);
     if (ctx.global.json) {
         std::string out = "[";
         for (const auto& e : entries) {
@@ -169,7 +166,7 @@ int run_log(Context& ctx) {
 }
 
 int run_check(Context& ctx) {
-    const CheckReport report = ctx.store(OpenMode::read).check();
+    const engine::CheckReport report = ctx.session(OpenMode::read).check();
     if (ctx.global.json) {
         write_out(fmt::format(R"({{"ok": {}, "integrity": {}, "schema_version": {}, )"
                               R"("problems": {}}})"

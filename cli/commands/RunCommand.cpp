@@ -5,10 +5,8 @@
 #include "commands/InspectCommands.hpp"
 #include "proc/Interrupt.hpp"
 #include "jsonl/Json.hpp"
-#include "run/Memoizer.hpp"
 #include "base/Names.hpp"
 #include "Output.hpp"
-#include "engine/sqlite/Stats.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -245,28 +243,22 @@ int split_command(int argc, char** argv, int run_index, std::vector<std::string>
 int run_run(Context& ctx) {
     const RunRequest request = request_of(ctx.args);
     if (ctx.args.explain) {
-        Memoizer explainer(ctx.store(OpenMode::read), ctx.location().flights_dir());
-        print_explanation(ctx, explainer.explain(request));
+        print_explanation(ctx, ctx.session(OpenMode::read).explain(request));
         return 0;
     }
-    Memoizer memoizer(ctx.store(OpenMode::create), ctx.location().flights_dir());
+    Namespace& session = ctx.session(OpenMode::create);
     install_interrupt_handlers();
     // A reader that goes away (`| head -1`) must not kill cacheman before the result is stored.
     std::signal(SIGPIPE, SIG_IGN);
     RunOutcome outcome;
     try {
-        outcome = memoizer.run(request, fd_sink(STDOUT_FILENO), fd_sink(STDERR_FILENO),
+        outcome = session.run(request, fd_sink(STDOUT_FILENO), fd_sink(STDERR_FILENO),
                                [&] { spawn_detached(refresh_argv(ctx)); });
     } catch (const SpawnError& error) {
         print_error(error.what());
         return error.exit_code();
     } catch (const Interrupted&) {
         return die_of(interrupted());
-    }
-    const bool replayed =
-        outcome.source == RunSource::hit || outcome.source == RunSource::stale_hit;
-    if (outcome.source != RunSource::skipped) {
-        count_lookup(ctx.location(), request.cache, replayed);
     }
     if (!outcome.warning.empty()) {
         print_error(outcome.warning);

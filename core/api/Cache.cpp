@@ -1,4 +1,3 @@
-#include "jsonl/Json.hpp"
 #include "base/Names.hpp"
 
 #include "api/State.hpp"
@@ -16,15 +15,6 @@ using Buffer = std::map<std::string, detail::PendingEdit, std::less<>>;
 
 [[nodiscard]] bool live(const detail::PendingEdit& edit, double now) {
     return edit.value && (!edit.expires || *edit.expires > now);
-}
-
-// Runs a read of the store, treating a cache that does not exist (yet) as an empty one.
-template <class Read> auto or_empty(Read&& read) -> decltype(read()) {
-    try {
-        return std::invoke(std::forward<Read>(read));
-    } catch (const NotFoundError&) {
-        return {};
-    }
 }
 
 // The store's items (sorted by key) with the buffered edits (sorted too) laid over them.
@@ -112,31 +102,31 @@ std::optional<std::string> CacheImpl::get(std::string_view key) const {
     if (const auto found = buffer.find(key); found != buffer.end()) {
         return live(found->second, manager->now()) ? found->second.value : std::nullopt;
     }
-    return or_empty([&] { return manager->store.get(name, key); });
+    auto found = manager->session->get(name, key);
+    return found.ok() && found.value ? std::optional<std::string>(std::move(found.value->value))
+                                     : std::nullopt;
 }
 
 std::vector<std::string> CacheImpl::keys() const {
-    auto stored = or_empty([&] { return manager->store.keys(name); });
+    auto stored = manager->session->keys(name).value; // empty when the cache does not exist
     return overlay(
         std::move(stored), buffer, manager->now(), [](const std::string& key) { return key; },
         [](const std::string& key, const PendingEdit&) { return key; });
 }
 
-std::vector<Cache::value_type> CacheImpl::items() const {
-    // The export is one read transaction, so the snapshot is consistent.
-    std::string exported;
-    or_empty([&] {
-        manager->store.export_entries(name, [&](std::string_view chunk) { exported += chunk; });
-        return 0;
-    });
-    std::vector<Cache::value_type> stored;
-    std::string_view rest = exported;
-    while (!rest.empty()) {
-        const auto end = rest.find('\n');
-        auto entry = json::parse_entry(rest.substr(0, end));
-        stored.emplace_back(std::move(entry.key), std::move(entry.value));
-        rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+std::size_t CacheImpl::size() const {
+    if (buffer.empty()) {
+        return manager->session->count(name).value;
     }
+    return keys().size();
+}
+
+std::vector<Cache::value_type> CacheImpl::items() const {
+    // One read transaction: the snapshot is consistent.
+    std::vector<Cache::value_type> stored;
+    manager->session->scan(name, [&](const engine::EntryView& entry) {
+        stored.emplace_back(std::string(entry.key), std::string(entry.value));
+    });
     return overlay(
         std::move(stored), buffer, manager->now(),
         [](const Cache::value_type& item) -> const std::string& { return item.first; },
@@ -152,8 +142,7 @@ void CacheImpl::set(std::string_view key, std::string_view value,
         throw UsageError("invalid ttl: it must be positive");
     }
     if (mode == WriteMode::write_through) {
-        manager->store.set(name, key, value, ttl);
-        manager->hooks.after_edit(name);
+        manager->session->set(name, key, value, ttl);
         return;
     }
     std::optional<double> expires;
@@ -168,12 +157,7 @@ void CacheImpl::set(std::string_view key, std::string_view value,
 bool CacheImpl::erase(std::string_view key) {
     validate_key(key);
     if (mode == WriteMode::write_through) {
-        const auto removed =
-            or_empty([&] { return manager->store.erase(name, {std::string(key)}); });
-        if (removed > 0) {
-            manager->hooks.after_edit(name);
-        }
-        return removed > 0;
+        return manager->session->erase(name, {std::string(key)}).value > 0;
     }
     if (!get(key)) {
         return false;
@@ -191,9 +175,7 @@ void CacheImpl::clear() {
     if (mode == WriteMode::write_through) {
         // Keys read in one transaction, erased in another: an entry another process adds in
         // between survives, as if it had been added just after the clear.
-        if (or_empty([&] { return manager->store.erase(name, present); }) > 0) {
-            manager->hooks.after_edit(name);
-        }
+        manager->session->erase(name, present);
         return;
     }
     for (auto& key : present) {
@@ -216,15 +198,24 @@ void CacheImpl::commit() {
         window.clear();
         return;
     }
-    std::vector<Store::Write> writes;
+    std::vector<engine::Write> writes;
     writes.reserve(buffer.size());
     for (const auto& [key, edit] : buffer) {
-        writes.push_back({key, edit.value, edit.expires});
+        writes.push_back({key, edit.value, edit.expires, std::nullopt});
     }
-    manager->store.apply(name, writes); // all or nothing: on failure the buffer stays
-    buffer.clear();
-    window.clear();
-    manager->hooks.after_edit(name);
+    // All or nothing: on failure the buffer stays. An auto-sync save failing after the commit
+    // throws HookError with the edits written.
+    const auto clear_buffer = [&] {
+        buffer.clear();
+        window.clear();
+    };
+    try {
+        manager->session->apply(name, writes);
+    } catch (const HookError&) {
+        clear_buffer();
+        throw;
+    }
+    clear_buffer();
 }
 
 void CacheImpl::close() noexcept {
@@ -304,7 +295,7 @@ std::vector<std::string> Cache::keys() const {
 }
 
 std::size_t Cache::size() const {
-    return keys().size();
+    return impl().size();
 }
 
 bool Cache::empty() const {

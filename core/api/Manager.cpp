@@ -1,4 +1,3 @@
-#include "base/Clock.hpp"
 #include "base/Names.hpp"
 
 #include "api/State.hpp"
@@ -10,11 +9,19 @@
 
 namespace cacheman::v1 {
 
-namespace detail {
+namespace {
 
-double ManagerState::now() const {
-    return unix_now(clock);
+// The value of a call on an existing cache; NotFoundError when the cache does not exist.
+template <class T> T found(Result<T> result, std::string_view name) {
+    if (result.status == Status::no_cache) {
+        throw NotFoundError("no such cache '" + std::string(name) + "'");
+    }
+    return std::move(result.value);
 }
+
+} // namespace
+
+namespace detail {
 
 void ManagerState::commit_write_backs() {
     for (auto* cache : write_backs) {
@@ -46,21 +53,17 @@ Manager Manager::open(ManagerOptions options) {
         };
         const Location location =
             resolve_location(given(options.dir), given(options.name_space), process_env);
-        StoreOptions store_options;
-        store_options.busy_timeout_ms = static_cast<int>(
+        engine::EngineOptions engine_options;
+        engine_options.busy_timeout_ms = static_cast<int>(
             std::min<std::chrono::milliseconds::rep>(options.busy_timeout.count(), INT_MAX));
-        store_options.clock = options.clock;
-        store_options.volatile_path = [location] {
-            return volatile_store_path(location, process_env);
-        };
-        Store store = Store::open(location, OpenMode::create, std::move(store_options));
-        return Manager(std::make_shared<detail::ManagerState>(std::move(store), location,
-                                                              std::move(options.clock)));
+        engine_options.clock = options.clock;
+        return Manager(std::make_shared<detail::ManagerState>(
+            Namespace::open(location, engine::OpenMode::create, engine_options)));
     });
 }
 
 const std::string& Manager::path() const {
-    return state().store.path();
+    return state().path;
 }
 
 Cache Manager::cache(std::string_view name, CacheOptions options) {
@@ -81,7 +84,7 @@ Cache Manager::cache(std::string_view name, WriteMode mode) {
 std::vector<std::string> Manager::caches() {
     return std::invoke([&] {
         std::vector<std::string> names;
-        for (auto& summary : state().store.list()) {
+        for (auto& summary : state().session->list()) {
             names.push_back(std::move(summary.name));
         }
         return names;
@@ -89,35 +92,38 @@ std::vector<std::string> Manager::caches() {
 }
 
 std::vector<std::string> Manager::dependents(std::string_view name) {
-    return std::invoke([&] { return state().store.dependencies(name, true).children; });
+    return found(state().session->dependencies(name, true), name).children;
 }
 
 void Manager::depend(std::string_view parent, std::string_view child) {
-    std::invoke([&] { state().store.depend(parent, child); });
+    state().session->depend(parent, child);
 }
 
 void Manager::undepend(std::string_view parent, std::string_view child) {
-    std::invoke([&] { state().store.undepend(parent, child); });
+    if (!state().session->undepend(parent, child)) {
+        throw NotFoundError("no dependency '" + std::string(parent) + "' -> '" +
+                            std::string(child) + "'");
+    }
 }
 
 std::vector<std::string> Manager::invalidate(std::string_view name) {
     return std::invoke([&] {
         state().commit_write_backs();
-        return state().store.invalidate(name, std::nullopt, false);
+        return found(state().session->invalidate(name, std::nullopt, false), name);
     });
 }
 
 std::vector<std::string> Manager::invalidate(std::string_view name, std::string_view key) {
     return std::invoke([&] {
         state().commit_write_backs();
-        return state().store.invalidate(name, std::string(key), false);
+        return found(state().session->invalidate(name, std::string(key), false), name);
     });
 }
 
 std::vector<std::string> Manager::drop(std::string_view name) {
     return std::invoke([&] {
         state().commit_write_backs();
-        return state().hooks.drop(std::string(name)); // runs the deleter first
+        return found(state().session->drop(name), name); // runs the deleter first
     });
 }
 

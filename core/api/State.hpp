@@ -1,18 +1,13 @@
-// What the public Manager and Cache hold behind their pointers.
-//
-// Core's headers come first: the public header declares types with the same names as some of
-// core's (Error, NotFoundError, ...) in the inline namespace v1, after which an unqualified use
-// of such a name in namespace cacheman is ambiguous. Code in cacheman::v1 finds v1's first.
+// What the public Manager and Cache hold behind their pointers: a session (session/Namespace.hpp)
+// shared by the Manager and its Caches, so that the library applies the same policies as the
+// command (lazy build, auto-sync, lookup counting, the deleter on drop).
 #pragma once
 
 #include "hooks/AutoSync.hpp"
-#include "hooks/Hooks.hpp"
-#include "base/Location.hpp"
-#include "engine/sqlite/Store.hpp"
+#include "session/Namespace.hpp"
 
 #include <cacheman/cacheman.hpp>
 
-#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -25,27 +20,20 @@ namespace cacheman::v1::detail {
 
 struct CacheImpl;
 
-// The store and its hooks, wired as the command wires them: reads build an unbuilt cache that
-// has a builder, edits run the saver when the cache's auto-sync rules hold, drop runs the deleter.
-// Lives at a fixed address (behind a shared_ptr): hooks hold a reference to the store.
 struct ManagerState {
-    ManagerState(Store opened, const Location& location, std::function<double()> clock_function)
-        : store(std::move(opened)), hooks(store, location, clock_function),
-          clock(std::move(clock_function)) {
-        hooks.enable_lazy_build();
-    }
+    explicit ManagerState(std::unique_ptr<Namespace> opened)
+        : session(std::move(opened)), path(session->store_name()) {}
     ManagerState(const ManagerState&) = delete;
     ManagerState& operator=(const ManagerState&) = delete;
 
-    // Unix seconds, from the injected clock when there is one.
-    [[nodiscard]] double now() const;
+    // Unix seconds, by the store's clock (the injected one when there is one).
+    [[nodiscard]] double now() const { return session->now(); }
     // Commits the buffered edits of every live write-back Cache, so that an invalidation or a
     // drop acts on them too.
     void commit_write_backs();
 
-    Store store;
-    Hooks hooks;
-    std::function<double()> clock;
+    std::unique_ptr<Namespace> session;
+    std::string path;
     std::vector<CacheImpl*> write_backs; // registered by CacheImpl for as long as it lives
 };
 
@@ -65,6 +53,7 @@ struct CacheImpl {
     // cache that does not exist reads as empty.
     [[nodiscard]] std::optional<std::string> get(std::string_view key) const;
     [[nodiscard]] std::vector<std::string> keys() const;
+    [[nodiscard]] std::size_t size() const;
     [[nodiscard]] std::vector<Cache::value_type> items() const;
 
     // Writes: one transaction each in write-through mode; buffered and counted in write-back
@@ -74,8 +63,7 @@ struct CacheImpl {
     bool erase(std::string_view key);
     void clear();
 
-    // Writes every buffered edit in one transaction (an import: erases are entries that have
-    // already expired, which no read sees and the next write purges). On failure nothing is
+    // Writes every buffered edit in one transaction (erases are removals). On failure nothing is
     // written and the edits stay buffered. Then runs the saver if the cache's auto-sync rules
     // (`cacheman create --saver`) say so, which may throw HookError.
     void commit();

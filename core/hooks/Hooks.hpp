@@ -1,41 +1,45 @@
 // A cache's hooks, the seed's way (loader, saver, builder, validator, deleter, pre- and
 // post-processor), as shell commands. Each runs as `/bin/sh -c COMMAND` with CACHEMAN_CACHE,
 // CACHEMAN_NAMESPACE and CACHEMAN_DIR set; contents travel on stdin/stdout in the export format
-// (JSON Lines). A hook's stderr passes through. A failing builder, saver, deleter, pre- or
-// post-processor throws HookError (exit 4) and leaves the cache as it was; a failing loader or a
-// rejecting validator is not an error: reload falls back to the builder.
+// (JSON Lines). A hook's stderr passes through.
+//
+// This runs hooks and nothing else: when they run, and what happens to the store around them,
+// the session decides (session/Namespace.hpp). A failing builder, saver, deleter, pre- or
+// post-processor throws HookError (exit 4); a failing loader or a rejecting validator is not an
+// error: load() says why, and the session falls back to the builder.
 #pragma once
 
 #include "base/Location.hpp"
-#include "engine/sqlite/Store.hpp"
+#include "engine/Types.hpp"
 
 #include <functional>
+#include <optional>
 #include <string>
-#include <vector>
+#include <string_view>
 
 namespace cacheman {
 
 class Hooks {
   public:
-    Hooks(Store& store, Location location, std::function<double()> clock = {});
+    // `trusted` says whether hook commands may run from the store's settings (they were
+    // written by the user running cacheman); every hook refuses with StoreError otherwise.
+    Hooks(Location location, std::function<bool()> trusted)
+        : m_location(std::move(location)), m_trusted(std::move(trusted)) {}
 
-    // Makes reads of an unbuilt cache with a builder run the builder first.
-    void enable_lazy_build();
-
-    // Runs the builder (its output, post-processed, becomes the contents) and clears the
-    // dependents; without a builder, empties the cache and clears its dependents.
-    void rebuild(const std::string& cache);
-    // Loads through loader and validator, falling back to the builder (see the contract).
-    // Returns the reasons it fell back, for the user (empty when the loader's output was used).
-    // With `cascade`, dependents are reloaded first.
-    std::vector<std::string> reload(const std::string& cache, bool cascade);
-    // Pipes the contents through the pre-processor into the saver (a no-op without a saver).
-    // With `cascade`, dependents are saved first.
-    void save(const std::string& cache, bool cascade);
-    // After a command's edits were committed: saves when the auto-sync rules say so.
-    void after_edit(const std::string& cache);
-    // Runs the deleter, then drops the cache (its dependents are cleared).
-    std::vector<std::string> drop(const std::string& cache);
+    // The builder's output (nothing without a builder: the seed's default builder builds an
+    // empty cache), through the post-processor.
+    std::string build(const std::string& cache, const engine::CacheSettings& settings);
+    struct Loaded {
+        std::optional<std::string> contents; // post-processed; nullopt: fall back
+        std::string reason;                  // why it fell back
+    };
+    // The loader's output, checked by the validator, through the post-processor.
+    Loaded load(const std::string& cache, const engine::CacheSettings& settings);
+    // Pipes `contents` through the pre-processor into the saver.
+    void save(const std::string& cache, const engine::CacheSettings& settings,
+              std::string contents);
+    // Runs the deleter, if any.
+    void remove(const std::string& cache, const engine::CacheSettings& settings);
 
   private:
     struct Output {
@@ -46,17 +50,11 @@ class Hooks {
                std::string_view input);
     std::string must_run(const std::string& cache, std::string_view kind,
                          const std::string& command, std::string_view input);
-    std::string build_contents(const std::string& cache, const CacheSettings& settings);
-    std::string post_process(const std::string& cache, const CacheSettings& settings,
+    std::string post_process(const std::string& cache, const engine::CacheSettings& settings,
                              std::string contents);
-    void replace(const std::string& cache, const std::string& contents, std::string_view source);
-    std::vector<std::string> dependents_first(const std::string& cache);
-    void refuse_foreign_store() const;
-    [[nodiscard]] double now() const;
 
-    Store& m_store;
     Location m_location;
-    std::function<double()> m_clock;
+    std::function<bool()> m_trusted;
 };
 
 } // namespace cacheman

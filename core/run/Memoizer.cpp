@@ -17,43 +17,32 @@ void replay(const RunRecord& record, const OutputSink& out, const OutputSink& er
 
 } // namespace
 
-Memoizer::Memoizer(Store& store, std::string flights_dir, std::function<double()> clock)
-    : m_store(store), m_flights_dir(std::move(flights_dir)), m_clock(std::move(clock)) {}
-
-double Memoizer::now() const {
-    return unix_now(m_clock);
-}
-
 std::optional<RunRecord> Memoizer::lookup(const std::string& cache, const std::string& key,
                                           std::optional<double>* expires) {
-    try {
-        auto entry = m_store.get_entry(cache, key);
-        if (!entry) {
-            return std::nullopt;
-        }
-        if (expires != nullptr) {
-            *expires = entry->expires;
-        }
-        // An entry that is not a run record (someone `set` it by hand) is a miss, overwritten.
-        return decode_run_record(entry->value);
-    } catch (const NotFoundError&) {
-        return std::nullopt; // the cache does not exist yet
+    auto entry = m_results.lookup(cache, key);
+    if (!entry) {
+        return std::nullopt;
     }
+    if (expires != nullptr) {
+        *expires = entry->expires;
+    }
+    // An entry that is not a run record (someone `set` it by hand) is a miss, overwritten.
+    return decode_run_record(entry->value);
 }
 
-bool Memoizer::is_stale(const RunRequest& request, const RunRecord& record) const {
+bool Memoizer::is_stale(const RunRequest& request, const RunRecord& record) {
     if (!request.stale) {
         return false;
     }
     const double limit = static_cast<double>(request.stale->count()) / 1000.0;
-    return now() - record.created_at >= limit;
+    return m_results.now() - record.created_at >= limit;
 }
 
 RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const OutputSink& err,
                          const std::function<void()>& start_refresh) {
     const RunKey key = compute_run_key(request.spec);
     if (request.refresh) {
-        auto flight = Flight::try_lead(m_flights_dir, key.hex);
+        auto flight = m_results.flights().try_lead(key.hex);
         const auto current = lookup(request.cache, key.hex);
         if (!flight || (current && !is_stale(request, *current))) {
             return {0, RunSource::skipped, 0, {}}; // someone else refreshes, or already did
@@ -70,9 +59,9 @@ RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const
             return {record->exit_code, stale ? RunSource::stale_hit : RunSource::hit, 0, {}};
         }
     }
-    Flight flight = Flight::join(m_flights_dir, key.hex);
-    if (flight.role() == Flight::Role::follower) {
-        if (const auto record = decode_run_record(flight.result())) {
+    auto flight = m_results.flights().join(key.hex);
+    if (flight->role() == engine::Flight::Role::follower) {
+        if (const auto record = decode_run_record(flight->result())) {
             replay(*record, out, err);
             return {record->exit_code, RunSource::waited, 0, {}};
         }
@@ -84,13 +73,14 @@ RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const
             return {record->exit_code, RunSource::hit, 0, {}};
         }
     }
-    return execute(request, key.hex, flight, out, err);
+    return execute(request, key.hex, *flight, out, err);
 }
 
-RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key, Flight& flight,
+RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key,
+                             engine::Flight& flight,
                              const OutputSink& out, const OutputSink& err) {
     RunRecord record;
-    record.created_at = now();
+    record.created_at = m_results.now();
     const ProcessResult result = run_process(
         request.spec.argv,
         [&](std::string_view chunk) {
@@ -112,9 +102,11 @@ RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key, 
     const std::string encoded = encode(record);
     if (result.exit_code == 0 || request.cache_failures) {
         try {
-            m_store.set(request.cache, key, encoded, request.ttl);
+            m_results.store(request.cache, key, encoded, request.ttl);
         } catch (const StoreError& error) {
             outcome.warning = std::string("the result was not stored: ") + error.what();
+        } catch (const HookError& error) {
+            outcome.warning = error.what(); // stored; the auto-sync save after it failed
         }
     }
     flight.publish(encoded);

@@ -4,11 +4,11 @@
 #pragma once
 
 #include "base/Duration.hpp"
-#include "engine/sqlite/FlockFlight.hpp"
+#include "engine/Flight.hpp"
+#include "engine/Types.hpp"
 #include "proc/Process.hpp"
 #include "run/RunKey.hpp"
 #include "run/RunRecord.hpp"
-#include "engine/sqlite/Store.hpp"
 
 #include <functional>
 #include <optional>
@@ -47,9 +47,29 @@ struct Explanation {
     std::optional<double> expires;   // its expiry, unix seconds
 };
 
+// Where results live: the session implements it over a namespace (lookups of an ordinary
+// cache; storing is an edit like any other, auto-sync included).
+class ResultStore {
+  public:
+    virtual ~ResultStore() = default;
+    ResultStore() = default;
+    ResultStore(const ResultStore&) = delete;
+    ResultStore& operator=(const ResultStore&) = delete;
+    // The live entry, or nullopt when it (or the cache) is missing.
+    virtual std::optional<engine::Entry> lookup(const std::string& cache,
+                                                const std::string& key) = 0;
+    // Stores a result. Throws StoreError when it cannot be stored, HookError when auto-sync's
+    // saver failed after the result was stored.
+    virtual void store(const std::string& cache, const std::string& key, std::string_view value,
+                       std::optional<Duration> ttl) = 0;
+    virtual engine::Flights& flights() = 0;
+    // Unix seconds.
+    virtual double now() = 0;
+};
+
 class Memoizer {
   public:
-    Memoizer(Store& store, std::string flights_dir, std::function<double()> clock = {});
+    explicit Memoizer(ResultStore& results) : m_results(results) {}
 
     // Replays or executes the request's command, writing its output to the sinks. Calls
     // `start_refresh` when a stale entry is replayed. Throws SpawnError when the command cannot
@@ -63,14 +83,11 @@ class Memoizer {
   private:
     std::optional<RunRecord> lookup(const std::string& cache, const std::string& key,
                                     std::optional<double>* expires = nullptr);
-    [[nodiscard]] bool is_stale(const RunRequest& request, const RunRecord& record) const;
-    RunOutcome execute(const RunRequest& request, const std::string& key, Flight& flight,
+    RunOutcome execute(const RunRequest& request, const std::string& key, engine::Flight& flight,
                        const OutputSink& out, const OutputSink& err);
-    [[nodiscard]] double now() const;
+    [[nodiscard]] bool is_stale(const RunRequest& request, const RunRecord& record);
 
-    Store& m_store;
-    std::string m_flights_dir;
-    std::function<double()> m_clock;
+    ResultStore& m_results;
 };
 
 } // namespace cacheman

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace cacheman {
+namespace cacheman::sqlite {
 
 namespace {
 
@@ -48,16 +48,10 @@ std::string read_all(int fd, const std::string& path) {
 
 } // namespace
 
-Flight::Flight(int fd, std::string path, Role role, std::string result)
+FlockFlight::FlockFlight(int fd, std::string path, Role role, std::string result)
     : m_fd(fd), m_path(std::move(path)), m_role(role), m_result(std::move(result)) {}
 
-Flight::Flight(Flight&& other) noexcept
-    : m_fd(other.m_fd), m_path(std::move(other.m_path)), m_role(other.m_role),
-      m_result(std::move(other.m_result)) {
-    other.m_fd = -1;
-}
-
-Flight::~Flight() {
+FlockFlight::~FlockFlight() {
     if (m_fd >= 0) {
         // A leader leaving without a result: unlink the (empty) file so that no lock files pile
         // up; waiters holding it see it empty and unlinked, and join again.
@@ -66,16 +60,16 @@ Flight::~Flight() {
     }
 }
 
-Flight Flight::join(const std::string& directory, const std::string& key) {
-    return *enter(directory, key, true);
+std::unique_ptr<engine::Flight> FlockFlights::join(const std::string& key) {
+    return FlockFlight::enter(m_directory, key, true);
 }
 
-std::optional<Flight> Flight::try_lead(const std::string& directory, const std::string& key) {
-    return enter(directory, key, false);
+std::unique_ptr<engine::Flight> FlockFlights::try_lead(const std::string& key) {
+    return FlockFlight::enter(m_directory, key, false);
 }
 
-std::optional<Flight> Flight::enter(const std::string& directory, const std::string& key,
-                                    bool wait) {
+std::unique_ptr<FlockFlight> FlockFlight::enter(const std::string& directory,
+                                                const std::string& key, bool wait) {
     if (mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST) {
         fail("cannot create flights directory", directory);
     }
@@ -90,7 +84,7 @@ std::optional<Flight> Flight::enter(const std::string& directory, const std::str
                 ::close(fd); // a leader just finished with this file: start over on a new one
                 continue;
             }
-            return Flight(fd, path, Role::leader, {});
+            return std::make_unique<FlockFlight>(fd, path, Role::leader, std::string());
         }
         if (errno != EWOULDBLOCK) {
             ::close(fd);
@@ -98,7 +92,7 @@ std::optional<Flight> Flight::enter(const std::string& directory, const std::str
         }
         if (!wait) {
             ::close(fd);
-            return std::nullopt;
+            return nullptr;
         }
         while (flock(fd, LOCK_EX) != 0) {
             if (errno != EINTR || interrupted()) {
@@ -110,19 +104,19 @@ std::optional<Flight> Flight::enter(const std::string& directory, const std::str
             }
         }
         if (!is_unlinked(fd, path)) {
-            return Flight(fd, path, Role::leader, {}); // the leader died without a result
+            return std::make_unique<FlockFlight>(fd, path, Role::leader, std::string()); // the leader died without a result
         }
         std::string result = read_all(fd, path);
         ::close(fd);
         if (!result.empty()) {
-            return Flight(-1, path, Role::follower, std::move(result));
+            return std::make_unique<FlockFlight>(-1, path, Role::follower, std::move(result));
         }
         // The leader left without running anything (it found the result stored, or was
         // interrupted): join again, and look at the store again as leader.
     }
 }
 
-void Flight::publish(std::string_view bytes) {
+void FlockFlight::publish(std::string_view bytes) {
     if (m_fd < 0 || m_role != Role::leader) {
         return;
     }
@@ -145,4 +139,4 @@ void Flight::publish(std::string_view bytes) {
     m_fd = -1;
 }
 
-} // namespace cacheman
+} // namespace cacheman::sqlite

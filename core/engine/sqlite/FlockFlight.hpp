@@ -1,5 +1,4 @@
-// Single flight for memoized commands: of all the processes that run the same key at once, one
-// (the leader) executes the command; the others (followers) wait for it and receive its result.
+// Single flight on one machine (the SQLite engine's): flock(2) on a lock file per key.
 //
 // Each key has a lock file in the flights directory, locked with flock(2) so that the kernel
 // releases it when its holder dies. The leader writes its result into the file, unlinks it,
@@ -9,43 +8,44 @@
 // leads in its place. Waiting touches no store lock.
 #pragma once
 
+#include "engine/Flight.hpp"
+
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace cacheman {
+namespace cacheman::sqlite {
 
-class Flight {
+class FlockFlight final : public engine::Flight {
   public:
-    enum class Role { leader, follower };
+    // Joins the flight for `key` in `directory` (created 0700 when missing); with `wait`, blocks
+    // until a leader finishes, else returns nullptr when another process leads.
+    static std::unique_ptr<FlockFlight> enter(const std::string& directory, const std::string& key,
+                                              bool wait);
+    ~FlockFlight() override; // releases the lock (without publishing)
 
-    // Joins the flight for `key`, creating `directory` (0700) when missing. Returns as leader at
-    // once when no other process leads; otherwise blocks until the leader finishes. Throws
-    // StoreError when the lock file cannot be used, Interrupted when a signal ends the wait.
-    static Flight join(const std::string& directory, const std::string& key);
-    // Like join, but never waits: nullopt when another process leads the flight.
-    static std::optional<Flight> try_lead(const std::string& directory, const std::string& key);
+    [[nodiscard]] Role role() const override { return m_role; }
+    [[nodiscard]] const std::string& result() const override { return m_result; }
+    void publish(std::string_view bytes) override;
 
-    Flight(Flight&& other) noexcept;
-    Flight& operator=(Flight&&) = delete;
-    Flight(const Flight&) = delete;
-    Flight& operator=(const Flight&) = delete;
-    ~Flight(); // releases the lock (without publishing)
-
-    [[nodiscard]] Role role() const { return m_role; }
-    // For a follower: the bytes the leader published.
-    [[nodiscard]] const std::string& result() const { return m_result; }
-    // For the leader: hands `bytes` to the followers and releases the flight.
-    void publish(std::string_view bytes);
+    FlockFlight(int fd, std::string path, Role role, std::string result);
 
   private:
-    Flight(int fd, std::string path, Role role, std::string result);
-    static std::optional<Flight> enter(const std::string& directory, const std::string& key,
-                                       bool wait);
     int m_fd;
     std::string m_path;
     Role m_role;
     std::string m_result;
 };
 
-} // namespace cacheman
+class FlockFlights final : public engine::Flights {
+  public:
+    explicit FlockFlights(std::string directory) : m_directory(std::move(directory)) {}
+    std::unique_ptr<engine::Flight> join(const std::string& key) override;
+    std::unique_ptr<engine::Flight> try_lead(const std::string& key) override;
+
+  private:
+    std::string m_directory;
+};
+
+} // namespace cacheman::sqlite

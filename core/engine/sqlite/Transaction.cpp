@@ -11,8 +11,13 @@ Transaction::Transaction(Database& db, Kind kind) : m_db(db) {
 }
 
 Transaction::~Transaction() {
+    rollback();
+}
+
+void Transaction::rollback() noexcept {
     if (m_open) {
         sqlite3_exec(m_db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+        m_open = false;
     }
 }
 

@@ -17,6 +17,8 @@ class Transaction {
     Transaction& operator=(const Transaction&) = delete;
 
     void commit();
+    // Ends the transaction now without changing anything (what the destructor would do).
+    void rollback() noexcept;
 
   private:
     Database& m_db;

@@ -1,4 +1,4 @@
-#include "engine/sqlite/Stats.hpp"
+#include "engine/sqlite/LookupCounts.hpp"
 
 #include <cerrno>
 #include <cstdio>

@@ -1,0 +1,118 @@
+// The plain data that crosses the engine interface (engine/Engine.hpp).
+#pragma once
+
+#include "base/Duration.hpp"
+#include "graph/Graph.hpp"
+#include "hooks/AutoSync.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cacheman::engine {
+
+// How a command opens its store.
+enum class OpenMode {
+    read,   // never creates anything; a missing store reads as an empty one
+    write,  // writes to an existing store; a missing store acts as an empty one (not created)
+    create, // creates the store when missing
+};
+
+// What every engine is opened with.
+struct EngineOptions {
+    // How long a writer waits for another process's lock before failing (LockedError).
+    int busy_timeout_ms = 10'000;
+    // Unix time in seconds; the system clock when empty. Tests inject a fake one.
+    std::function<double()> clock;
+};
+
+// A cache's settings: its hooks (shell commands), default expiry, volatility and auto-sync.
+struct CacheSettings {
+    std::optional<std::string> builder;
+    std::optional<std::string> loader;
+    std::optional<std::string> saver;
+    std::optional<std::string> validator;
+    std::optional<std::string> deleter;
+    std::optional<std::string> pre_processor;
+    std::optional<std::string> post_processor;
+    std::optional<Duration> default_ttl;
+    bool is_volatile = false;
+    std::optional<bool> autosync;                          // nullopt: on when a saver is set
+    std::optional<std::vector<TimeCheck>> autosync_checks; // nullopt: the seed's defaults
+
+    [[nodiscard]] bool autosync_on() const { return saver && autosync.value_or(true); }
+    [[nodiscard]] std::vector<TimeCheck> checks() const {
+        return autosync_checks.value_or(default_time_checks());
+    }
+};
+
+struct Entry {
+    std::string value;
+    std::optional<double> expires; // unix seconds
+};
+
+struct EntryView {
+    std::string_view key;
+    std::string_view value;
+    std::optional<double> expires;
+};
+
+// One edit of a batch: a value to store, or, without a value, a key to remove. The value
+// expires at `expires` (unix seconds), else `ttl` after the write by the store's clock, else
+// after the cache's default ttl, else never.
+struct Write {
+    std::string key;
+    std::optional<std::string> value;
+    std::optional<double> expires;
+    std::optional<Duration> ttl;
+};
+
+struct CacheSummary {
+    std::string name;
+    std::int64_t entries = 0; // live entries
+    std::int64_t bytes = 0;   // total size of their values
+    std::vector<std::string> parents;
+    std::vector<std::string> children;
+    bool is_volatile = false;
+    std::optional<double> invalidated; // unix seconds of the last clear by an invalidation
+    std::int64_t hits = 0;             // folded lookup counts
+    std::int64_t misses = 0;
+};
+
+struct Dependencies {
+    std::vector<std::string> parents;
+    std::vector<std::string> children;
+};
+
+// One invalidation in the log: which command cleared what, cascade included.
+struct LogEntry {
+    double at = 0;
+    std::string command;
+    std::string cache;
+    std::vector<std::string> cleared;
+};
+
+// What `check` found; healthy when every list is empty and integrity is "ok".
+struct CheckReport {
+    std::vector<std::string> integrity; // the store's own integrity check, line by line
+    int schema_version = 0;
+    std::vector<std::string> problems; // orphan edges, missing or stray tables
+    [[nodiscard]] bool healthy() const {
+        return integrity.size() == 1 && integrity.front() == "ok" && problems.empty();
+    }
+};
+
+// What an edit changed: entries written or removed, and whether they were counted as edits for
+// auto-sync (the cache has auto-sync on), so that the session knows a save may be due.
+struct Edited {
+    std::size_t changed = 0;
+    bool counted = false;
+};
+
+using EditBuckets = std::map<std::int64_t, std::int64_t>; // second (unix) -> edits
+
+} // namespace cacheman::engine

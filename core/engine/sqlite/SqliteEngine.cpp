@@ -1,0 +1,301 @@
+#include "engine/sqlite/SqliteEngine.hpp"
+
+#include "base/Names.hpp"
+#include "engine/sqlite/Check.hpp"
+#include "engine/sqlite/Schema.hpp"
+#include "engine/sqlite/LookupCounts.hpp"
+#include "engine/sqlite/StoreFile.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace cacheman::sqlite {
+
+using engine::Access;
+using engine::Result;
+using engine::Status;
+
+namespace {
+
+std::function<std::string()> volatile_path_of(const std::optional<Location>& location) {
+    if (!location) {
+        return {};
+    }
+    return [where = *location] { return volatile_store_path(where, process_env); };
+}
+
+std::string flights_dir_of(const std::optional<Location>& location) {
+    return location ? location->flights_dir() : std::string("/nonexistent/cacheman-flights");
+}
+
+} // namespace
+
+SqliteEngine::SqliteEngine(std::unique_ptr<Connection> connection,
+                           std::optional<Location> location)
+    : m_connection(std::move(connection)), m_location(std::move(location)),
+      m_volatile(*m_connection, volatile_path_of(m_location)), m_catalog(*m_connection),
+      m_entries(*m_connection), m_history(*m_connection),
+      m_cascade(*m_connection, m_catalog, m_entries, m_history, m_volatile),
+      m_flights(flights_dir_of(m_location)) {}
+
+SqliteEngine::SqliteEngine(const Location& location, engine::OpenMode mode,
+                           const engine::EngineOptions& options)
+    : SqliteEngine(open_store_file(location.dir, location.path(), mode, options.busy_timeout_ms,
+                                   options.clock),
+                   location) {}
+
+SqliteEngine::SqliteEngine(const engine::EngineOptions& options)
+    : SqliteEngine(open_in_memory(options.busy_timeout_ms, options.clock), std::nullopt) {}
+
+bool SqliteEngine::settings_trusted() {
+    if (!m_location || name() == ":memory:") {
+        return true;
+    }
+    struct stat info {};
+    return stat(name().c_str(), &info) == 0 && info.st_uid == geteuid();
+}
+
+template <class Body>
+auto SqliteEngine::in_cache(std::string_view cache, Transaction::Kind kind, bool create,
+                            Access access, Body&& body)
+    -> Result<decltype(body(std::declval<CacheRow&>()))> {
+    using Value = decltype(body(std::declval<CacheRow&>()));
+    validate_cache_name(cache);
+    while (true) {
+        Transaction tx(m_connection->db(), kind);
+        std::optional<CacheRow> row = create ? m_catalog.ensure(cache) : m_catalog.find(cache);
+        if (!row) {
+            return {Status::no_cache, Value{}};
+        }
+        if (row->is_volatile && !m_volatile.attached()) {
+            tx.rollback();
+            m_volatile.attach();
+            continue;
+        }
+        if (access == Access::built && row->needs_build) {
+            return {Status::unbuilt, Value{}};
+        }
+        Value value = body(*row);
+        tx.commit();
+        return {Status::ok, std::move(value)};
+    }
+}
+
+Result<std::optional<engine::Entry>> SqliteEngine::get(std::string_view cache,
+                                                       std::string_view key, Access access) {
+    validate_key(key);
+    return in_cache(cache, Transaction::Kind::read, false, access,
+                    [&](CacheRow& row) { return m_entries.get(row, key); });
+}
+
+Result<std::vector<std::string>> SqliteEngine::keys(std::string_view cache, Access access) {
+    return in_cache(cache, Transaction::Kind::read, false, access,
+                    [&](CacheRow& row) { return m_entries.keys(row); });
+}
+
+Result<std::size_t> SqliteEngine::count(std::string_view cache, Access access) {
+    return in_cache(cache, Transaction::Kind::read, false, access,
+                    [&](CacheRow& row) { return m_entries.count(row); });
+}
+
+Status SqliteEngine::scan(std::string_view cache, Access access,
+                          const engine::EntryVisitor& visit) {
+    return in_cache(cache, Transaction::Kind::read, false, access,
+                    [&](CacheRow& row) {
+                        m_entries.scan(row, visit);
+                        return true;
+                    })
+        .status;
+}
+
+Result<engine::Edited> SqliteEngine::apply(std::string_view cache, const engine::WriteSource& writes,
+                                 Access access) {
+    m_connection->allow_large_transaction();
+    return in_cache(cache, Transaction::Kind::write, true, access, [&](CacheRow& row) {
+        const std::size_t applied = m_entries.apply(row, writes);
+        m_history.count_edits(row, static_cast<std::int64_t>(applied));
+        return engine::Edited{applied, row.counts_edits && applied > 0};
+    });
+}
+
+Result<engine::Edited> SqliteEngine::erase(std::string_view cache,
+                                        const std::vector<std::string>& keys, Access access) {
+    for (const auto& key : keys) {
+        validate_key(key);
+    }
+    return in_cache(cache, Transaction::Kind::write, false, access, [&](CacheRow& row) {
+        const std::size_t removed = m_entries.erase(row, keys);
+        m_history.count_edits(row, static_cast<std::int64_t>(removed));
+        return engine::Edited{removed, row.counts_edits && removed > 0};
+    });
+}
+
+void SqliteEngine::replace_contents(std::string_view cache, const engine::WriteSource& writes,
+                                    bool built) {
+    m_connection->allow_large_transaction();
+    in_cache(cache, Transaction::Kind::write, true, Access::raw, [&](CacheRow& row) {
+        m_entries.clear(row);
+        m_entries.apply(row, writes);
+        m_catalog.set_built(row, built);
+        m_history.forget_edits(row);
+        return true;
+    });
+}
+
+void SqliteEngine::depend(std::string_view parent, std::string_view child) {
+    validate_cache_name(parent);
+    validate_cache_name(child);
+    Transaction tx(m_connection->db(), Transaction::Kind::write);
+    m_cascade.depend(parent, child);
+    tx.commit();
+}
+
+bool SqliteEngine::undepend(std::string_view parent, std::string_view child) {
+    validate_cache_name(parent);
+    validate_cache_name(child);
+    Transaction tx(m_connection->db(), Transaction::Kind::write);
+    const bool removed = m_cascade.undepend(parent, child);
+    tx.commit();
+    return removed;
+}
+
+Result<std::vector<std::string>> SqliteEngine::invalidate(std::string_view cache,
+                                                          const std::optional<std::string>& key,
+                                                          bool dry_run, std::string_view command) {
+    validate_cache_name(cache);
+    if (key) {
+        validate_key(*key);
+    }
+    auto cleared = m_cascade.invalidate(cache, key, dry_run, command);
+    if (!cleared) {
+        return {Status::no_cache, {}};
+    }
+    return {Status::ok, std::move(*cleared)};
+}
+
+Result<std::vector<std::string>> SqliteEngine::drop(std::string_view cache) {
+    validate_cache_name(cache);
+    auto cleared = m_cascade.drop(cache);
+    if (!cleared) {
+        return {Status::no_cache, {}};
+    }
+    return {Status::ok, std::move(*cleared)};
+}
+
+Result<engine::Dependencies> SqliteEngine::dependencies(std::string_view cache, bool transitive) {
+    validate_cache_name(cache);
+    Transaction tx(m_connection->db(), Transaction::Kind::read);
+    if (!m_catalog.find(cache)) {
+        return {Status::no_cache, {}};
+    }
+    const Graph graph = m_cascade.graph();
+    const std::string name(cache);
+    if (!transitive) {
+        return {Status::ok, {graph.parents(name), graph.children(name)}};
+    }
+    return {Status::ok, {graph.ancestors(name), graph.descendants(name)}};
+}
+
+std::vector<Edge> SqliteEngine::edges() {
+    Transaction tx(m_connection->db(), Transaction::Kind::read);
+    return m_cascade.edges();
+}
+
+std::vector<engine::CacheSummary> SqliteEngine::list() {
+    m_volatile.attach_if_any();
+    Transaction tx(m_connection->db(), Transaction::Kind::read);
+    auto summaries = m_catalog.summaries();
+    std::vector<CacheRow> rows;
+    rows.reserve(summaries.size());
+    for (const auto& summary : summaries) {
+        rows.push_back(m_catalog.existing(summary.name));
+    }
+    const auto totals = m_entries.totals(rows);
+    const Graph graph = m_cascade.graph();
+    for (std::size_t i = 0; i < summaries.size(); ++i) {
+        summaries[i].entries = totals[i].entries;
+        summaries[i].bytes = totals[i].bytes;
+        summaries[i].parents = graph.parents(summaries[i].name);
+        summaries[i].children = graph.children(summaries[i].name);
+    }
+    return summaries;
+}
+
+std::optional<engine::CacheSettings> SqliteEngine::settings(std::string_view cache) {
+    validate_cache_name(cache);
+    return m_catalog.settings(cache);
+}
+
+void SqliteEngine::configure(std::string_view cache,
+                             const std::function<void(engine::CacheSettings&)>& edit) {
+    validate_cache_name(cache);
+    m_volatile.attach(); // a change of volatility needs both files
+    Transaction tx(m_connection->db(), Transaction::Kind::write);
+    CacheRow row = m_catalog.ensure(cache);
+    engine::CacheSettings settings = *m_catalog.settings(cache);
+    const engine::CacheSettings before = settings;
+    edit(settings);
+    m_catalog.write_settings(row, settings);
+    if (!before.builder && settings.builder && m_entries.count(row) > 0) {
+        // Entries stored before a builder was attached are kept: the builder applies from the
+        // next rebuild or invalidation on.
+        m_catalog.set_built(row, true);
+    }
+    if (before.is_volatile != settings.is_volatile) {
+        CacheRow moved = row;
+        moved.is_volatile = settings.is_volatile;
+        m_connection->db().exec(schema::create_entries_table(row.id, moved.is_volatile));
+        m_connection->db().exec("INSERT INTO " + Catalog::table(moved) + " SELECT * FROM " +
+                                Catalog::table(row));
+        m_connection->db().exec("DROP TABLE " + Catalog::table(row));
+    }
+    tx.commit();
+}
+
+engine::EditBuckets SqliteEngine::edit_counts(std::string_view cache) {
+    validate_cache_name(cache);
+    Transaction tx(m_connection->db(), Transaction::Kind::read);
+    const auto row = m_catalog.find(cache);
+    return row ? m_history.edit_counts(*row) : engine::EditBuckets{};
+}
+
+void SqliteEngine::forget_edit_counts(std::string_view cache, std::optional<std::int64_t> bucket) {
+    validate_cache_name(cache);
+    Transaction tx(m_connection->db(), Transaction::Kind::write);
+    if (const auto row = m_catalog.find(cache)) {
+        m_history.forget_edits(*row, bucket);
+    }
+    tx.commit();
+}
+
+std::vector<engine::LogEntry> SqliteEngine::log(const std::optional<std::string>& cache,
+                                                std::size_t limit) {
+    Transaction tx(m_connection->db(), Transaction::Kind::read);
+    return m_history.log(cache, limit);
+}
+
+void SqliteEngine::count_lookup(std::string_view cache, bool hit) noexcept {
+    if (m_location) {
+        cacheman::count_lookup(*m_location, cache, hit);
+    }
+}
+
+void SqliteEngine::fold_lookup_counts() {
+    if (!m_location) {
+        return;
+    }
+    const auto counts = take_counts(*m_location);
+    if (counts.empty()) {
+        return;
+    }
+    Transaction tx(m_connection->db(), Transaction::Kind::write);
+    m_history.add_lookup_counts(counts);
+    tx.commit();
+}
+
+engine::CheckReport SqliteEngine::check() {
+    m_volatile.attach_if_any();
+    return check_store(*m_connection);
+}
+
+} // namespace cacheman::sqlite

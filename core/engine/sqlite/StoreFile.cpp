@@ -1,0 +1,141 @@
+#include "engine/sqlite/StoreFile.hpp"
+
+#include "base/Error.hpp"
+#include "base/Posix.hpp"
+#include "engine/sqlite/Schema.hpp"
+#include "engine/sqlite/Transaction.hpp"
+
+#include <cerrno>
+#include <sys/stat.h>
+#include <utility>
+
+namespace cacheman::sqlite {
+
+namespace {
+
+struct Header {
+    std::int64_t application_id = 0;
+    std::int64_t version = 0;
+};
+
+std::int64_t pragma(Connection& connection, const std::string& name) {
+    auto& query = connection.prepared("PRAGMA " + name);
+    query.step();
+    const auto value = query.column_int(0);
+    query.reset();
+    return value;
+}
+
+Header read_header(Connection& connection) {
+    return {pragma(connection, "application_id"), pragma(connection, "user_version")};
+}
+
+[[noreturn]] void refuse_foreign(const std::string& path) {
+    throw StoreError("not a cacheman store; leaving it untouched (" + path + ")");
+}
+
+// A database with another application id, or with anything in it, belongs to someone else.
+bool is_foreign(Connection& connection, const Header& header) {
+    if (header.application_id == schema::k_application_id) {
+        return false;
+    }
+    auto& objects = connection.prepared("SELECT count(*) FROM sqlite_master");
+    objects.step();
+    const bool has_objects = objects.column_int(0) > 0;
+    objects.reset();
+    return header.application_id != 0 || has_objects;
+}
+
+void identify_or_initialise(Connection& connection, std::int64_t file_size) {
+    const std::string& path = connection.path();
+    Header header = read_header(connection);
+    if (header.application_id == schema::k_application_id &&
+        header.version == schema::k_latest_version) {
+        return;
+    }
+    if (header.application_id != 0 && header.application_id != schema::k_application_id) {
+        refuse_foreign(path);
+    }
+    if (header.version > schema::k_latest_version) {
+        throw StoreError("store has schema version " + std::to_string(header.version) +
+                         ", newer than this cacheman understands (" +
+                         std::to_string(schema::k_latest_version) + "); upgrade cacheman (" +
+                         path + ")");
+    }
+    const bool on_disk = path != ":memory:";
+    const bool empty = pragma(connection, "page_count") == 0;
+    if (header.application_id == 0 && file_size > 0 && empty) {
+        // A file too short to hold one page: SQLite takes it for an empty database, but it is
+        // not one (a real one always holds a whole page). Checked only where a file would be
+        // initialised, and not by opening the file again: closing a second descriptor would
+        // drop SQLite's POSIX locks on it.
+        refuse_foreign(path);
+    }
+    if (header.application_id == 0 && on_disk && empty) {
+        // Switch to WAL before the first table exists, so that no other process ever sees the
+        // store in another journal mode.
+        connection.db().exec("PRAGMA journal_mode = WAL");
+    }
+    bool created = false;
+    {
+        // One with nothing in it (a zero-byte file, or one another cacheman process is
+        // initialising right now) is ours to initialise. Decided under the write lock, where the
+        // header and the schema are read in one consistent snapshot: another process may have
+        // initialised or migrated the store while this one waited.
+        Transaction tx(connection.db(), Transaction::Kind::write);
+        header = read_header(connection);
+        if (is_foreign(connection, header)) {
+            refuse_foreign(path);
+        }
+        if (header.application_id == 0) {
+            schema::create(connection.db());
+            created = true;
+        } else if (header.version < schema::k_latest_version) {
+            schema::migrate(connection.db(), static_cast<int>(header.version));
+        }
+        tx.commit();
+    }
+    if (created && on_disk) {
+        connection.db().exec("PRAGMA journal_mode = WAL"); // a no-op unless the file was not empty
+    }
+}
+
+} // namespace
+
+std::unique_ptr<Connection> open_store_file(const std::string& dir, const std::string& path,
+                                            OpenMode mode, int busy_timeout_ms, Clock clock) {
+    struct stat info {};
+    const bool exists = stat(path.c_str(), &info) == 0;
+    if (!exists && errno != ENOENT) {
+        throw StoreError(system_message("cannot access store", path));
+    }
+    if (!exists && mode != OpenMode::create) {
+        return open_in_memory(busy_timeout_ms, std::move(clock));
+    }
+    if (!exists) {
+        ensure_directory(dir);
+        ensure_private_file(path);
+    } else if (!S_ISREG(info.st_mode)) {
+        throw StoreError("store path is not a regular file (" + path + ")");
+    }
+    auto connection = std::make_unique<Connection>(
+        std::make_unique<Database>(path, Database::Mode::read_write, busy_timeout_ms),
+        std::move(clock));
+    identify_or_initialise(*connection, exists ? static_cast<std::int64_t>(info.st_size) : 0);
+    if (mode != OpenMode::read) {
+        // WAL makes a commit one append; NORMAL syncs at checkpoints, which keeps every committed
+        // transaction across a process crash (the contract) and the file consistent on power loss.
+        connection->db().exec("PRAGMA synchronous = NORMAL");
+    }
+    return connection;
+}
+
+std::unique_ptr<Connection> open_in_memory(int busy_timeout_ms, Clock clock) {
+    auto connection = std::make_unique<Connection>(
+        std::make_unique<Database>(":memory:", Database::Mode::read_write, busy_timeout_ms),
+        std::move(clock));
+    identify_or_initialise(*connection, 0);
+    return connection;
+}
+
+} // namespace cacheman::sqlite

@@ -1,0 +1,61 @@
+#include "engine/sqlite/VolatileFile.hpp"
+
+#include "base/Posix.hpp"
+#include "engine/sqlite/Schema.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace cacheman::sqlite {
+
+void VolatileFile::attach() {
+    if (m_attached) {
+        return;
+    }
+    const std::string file = m_path ? m_path() : "";
+    if (!file.empty()) {
+        const std::string dir = file.substr(0, file.find_last_of('/'));
+        ensure_directory(dir);
+        // The runtime directory may be shared (/dev/shm): use it only when it is ours and
+        // private, so that nobody else can read the values or plant a file there.
+        require_private(dir, "volatile store directory");
+        ensure_private_file(file);
+        require_private(file, "volatile store");
+    }
+    auto& attach = m_connection.prepared("ATTACH DATABASE ? AS volatile");
+    attach.bind(1, file.empty() ? std::string_view(":memory:") : std::string_view(file));
+    attach.run();
+    m_attached = true;
+    if (!file.empty()) {
+        m_connection.db().exec("PRAGMA volatile.journal_mode = WAL");
+    }
+    std::vector<std::int64_t> missing;
+    auto& query = m_connection.prepared(
+        "SELECT id FROM caches WHERE volatile AND 'cache_' || id NOT IN "
+        "(SELECT name FROM volatile.sqlite_master WHERE type = 'table')");
+    while (query.step()) {
+        missing.push_back(query.column_int(0));
+    }
+    query.reset();
+    for (const auto id : missing) {
+        m_connection.db().exec(schema::create_entries_table(id, true));
+        auto& unbuilt = m_connection.prepared("UPDATE caches SET built = 0 WHERE id = ?");
+        unbuilt.bind(1, id);
+        unbuilt.run();
+    }
+}
+
+void VolatileFile::attach_if_any() {
+    if (m_attached) {
+        return;
+    }
+    auto& any = m_connection.prepared("SELECT EXISTS(SELECT 1 FROM caches WHERE volatile)");
+    any.step();
+    const bool found = any.column_int(0) != 0;
+    any.reset();
+    if (found) {
+        attach();
+    }
+}
+
+} // namespace cacheman::sqlite

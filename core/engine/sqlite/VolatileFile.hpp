@@ -1,0 +1,33 @@
+// The volatile file: where volatile caches keep their entries tables, off persistent disk (a
+// private file in the runtime directory, or memory), attached to the connection as schema
+// "volatile". Attaching is done outside any transaction (SQLite cannot attach inside one), and
+// only when a volatile cache is touched.
+#pragma once
+
+#include "engine/sqlite/Connection.hpp"
+
+#include <functional>
+#include <string>
+
+namespace cacheman::sqlite {
+
+class VolatileFile {
+  public:
+    // `path` is asked on first attach; "" means an in-memory database for this process only.
+    VolatileFile(Connection& connection, std::function<std::string()> path)
+        : m_connection(connection), m_path(std::move(path)) {}
+
+    [[nodiscard]] bool attached() const { return m_attached; }
+    // Attaches the file (creating it private to the user), then recreates the tables its caches
+    // need after a reboot emptied the runtime directory, marking those caches unbuilt.
+    void attach();
+    // Attaches when any cache of the store is volatile (before a cascade or a listing).
+    void attach_if_any();
+
+  private:
+    Connection& m_connection;
+    std::function<std::string()> m_path;
+    bool m_attached = false;
+};
+
+} // namespace cacheman::sqlite

@@ -1,0 +1,426 @@
+#include "session/Namespace.hpp"
+
+#include "base/Error.hpp"
+#include "engine/Open.hpp"
+#include "hooks/AutoSync.hpp"
+#include "jsonl/EntryReader.hpp"
+
+#include <algorithm>
+
+namespace cacheman {
+
+using engine::Access;
+
+namespace {
+
+constexpr std::size_t k_progress_every = 4096;
+constexpr std::size_t k_export_chunk = 1 << 16;
+
+Status status_of(Status status) {
+    return status;
+}
+
+template <class T> Status status_of(const Result<T>& result) {
+    return result.status;
+}
+
+engine::WriteSource from_vector(const std::vector<engine::Write>& writes) {
+    return [&writes, next = std::size_t{0}](engine::Write& write) mutable {
+        if (next == writes.size()) {
+            return false;
+        }
+        write = writes[next++];
+        return true;
+    };
+}
+
+// The entries of the export format, parsed while they are written; `each` sees every entry.
+engine::WriteSource from_json(json::EntryReader& reader,
+                              const std::function<void(std::size_t)>& each = {}) {
+    return [&reader, &each](engine::Write& write) {
+        json::Entry entry;
+        if (!reader.next(entry)) {
+            return false;
+        }
+        write = engine::Write{std::move(entry.key), std::move(entry.value), entry.expires, {}};
+        if (each) {
+            each(reader.entries_read());
+        }
+        return true;
+    };
+}
+
+std::size_t count_lines(std::string_view data) {
+    return static_cast<std::size_t>(std::count(data.begin(), data.end(), '\n')) +
+           (data.empty() || data.back() == '\n' ? 0 : 1);
+}
+
+} // namespace
+
+template <class Call> auto Namespace::built(std::string_view cache, Call&& call) {
+    auto result = call(Access::built);
+    if (status_of(result) != Status::unbuilt) {
+        return result;
+    }
+    build(cache);
+    result = call(Access::built);
+    if (status_of(result) == Status::unbuilt) {
+        result = call(Access::raw); // cleared again since: read what is there
+    }
+    return result;
+}
+
+// The results of `run` live in an ordinary cache of this namespace.
+class Namespace::Results final : public ResultStore {
+  public:
+    explicit Results(Namespace& owner) : m_owner(owner) {}
+    std::optional<engine::Entry> lookup(const std::string& cache, const std::string& key) override {
+        auto found = m_owner.built(
+            cache, [&](Access access) { return m_owner.m_engine->get(cache, key, access); });
+        return found.ok() ? std::move(found.value) : std::nullopt;
+    }
+    void store(const std::string& cache, const std::string& key, std::string_view value,
+               std::optional<Duration> ttl) override {
+        m_owner.set(cache, key, value, ttl);
+    }
+    engine::Flights& flights() override { return m_owner.m_engine->flights(); }
+    double now() override { return m_owner.now(); }
+
+  private:
+    Namespace& m_owner;
+};
+
+std::unique_ptr<Namespace> Namespace::open(const Location& location, engine::OpenMode mode,
+                                           const engine::EngineOptions& options) {
+    return std::make_unique<Namespace>(engine::open_engine(location, mode, options), location);
+}
+
+Namespace::Namespace(std::unique_ptr<engine::Engine> engine, Location location)
+    : m_engine(std::move(engine)), m_location(location),
+      m_hooks(std::move(location), [this] {
+          // Asked only when a hook is about to run; the answer holds for the session.
+          m_trusted = m_trusted || m_engine->settings_trusted();
+          return m_trusted;
+      }) {}
+
+void Namespace::build(std::string_view cache) {
+    const auto settings = m_engine->settings(cache);
+    if (!settings) {
+        return;
+    }
+    const std::string name(cache);
+    replace(cache, m_hooks.build(name, *settings), "builder output", true);
+}
+
+void Namespace::replace(std::string_view cache, std::string_view contents,
+                        const std::string& source, bool built) {
+    json::EntryReader reader(contents, source);
+    try {
+        m_engine->replace_contents(cache, from_json(reader), built);
+    } catch (const UsageError& error) {
+        throw HookError(std::string("hook output refused, the cache is unchanged: ") +
+                        error.what());
+    }
+}
+
+void Namespace::after_edit(std::string_view cache, bool counted) {
+    if (!counted) {
+        return; // no auto-sync on this cache: nothing to check, no query on the hot path
+    }
+    engine::EditBuckets counts = m_engine->edit_counts(cache);
+    const auto settings = m_engine->settings(cache);
+    if (counts.empty() || !settings) {
+        return;
+    }
+    EditWindow window(settings->checks());
+    window.set_buckets(std::move(counts));
+    const double current = now();
+    if (!window.save_due(current)) {
+        window.prune(current);
+        m_engine->forget_edit_counts(cache, window.buckets().empty()
+                                                ? static_cast<std::int64_t>(current) + 1
+                                                : window.buckets().begin()->first);
+        return;
+    }
+    try {
+        save(cache, false);
+    } catch (const HookError& error) {
+        throw HookError(std::string("auto-sync save failed; the command's own change was kept: ") +
+                        error.what());
+    }
+}
+
+// --- reads ---------------------------------------------------------------------------------
+
+Result<std::optional<engine::Entry>> Namespace::get(std::string_view cache, std::string_view key) {
+    auto found = built(cache, [&](Access access) { return m_engine->get(cache, key, access); });
+    if (found.ok()) {
+        m_engine->count_lookup(cache, found.value.has_value());
+    }
+    return found;
+}
+
+Result<std::vector<std::string>> Namespace::keys(std::string_view cache) {
+    return built(cache, [&](Access access) { return m_engine->keys(cache, access); });
+}
+
+Result<std::vector<std::string>> Namespace::stored_keys(std::string_view cache) {
+    return m_engine->keys(cache, Access::raw);
+}
+
+Result<std::size_t> Namespace::count(std::string_view cache) {
+    return built(cache, [&](Access access) { return m_engine->count(cache, access); });
+}
+
+Status Namespace::scan(std::string_view cache, const engine::EntryVisitor& visit) {
+    return built(cache, [&](Access access) { return m_engine->scan(cache, access, visit); });
+}
+
+Status Namespace::export_entries(std::string_view cache,
+                                 const std::function<void(std::string_view)>& sink,
+                                 const Progress& progress) {
+    std::size_t total = 0;
+    if (progress) {
+        const auto counted = count(cache);
+        if (!counted.ok()) {
+            return counted.status;
+        }
+        total = counted.value;
+    }
+    std::string buffer;
+    buffer.reserve(k_export_chunk * 2);
+    std::size_t done = 0;
+    const Status status = scan(cache, [&](const engine::EntryView& entry) {
+        json::append_entry(buffer, entry.key, entry.value, entry.expires);
+        buffer += '\n';
+        if (buffer.size() >= k_export_chunk) {
+            sink(buffer);
+            buffer.clear();
+        }
+        if (progress && ++done % k_progress_every == 0) {
+            progress(done, total);
+        }
+    });
+    if (!buffer.empty()) {
+        sink(buffer);
+    }
+    if (progress && status == Status::ok) {
+        progress(total, total);
+    }
+    return status;
+}
+
+std::string Namespace::contents(std::string_view cache) {
+    std::string out;
+    m_engine->scan(cache, Access::raw, [&](const engine::EntryView& entry) {
+        json::append_entry(out, entry.key, entry.value, entry.expires);
+        out += '\n';
+    });
+    return out;
+}
+
+// --- edits ---------------------------------------------------------------------------------
+
+void Namespace::set(std::string_view cache, std::string_view key, std::string_view value,
+                    std::optional<Duration> ttl) {
+    const std::vector<engine::Write> writes{
+        {std::string(key), std::string(value), std::nullopt, ttl}};
+    apply(cache, writes);
+}
+
+void Namespace::apply(std::string_view cache, const std::vector<engine::Write>& writes) {
+    const auto applied = built(
+        cache, [&](Access access) { return m_engine->apply(cache, from_vector(writes), access); });
+    after_edit(cache, applied.value.counted);
+}
+
+std::size_t Namespace::import_entries(std::string_view cache, std::string_view data,
+                                      const std::string& source_name, const Progress& progress) {
+    const std::size_t lines = progress ? count_lines(data) : 0;
+    std::size_t imported = 0;
+    const auto applied = built(cache, [&](Access access) {
+        json::EntryReader reader(data, source_name);
+        const std::function<void(std::size_t)> each = [&](std::size_t read) {
+            if (progress && read % k_progress_every == 0) {
+                progress(read, lines);
+            }
+        };
+        auto result = m_engine->apply(cache, from_json(reader, each), access);
+        imported = reader.entries_read();
+        return result;
+    });
+    if (progress) {
+        progress(lines, lines);
+    }
+    after_edit(cache, applied.value.counted);
+    return imported;
+}
+
+Result<std::size_t> Namespace::erase(std::string_view cache, const std::vector<std::string>& keys) {
+    const auto removed =
+        built(cache, [&](Access access) { return m_engine->erase(cache, keys, access); });
+    after_edit(cache, removed.value.counted);
+    return {removed.status, removed.value.changed};
+}
+
+// --- the graph -----------------------------------------------------------------------------
+
+void Namespace::depend(std::string_view parent, std::string_view child) {
+    m_engine->depend(parent, child);
+}
+
+bool Namespace::undepend(std::string_view parent, std::string_view child) {
+    return m_engine->undepend(parent, child);
+}
+
+Result<std::vector<std::string>> Namespace::invalidate(std::string_view cache,
+                                                       const std::optional<std::string>& key,
+                                                       bool dry_run) {
+    return m_engine->invalidate(cache, key, dry_run, "invalidate");
+}
+
+Result<std::vector<std::string>> Namespace::drop(std::string_view cache) {
+    const auto settings = m_engine->settings(cache);
+    if (!settings) {
+        return {Status::no_cache, {}};
+    }
+    m_hooks.remove(std::string(cache), *settings);
+    // Fold the lookups counted so far, so that none is credited later to a new cache that
+    // takes the dropped one's name.
+    m_engine->fold_lookup_counts();
+    return m_engine->drop(cache);
+}
+
+Result<engine::Dependencies> Namespace::dependencies(std::string_view cache, bool transitive) {
+    return m_engine->dependencies(cache, transitive);
+}
+
+std::vector<Edge> Namespace::edges() {
+    return m_engine->edges();
+}
+
+std::vector<std::string> Namespace::dependents_first(std::string_view cache) {
+    auto order = m_engine->dependencies(cache, true).value.children; // each after its parents
+    std::reverse(order.begin(), order.end());
+    order.emplace_back(cache);
+    return order;
+}
+
+// --- caches and their hooks ------------------------------------------------------------------
+
+std::vector<engine::CacheSummary> Namespace::list() {
+    return m_engine->list();
+}
+
+std::vector<engine::CacheSummary> Namespace::stats() {
+    m_engine->fold_lookup_counts();
+    return m_engine->list();
+}
+
+std::optional<engine::CacheSettings> Namespace::settings(std::string_view cache) {
+    return m_engine->settings(cache);
+}
+
+void Namespace::configure(std::string_view cache,
+                          const std::function<void(engine::CacheSettings&)>& edit) {
+    m_engine->configure(cache, edit);
+}
+
+Status Namespace::rebuild(std::string_view cache) {
+    const auto settings = m_engine->settings(cache);
+    if (!settings) {
+        return Status::no_cache;
+    }
+    const std::string name(cache);
+    // Run and check everything before anything changes: a failure leaves the cache as it was.
+    const std::string contents = m_hooks.build(name, *settings);
+    try {
+        json::EntryReader reader(contents, "builder output");
+        json::Entry entry;
+        while (reader.next(entry)) {
+        }
+    } catch (const UsageError& error) {
+        throw HookError(std::string("hook output refused, the cache is unchanged: ") +
+                        error.what());
+    }
+    m_engine->invalidate(cache, std::nullopt, false, "rebuild");
+    replace(cache, contents, "builder output", true);
+    return Status::ok;
+}
+
+Result<std::vector<std::string>> Namespace::reload(std::string_view cache, bool cascade) {
+    if (!m_engine->settings(cache)) {
+        return {Status::no_cache, {}};
+    }
+    std::vector<std::string> fallbacks;
+    const auto targets =
+        cascade ? dependents_first(cache) : std::vector<std::string>{std::string(cache)};
+    for (const auto& target : targets) {
+        const auto settings = m_engine->settings(target);
+        if (!settings) {
+            continue; // dropped meanwhile
+        }
+        if (!settings->loader) {
+            if (settings->is_volatile) {
+                replace(target, "", "", false); // nothing to load it from
+            }
+            continue;
+        }
+        auto loaded = m_hooks.load(target, *settings);
+        if (loaded.contents) {
+            replace(target, *loaded.contents, "loader output", true);
+            continue;
+        }
+        fallbacks.push_back("reload of '" + target + "': " + loaded.reason + "; " +
+                            (settings->builder ? "built it instead" : "emptied it"));
+        replace(target, m_hooks.build(target, *settings), "builder output", true);
+    }
+    return {Status::ok, std::move(fallbacks)};
+}
+
+Status Namespace::save(std::string_view cache, bool cascade) {
+    if (!m_engine->settings(cache)) {
+        return Status::no_cache;
+    }
+    const auto targets =
+        cascade ? dependents_first(cache) : std::vector<std::string>{std::string(cache)};
+    for (const auto& target : targets) {
+        const auto settings = m_engine->settings(target);
+        if (!settings || !settings->saver) {
+            continue;
+        }
+        m_hooks.save(target, *settings, contents(target));
+        m_engine->forget_edit_counts(target, std::nullopt);
+    }
+    return Status::ok;
+}
+
+// --- history, health, run --------------------------------------------------------------------
+
+std::vector<engine::LogEntry> Namespace::log(const std::optional<std::string>& cache,
+                                             std::size_t limit) {
+    return m_engine->log(cache, limit);
+}
+
+engine::CheckReport Namespace::check() {
+    return m_engine->check();
+}
+
+RunOutcome Namespace::run(const RunRequest& request, const OutputSink& out, const OutputSink& err,
+                          const std::function<void()>& start_refresh) {
+    Results results(*this);
+    RunOutcome outcome = Memoizer(results).run(request, out, err, start_refresh);
+    if (outcome.source != RunSource::skipped) {
+        const bool replayed =
+            outcome.source == RunSource::hit || outcome.source == RunSource::stale_hit;
+        m_engine->count_lookup(request.cache, replayed);
+    }
+    return outcome;
+}
+
+Explanation Namespace::explain(const RunRequest& request) {
+    Results results(*this);
+    return Memoizer(results).explain(request);
+}
+
+} // namespace cacheman
