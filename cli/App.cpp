@@ -13,10 +13,40 @@ namespace cacheman::cli {
 
 namespace {
 
-constexpr int k_exit_not_found = 1;
 constexpr int k_exit_usage = 2;
 constexpr int k_exit_store = 3;
-constexpr int k_exit_hook = 4;
+// An exception that is not a cacheman::Error is a bug (sysexits' EX_SOFTWARE).
+constexpr int k_exit_bug = 70;
+
+// The one table from error kind to exit status (CONTRACT.md "Exit status").
+struct ExitCode {
+    ErrorKind kind;
+    int status;
+};
+constexpr ExitCode k_exit_codes[] = {
+    {ErrorKind::not_found, 1},  {ErrorKind::usage, 2},   {ErrorKind::store, 3},
+    {ErrorKind::hook, 4},       {ErrorKind::spawn, 126}, {ErrorKind::interrupted, 130},
+};
+
+int exit_status_of(const Error& error) {
+    if (const auto* spawn = dynamic_cast<const SpawnError*>(&error)) {
+        return spawn->exit_code(); // 127 when the command was not found
+    }
+    for (const auto& entry : k_exit_codes) {
+        if (entry.kind == error.kind()) {
+            return entry.status;
+        }
+    }
+    return k_exit_bug;
+}
+
+// Prints the error (a missing thing quietly under -q) and returns its exit status.
+int report(const Error& error, bool quiet) {
+    if (error.kind() != ErrorKind::not_found || !quiet) {
+        print_error(error.what());
+    }
+    return exit_status_of(error);
+}
 
 constexpr std::string_view k_description =
     "cacheman: a dependent cache manager for the command line.\n"
@@ -121,14 +151,7 @@ int run_command(CLI::App& app, const GlobalOptions& global, const Arguments& arg
         return print_help(app, args.topic);
     }
     Context context(global, args);
-    try {
-        return find_command(name)->run(context);
-    } catch (const NotFoundError& error) {
-        if (!global.quiet) {
-            print_error(error.what());
-        }
-        return k_exit_not_found;
-    }
+    return find_command(name)->run(context);
 }
 
 } // namespace
@@ -182,21 +205,15 @@ int run(int argc, char** argv) {
             return k_exit_store;
         }
         return status;
-    } catch (const UsageError& error) {
-        print_error(error.what());
-        return k_exit_usage;
-    } catch (const StoreError& error) {
-        print_error(error.what());
-        return k_exit_store;
-    } catch (const HookError& error) {
-        print_error(error.what());
-        return k_exit_hook;
+    } catch (const Error& error) {
+        return report(error, global.quiet);
     } catch (const std::bad_alloc&) {
         print_error("out of memory");
         return k_exit_store;
     } catch (const std::exception& error) {
-        print_error(error.what());
-        return k_exit_store;
+        print_error(fmt::format("internal error, a bug in cacheman (please report it): {}",
+                                error.what()));
+        return k_exit_bug;
     }
 }
 

@@ -254,9 +254,6 @@ int run_run(Context& ctx) {
     try {
         outcome = session.run(request, fd_sink(STDOUT_FILENO), fd_sink(STDERR_FILENO),
                                [&] { spawn_detached(refresh_argv(ctx)); });
-    } catch (const SpawnError& error) {
-        print_error(error.what());
-        return error.exit_code();
     } catch (const Interrupted&) {
         return die_of(interrupted());
     }

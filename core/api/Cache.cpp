@@ -230,7 +230,7 @@ void CacheImpl::close() noexcept {
     // Only errors that left edits in the buffer lose them; a saver that failed after the commit
     // has already said so on stderr, as it does for the command.
     try {
-        std::invoke([&] { commit(); });
+        commit();
     } catch (const Error& error) {
         if (!buffer.empty()) {
             report(error);
@@ -283,7 +283,7 @@ WriteMode Cache::mode() const {
 }
 
 std::optional<std::string> Cache::get(std::string_view key) const {
-    return std::invoke([&] { return impl().get(key); });
+    return impl().get(key);
 }
 
 bool Cache::contains(std::string_view key) const {
@@ -291,7 +291,7 @@ bool Cache::contains(std::string_view key) const {
 }
 
 std::vector<std::string> Cache::keys() const {
-    return std::invoke([&] { return impl().keys(); });
+    return impl().keys();
 }
 
 std::size_t Cache::size() const {
@@ -303,7 +303,7 @@ bool Cache::empty() const {
 }
 
 std::vector<Cache::value_type> Cache::items() const {
-    return std::invoke([&] { return impl().items(); });
+    return impl().items();
 }
 
 Cache::iterator Cache::begin() const {
@@ -316,15 +316,15 @@ Cache::iterator Cache::end() const {
 
 void Cache::set(std::string_view key, std::string_view value,
                 std::optional<std::chrono::milliseconds> ttl) {
-    std::invoke([&] { impl().set(key, value, ttl); });
+    impl().set(key, value, ttl);
 }
 
 bool Cache::erase(std::string_view key) {
-    return std::invoke([&] { return impl().erase(key); });
+    return impl().erase(key);
 }
 
 void Cache::clear() {
-    std::invoke([&] { impl().clear(); });
+    impl().clear();
 }
 
 Cache::Ref Cache::operator[](std::string_view key) {
@@ -332,7 +332,7 @@ Cache::Ref Cache::operator[](std::string_view key) {
 }
 
 void Cache::save() {
-    std::invoke([&] { impl().commit(); });
+    impl().commit();
 }
 
 std::size_t Cache::pending() const {

@@ -2,7 +2,6 @@
 
 #include "api/State.hpp"
 
-#include <functional>
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -44,22 +43,20 @@ detail::ManagerState& Manager::state() const {
 }
 
 Manager Manager::open(ManagerOptions options) {
-    return std::invoke([&] {
-        if (options.busy_timeout.count() < 0) {
-            throw UsageError("invalid busy timeout: it is negative");
-        }
-        const auto given = [](const std::string& text) {
-            return text.empty() ? std::nullopt : std::optional<std::string>(text);
-        };
-        const Location location =
-            resolve_location(given(options.dir), given(options.name_space), process_env);
-        engine::EngineOptions engine_options;
-        engine_options.busy_timeout_ms = static_cast<int>(
-            std::min<std::chrono::milliseconds::rep>(options.busy_timeout.count(), INT_MAX));
-        engine_options.clock = options.clock;
-        return Manager(std::make_shared<detail::ManagerState>(
-            Namespace::open(location, engine::OpenMode::create, engine_options)));
-    });
+    if (options.busy_timeout.count() < 0) {
+        throw UsageError("invalid busy timeout: it is negative");
+    }
+    const auto given = [](const std::string& text) {
+        return text.empty() ? std::nullopt : std::optional<std::string>(text);
+    };
+    const Location location =
+        resolve_location(given(options.dir), given(options.name_space), process_env);
+    engine::EngineOptions engine_options;
+    engine_options.busy_timeout_ms = static_cast<int>(
+        std::min<std::chrono::milliseconds::rep>(options.busy_timeout.count(), INT_MAX));
+    engine_options.clock = options.clock;
+    return Manager(std::make_shared<detail::ManagerState>(
+        Namespace::open(location, engine::OpenMode::create, engine_options)));
 }
 
 const std::string& Manager::path() const {
@@ -67,12 +64,10 @@ const std::string& Manager::path() const {
 }
 
 Cache Manager::cache(std::string_view name, CacheOptions options) {
-    return std::invoke([&] {
-        static_cast<void>(state()); // throws for a moved-from Manager
-        validate_cache_name(name);
-        return Cache(
-            std::make_unique<detail::CacheImpl>(m_state, std::string(name), std::move(options)));
-    });
+    static_cast<void>(state()); // throws for a moved-from Manager
+    validate_cache_name(name);
+    return Cache(
+        std::make_unique<detail::CacheImpl>(m_state, std::string(name), std::move(options)));
 }
 
 Cache Manager::cache(std::string_view name, WriteMode mode) {
@@ -82,13 +77,11 @@ Cache Manager::cache(std::string_view name, WriteMode mode) {
 }
 
 std::vector<std::string> Manager::caches() {
-    return std::invoke([&] {
-        std::vector<std::string> names;
-        for (auto& summary : state().session->list()) {
-            names.push_back(std::move(summary.name));
-        }
-        return names;
-    });
+    std::vector<std::string> names;
+    for (auto& summary : state().session->list()) {
+        names.push_back(std::move(summary.name));
+    }
+    return names;
 }
 
 std::vector<std::string> Manager::dependents(std::string_view name) {
@@ -107,24 +100,18 @@ void Manager::undepend(std::string_view parent, std::string_view child) {
 }
 
 std::vector<std::string> Manager::invalidate(std::string_view name) {
-    return std::invoke([&] {
-        state().commit_write_backs();
-        return found(state().session->invalidate(name, std::nullopt, false), name);
-    });
+    state().commit_write_backs();
+    return found(state().session->invalidate(name, std::nullopt, false), name);
 }
 
 std::vector<std::string> Manager::invalidate(std::string_view name, std::string_view key) {
-    return std::invoke([&] {
-        state().commit_write_backs();
-        return found(state().session->invalidate(name, std::string(key), false), name);
-    });
+    state().commit_write_backs();
+    return found(state().session->invalidate(name, std::string(key), false), name);
 }
 
 std::vector<std::string> Manager::drop(std::string_view name) {
-    return std::invoke([&] {
-        state().commit_write_backs();
-        return found(state().session->drop(name), name); // runs the deleter first
-    });
+    state().commit_write_backs();
+    return found(state().session->drop(name), name); // runs the deleter first
 }
 
 } // namespace cacheman::v1
