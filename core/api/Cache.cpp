@@ -7,7 +7,7 @@
 #include <cmath>
 #include <utility>
 
-namespace cacheman::v1 {
+namespace cacheman::inline v1 {
 
 namespace {
 

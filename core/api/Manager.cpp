@@ -6,7 +6,7 @@
 #include <chrono>
 #include <climits>
 
-namespace cacheman::v1 {
+namespace cacheman::inline v1 {
 
 namespace {
 

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-namespace cacheman::v1::detail {
+namespace cacheman::inline v1::detail {
 
 struct CacheImpl;
 
