@@ -257,6 +257,9 @@ int run_run(Context& ctx) {
     } catch (const Interrupted&) {
         return die_of(interrupted());
     }
+    if (!outcome.note.empty()) {
+        ctx.note(outcome.note);
+    }
     if (!outcome.warning.empty()) {
         print_error(outcome.warning);
     }

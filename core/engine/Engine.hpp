@@ -31,6 +31,7 @@ enum class Status {
     ok,
     no_cache, // the cache does not exist
     unbuilt,  // the cache has a builder that has not filled it since it was last cleared
+    changed,  // the cache is no longer of the generation the caller required: nothing written
 };
 
 // Whether a read or an edit of one cache may act on a cache its builder has not filled yet.
@@ -80,12 +81,15 @@ class Engine {
 
     // --- edits of one cache ----------------------------------------------------------------
     // Applies the batch in one transaction, creating the cache when missing. Each write counts
-    // as one edit for auto-sync.
-    virtual Result<Edited> apply(std::string_view cache, const WriteSource& writes,
-                               Access access) = 0;
+    // as one edit for auto-sync. With `only_if`, writes nothing and reports Status::changed
+    // unless the cache is still of that generation (or missing, for the default generation).
+    virtual Result<Edited> apply(std::string_view cache, const WriteSource& writes, Access access,
+                                 const std::optional<Generation>& only_if) = 0;
+    // The cache's current generation (the default one when it does not exist).
+    virtual Generation generation(std::string_view cache) = 0;
     // Removes the keys; `changed` is how many live entries were removed.
     virtual Result<Edited> erase(std::string_view cache, const std::vector<std::string>& keys,
-                                      Access access) = 0;
+                                 Access access) = 0;
     // Replaces the contents with the batch in one transaction, creating the cache when missing;
     // with `built`, marks the cache as built; forgets its auto-sync edit counts.
     virtual void replace_contents(std::string_view cache, const WriteSource& writes,
@@ -102,8 +106,7 @@ class Engine {
     // each dependent after its parents. With `dry_run` nothing changes.
     virtual Result<std::vector<std::string>> invalidate(std::string_view cache,
                                                         const std::optional<std::string>& key,
-                                                        bool dry_run,
-                                                        std::string_view command) = 0;
+                                                        bool dry_run, std::string_view command) = 0;
     // Clears the dependents of `cache`, then removes it with its entries, edges, settings and
     // statistics. Returns the dependents cleared.
     virtual Result<std::vector<std::string>> drop(std::string_view cache) = 0;
@@ -126,8 +129,11 @@ class Engine {
     // --- auto-sync bookkeeping ----------------------------------------------------------------
     // Edit counts per second since the last save (empty for a missing cache).
     virtual EditBuckets edit_counts(std::string_view cache) = 0;
-    // Forgets the counts older than `bucket`; every count when `bucket` is nullopt.
-    virtual void forget_edit_counts(std::string_view cache, std::optional<std::int64_t> bucket) = 0;
+    // Forgets the counts older than `bucket`.
+    virtual void forget_edit_counts(std::string_view cache, std::int64_t bucket) = 0;
+    // The saver now holds the current contents: forgets every edit count and marks the saved
+    // copy current (CacheSettings::saved_copy_current).
+    virtual void saved(std::string_view cache) = 0;
 
     // --- history -----------------------------------------------------------------------------
     // The invalidation log, newest first: every entry, or those that named or cleared `cache`.

@@ -44,6 +44,10 @@ struct CacheSettings {
     std::optional<bool> autosync;                          // nullopt: on when a saver is set
     std::optional<std::vector<TimeCheck>> autosync_checks; // nullopt: the seed's defaults
 
+    // State rather than a setting (configure leaves it as it is): false after the cache was
+    // cleared by an invalidation until its saver saves it again.
+    bool saved_copy_current = true;
+
     [[nodiscard]] bool autosync_on() const { return saver && autosync.value_or(true); }
     [[nodiscard]] std::vector<TimeCheck> checks() const {
         return autosync_checks.value_or(default_time_checks());
@@ -111,6 +115,14 @@ struct CheckReport {
 struct Edited {
     std::size_t changed = 0;
     bool counted = false;
+};
+
+// Which contents of a cache an operation saw: it changes whenever the cache is cleared by an
+// invalidation (a cascade, a rebuild) or dropped. A missing cache has the default one.
+struct Generation {
+    std::int64_t cache_id = 0;
+    std::int64_t count = 0;
+    friend bool operator==(const Generation&, const Generation&) = default;
 };
 
 using EditBuckets = std::map<std::int64_t, std::int64_t>; // second (unix) -> edits

@@ -125,26 +125,34 @@ std::optional<std::vector<std::string>> Graph::cycle_if_added(const std::string&
 
 std::vector<std::vector<std::string>> Graph::chains_to(const std::string& cache,
                                                        std::size_t limit) const {
-    std::vector<std::vector<std::string>> chains;
-    std::vector<std::string> path{cache}; // walked upwards, reversed when complete
-    const auto walk = [&](const auto& self, const std::string& node) -> void {
-        const auto ups = parents(node);
-        if (ups.empty()) {
-            if (path.size() > 1 && chains.size() < limit) {
-                chains.emplace_back(path.rbegin(), path.rend());
-            }
-            return;
-        }
-        for (const auto& up : ups) {
-            if (chains.size() >= limit) {
-                return;
-            }
-            path.push_back(up);
-            self(self, up);
-            path.pop_back();
-        }
+    // Depth-first upwards with an explicit stack (no recursion: a chain may be as long as the
+    // graph is deep). frames[i] is the i-th node of the current path and the next of its
+    // parents to try.
+    struct Frame {
+        std::string node;
+        std::vector<std::string> ups;
+        std::size_t next = 0;
     };
-    walk(walk, cache);
+    std::vector<std::vector<std::string>> chains;
+    std::vector<Frame> frames;
+    frames.push_back({cache, parents(cache), 0});
+    while (!frames.empty() && chains.size() < limit) {
+        Frame& top = frames.back();
+        if (top.ups.empty() && frames.size() > 1) {
+            std::vector<std::string> chain;
+            chain.reserve(frames.size());
+            for (auto frame = frames.rbegin(); frame != frames.rend(); ++frame) {
+                chain.push_back(frame->node);
+            }
+            chains.push_back(std::move(chain));
+        }
+        if (top.next >= top.ups.size()) {
+            frames.pop_back();
+            continue;
+        }
+        const std::string up = top.ups[top.next++];
+        frames.push_back({up, parents(up), 0});
+    }
     std::sort(chains.begin(), chains.end());
     return chains;
 }

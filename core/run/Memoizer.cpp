@@ -17,9 +17,9 @@ void replay(const RunRecord& record, const OutputSink& out, const OutputSink& er
 
 } // namespace
 
-std::optional<RunRecord> Memoizer::lookup(const std::string& cache, const std::string& key,
+std::optional<RunRecord> Memoizer::lookup(const RunRequest& request, const std::string& key,
                                           std::optional<double>* expires) {
-    auto entry = m_results.lookup(cache, key);
+    auto entry = m_results.lookup(request.cache, key);
     if (!entry) {
         return std::nullopt;
     }
@@ -27,7 +27,11 @@ std::optional<RunRecord> Memoizer::lookup(const std::string& cache, const std::s
         *expires = entry->expires;
     }
     // An entry that is not a run record (someone `set` it by hand) is a miss, overwritten.
-    return decode_run_record(entry->value);
+    auto record = decode_run_record(entry->value);
+    if (record && record->exit_code != 0 && !request.cache_failures) {
+        return std::nullopt; // a stored failure replays only to runs that cache failures too
+    }
+    return record;
 }
 
 bool Memoizer::is_stale(const RunRequest& request, const RunRecord& record) {
@@ -43,14 +47,14 @@ RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const
     const RunKey key = compute_run_key(request.spec);
     if (request.refresh) {
         auto flight = m_results.flights().try_lead(key.hex);
-        const auto current = lookup(request.cache, key.hex);
+        const auto current = lookup(request, key.hex);
         if (!flight || (current && !is_stale(request, *current))) {
             return {0, RunSource::skipped, 0, {}}; // someone else refreshes, or already did
         }
         return execute(request, key.hex, *flight, out, err);
     }
     if (!request.force) {
-        if (const auto record = lookup(request.cache, key.hex)) {
+        if (const auto record = lookup(request, key.hex)) {
             const bool stale = is_stale(request, *record);
             replay(*record, out, err);
             if (stale) {
@@ -68,7 +72,7 @@ RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const
     }
     if (!request.force) {
         // Another process may have stored it between the first look and taking the lead.
-        if (const auto record = lookup(request.cache, key.hex)) {
+        if (const auto record = lookup(request, key.hex)) {
             replay(*record, out, err);
             return {record->exit_code, RunSource::hit, 0, {}};
         }
@@ -77,9 +81,11 @@ RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const
 }
 
 RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key,
-                             engine::Flight& flight,
-                             const OutputSink& out, const OutputSink& err) {
+                             engine::Flight& flight, const OutputSink& out, const OutputSink& err) {
     RunRecord record;
+    // Taken before the command starts: a result computed while an invalidation cleared the
+    // cache was computed from inputs that are no longer current, and is not stored.
+    const engine::Generation seen = m_results.generation(request.cache);
     record.created_at = m_results.now();
     const ProcessResult result = run_process(
         request.spec.argv,
@@ -102,7 +108,10 @@ RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key,
     const std::string encoded = encode(record);
     if (result.exit_code == 0 || request.cache_failures) {
         try {
-            m_results.store(request.cache, key, encoded, request.ttl);
+            if (!m_results.store(request.cache, key, encoded, request.ttl, seen)) {
+                outcome.note = "the result was not stored: cache '" + request.cache +
+                               "' was invalidated while the command ran";
+            }
         } catch (const StoreError& error) {
             outcome.warning = std::string("the result was not stored: ") + error.what();
         } catch (const HookError& error) {
@@ -115,7 +124,7 @@ RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key,
 
 Explanation Memoizer::explain(const RunRequest& request) {
     Explanation explanation{compute_run_key(request.spec), std::nullopt, std::nullopt};
-    explanation.record = lookup(request.cache, explanation.key.hex, &explanation.expires);
+    explanation.record = lookup(request, explanation.key.hex, &explanation.expires);
     return explanation;
 }
 

@@ -39,6 +39,7 @@ struct RunOutcome {
     RunSource source = RunSource::executed;
     int interrupted_by = 0; // the signal that interrupted the run (nothing was stored)
     std::string warning;    // a problem that did not change the command's result
+    std::string note;       // what -v says besides hit or miss
 };
 
 struct Explanation {
@@ -58,10 +59,13 @@ class ResultStore {
     // The live entry, or nullopt when it (or the cache) is missing.
     virtual std::optional<engine::Entry> lookup(const std::string& cache,
                                                 const std::string& key) = 0;
-    // Stores a result. Throws StoreError when it cannot be stored, HookError when auto-sync's
-    // saver failed after the result was stored.
-    virtual void store(const std::string& cache, const std::string& key, std::string_view value,
-                       std::optional<Duration> ttl) = 0;
+    // Stores a result unless the cache was cleared since `seen` was taken (then returns false).
+    // Throws StoreError when it cannot be stored, HookError when auto-sync's saver failed after
+    // the result was stored.
+    virtual bool store(const std::string& cache, const std::string& key, std::string_view value,
+                       std::optional<Duration> ttl, const engine::Generation& seen) = 0;
+    // The results cache's generation, taken before a command starts.
+    virtual engine::Generation generation(const std::string& cache) = 0;
     virtual engine::Flights& flights() = 0;
     // Unix seconds.
     virtual double now() = 0;
@@ -81,7 +85,8 @@ class Memoizer {
     Explanation explain(const RunRequest& request);
 
   private:
-    std::optional<RunRecord> lookup(const std::string& cache, const std::string& key,
+    // The stored record for `key`, when the request may replay it.
+    std::optional<RunRecord> lookup(const RunRequest& request, const std::string& key,
                                     std::optional<double>* expires = nullptr);
     RunOutcome execute(const RunRequest& request, const std::string& key, engine::Flight& flight,
                        const OutputSink& out, const OutputSink& err);

@@ -79,9 +79,17 @@ class Namespace::Results final : public ResultStore {
             cache, [&](Access access) { return m_owner.m_engine->get(cache, key, access); });
         return found.ok() ? std::move(found.value) : std::nullopt;
     }
-    void store(const std::string& cache, const std::string& key, std::string_view value,
-               std::optional<Duration> ttl) override {
-        m_owner.set(cache, key, value, ttl);
+    bool store(const std::string& cache, const std::string& key, std::string_view value,
+               std::optional<Duration> ttl, const engine::Generation& seen) override {
+        const std::vector<engine::Write> writes{{key, std::string(value), std::nullopt, ttl}};
+        const auto applied = m_owner.built(cache, [&](Access access) {
+            return m_owner.m_engine->apply(cache, from_vector(writes), access, seen);
+        });
+        m_owner.after_edit(cache, applied.value.counted);
+        return applied.status == Status::ok;
+    }
+    engine::Generation generation(const std::string& cache) override {
+        return m_owner.m_engine->generation(cache);
     }
     engine::Flights& flights() override { return m_owner.m_engine->flights(); }
     double now() override { return m_owner.now(); }
@@ -96,8 +104,7 @@ std::unique_ptr<Namespace> Namespace::open(const Location& location, engine::Ope
 }
 
 Namespace::Namespace(std::unique_ptr<engine::Engine> engine, Location location)
-    : m_engine(std::move(engine)), m_location(location),
-      m_hooks(std::move(location), [this] {
+    : m_engine(std::move(engine)), m_location(location), m_hooks(std::move(location), [this] {
           // Asked only when a hook is about to run; the answer holds for the session.
           m_trusted = m_trusted || m_engine->settings_trusted();
           return m_trusted;
@@ -229,8 +236,9 @@ void Namespace::set(std::string_view cache, std::string_view key, std::string_vi
 }
 
 void Namespace::apply(std::string_view cache, const std::vector<engine::Write>& writes) {
-    const auto applied = built(
-        cache, [&](Access access) { return m_engine->apply(cache, from_vector(writes), access); });
+    const auto applied = built(cache, [&](Access access) {
+        return m_engine->apply(cache, from_vector(writes), access, std::nullopt);
+    });
     after_edit(cache, applied.value.counted);
 }
 
@@ -245,7 +253,7 @@ std::size_t Namespace::import_entries(std::string_view cache, std::string_view d
                 progress(read, lines);
             }
         };
-        auto result = m_engine->apply(cache, from_json(reader, each), access);
+        auto result = m_engine->apply(cache, from_json(reader, each), access, std::nullopt);
         imported = reader.entries_read();
         return result;
     });
@@ -273,9 +281,8 @@ bool Namespace::undepend(std::string_view parent, std::string_view child) {
     return m_engine->undepend(parent, child);
 }
 
-Result<std::vector<std::string>> Namespace::invalidate(std::string_view cache,
-                                                       const std::optional<std::string>& key,
-                                                       bool dry_run) {
+Result<std::vector<std::string>>
+Namespace::invalidate(std::string_view cache, const std::optional<std::string>& key, bool dry_run) {
     return m_engine->invalidate(cache, key, dry_run, "invalidate");
 }
 
@@ -366,7 +373,11 @@ Result<std::vector<std::string>> Namespace::reload(std::string_view cache, bool 
             }
             continue;
         }
-        auto loaded = m_hooks.load(target, *settings);
+        // A clear since the last save makes the saved copy stale: loading it would bring
+        // cleared entries back.
+        auto loaded = settings->saved_copy_current
+                          ? m_hooks.load(target, *settings)
+                          : Hooks::Loaded{std::nullopt, "its saved copy predates its last clear"};
         if (loaded.contents) {
             replace(target, *loaded.contents, "loader output", true);
             continue;
@@ -390,7 +401,7 @@ Status Namespace::save(std::string_view cache, bool cascade) {
             continue;
         }
         m_hooks.save(target, *settings, contents(target));
-        m_engine->forget_edit_counts(target, std::nullopt);
+        m_engine->saved(target);
     }
     return Status::ok;
 }

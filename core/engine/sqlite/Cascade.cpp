@@ -25,7 +25,8 @@ void Cascade::depend(std::string_view parent, std::string_view child) {
     }
     m_catalog.ensure(parent);
     m_catalog.ensure(child);
-    auto& insert = m_connection.prepared("INSERT OR IGNORE INTO depends(parent, child) VALUES(?, ?)");
+    auto& insert =
+        m_connection.prepared("INSERT OR IGNORE INTO depends(parent, child) VALUES(?, ?)");
     insert.bind(1, parent);
     insert.bind(2, child);
     insert.run();
@@ -52,6 +53,7 @@ void Cascade::clear(CacheRow row, double when) {
     mark.bind(1, when);
     mark.bind(2, row.id);
     mark.run();
+    m_catalog.next_generation(row);
     m_history.forget_edits(row);
 }
 
@@ -110,6 +112,7 @@ std::optional<std::vector<std::string>> Cascade::invalidate(std::string_view cac
         stamp.bind(1, when);
         stamp.bind(2, root->id);
         stamp.run();
+        m_catalog.next_generation(*root);
     } else {
         clear(*root, when);
     }

@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::string_view k_settings_columns =
     "builder, loader, saver, validator, deleter, pre_processor, post_processor, default_ttl_ms, "
-    "volatile, autosync, autosync_checks";
+    "volatile, autosync, autosync_checks, saved_current";
 
 std::optional<std::string> text_or_null(const Statement& query, int column) {
     return query.is_null(column) ? std::nullopt
@@ -20,8 +20,8 @@ std::optional<std::string> text_or_null(const Statement& query, int column) {
 
 // The seven hook commands in the order of k_settings_columns.
 template <class Settings> auto hook_fields(Settings& settings) {
-    return std::array{&settings.builder, &settings.loader,        &settings.saver,
-                      &settings.validator, &settings.deleter, &settings.pre_processor,
+    return std::array{&settings.builder,       &settings.loader,  &settings.saver,
+                      &settings.validator,     &settings.deleter, &settings.pre_processor,
                       &settings.post_processor};
 }
 
@@ -30,7 +30,8 @@ template <class Settings> auto hook_fields(Settings& settings) {
 std::optional<CacheRow> Catalog::find(std::string_view cache) {
     auto& query = m_connection.prepared(
         "SELECT id, next_expiry, volatile, builder IS NOT NULL AND built = 0, "
-        "saver IS NOT NULL AND coalesce(autosync, 1), default_ttl_ms FROM caches WHERE name = ?");
+        "saver IS NOT NULL AND coalesce(autosync, 1), default_ttl_ms, generation FROM caches "
+        "WHERE name = ?");
     query.bind(1, cache);
     if (!query.step()) {
         return std::nullopt;
@@ -46,6 +47,7 @@ std::optional<CacheRow> Catalog::find(std::string_view cache) {
     if (!query.is_null(5)) {
         row.default_ttl_ms = query.column_int(5);
     }
+    row.generation = query.column_int(6);
     query.reset();
     return row;
 }
@@ -98,6 +100,7 @@ std::optional<engine::CacheSettings> Catalog::settings(std::string_view cache) {
     if (const auto checks = text_or_null(query, 10)) {
         settings.autosync_checks = parse_time_checks(*checks);
     }
+    settings.saved_copy_current = query.column_int(11) != 0;
     query.reset();
     return settings;
 }
@@ -142,6 +145,20 @@ void Catalog::set_built(const CacheRow& row, bool built) {
     auto& update = m_connection.prepared("UPDATE caches SET built = ? WHERE id = ?");
     update.bind(1, static_cast<std::int64_t>(built));
     update.bind(2, row.id);
+    update.run();
+}
+
+void Catalog::set_saved_current(const CacheRow& row, bool current) {
+    auto& update = m_connection.prepared("UPDATE caches SET saved_current = ? WHERE id = ?");
+    update.bind(1, static_cast<std::int64_t>(current));
+    update.bind(2, row.id);
+    update.run();
+}
+
+void Catalog::next_generation(const CacheRow& row) {
+    auto& update = m_connection.prepared(
+        "UPDATE caches SET generation = generation + 1, saved_current = 0 WHERE id = ?");
+    update.bind(1, row.id);
     update.run();
 }
 

@@ -23,6 +23,7 @@ struct CacheRow {
     bool needs_build = false;  // has a builder that has not filled it since it was cleared
     bool counts_edits = false; // auto-sync is on: edits are counted
     std::optional<std::int64_t> default_ttl_ms;
+    std::int64_t generation = 0; // counted up by each clear of an invalidation
 };
 
 class Catalog {
@@ -42,6 +43,11 @@ class Catalog {
     void write_settings(const CacheRow& row, const engine::CacheSettings& settings);
     // Marks the cache built or not (a builder filled it since it was last cleared).
     void set_built(const CacheRow& row, bool built);
+    // Whether the saver's copy holds nothing from before the last clear.
+    void set_saved_current(const CacheRow& row, bool current);
+    // Starts a new generation of the contents (an invalidation cleared them); the saved copy is
+    // no longer current.
+    void next_generation(const CacheRow& row);
     // Every cache, by name, without counts: name, volatility, last invalidation, statistics.
     std::vector<engine::CacheSummary> summaries();
     void remove(const CacheRow& row);

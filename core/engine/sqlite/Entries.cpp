@@ -11,7 +11,8 @@ constexpr std::string_view k_live = "(expires IS NULL OR expires > ?)";
 constexpr std::size_t k_totals_per_statement = 400;
 
 std::optional<double> optional_double(const Statement& query, int column) {
-    return query.is_null(column) ? std::nullopt : std::optional<double>(query.column_double(column));
+    return query.is_null(column) ? std::nullopt
+                                 : std::optional<double>(query.column_double(column));
 }
 
 } // namespace
@@ -42,8 +43,8 @@ std::vector<std::string> Entries::keys(const CacheRow& row) {
 }
 
 std::size_t Entries::count(const CacheRow& row) {
-    auto& query = m_connection.prepared("SELECT count(*) FROM " + Catalog::table(row) +
-                                        " WHERE " + std::string(k_live));
+    auto& query = m_connection.prepared("SELECT count(*) FROM " + Catalog::table(row) + " WHERE " +
+                                        std::string(k_live));
     query.bind(1, m_connection.now());
     query.step();
     const auto count = static_cast<std::size_t>(query.column_int(0));
@@ -89,8 +90,8 @@ std::vector<Entries::Totals> Entries::totals(const std::vector<CacheRow>& rows) 
 std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes) {
     purge_expired_if_due(row);
     const std::string table = Catalog::table(row);
-    auto& insert =
-        m_connection.prepared("INSERT OR REPLACE INTO " + table + "(key, expires, value) VALUES(?, ?, ?)");
+    auto& insert = m_connection.prepared("INSERT OR REPLACE INTO " + table +
+                                         "(key, expires, value) VALUES(?, ?, ?)");
     auto& remove = m_connection.prepared("DELETE FROM " + table + " WHERE key = ?");
     const double now = m_connection.now();
     std::optional<double> earliest;
@@ -105,8 +106,8 @@ std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes) {
             continue;
         }
         std::optional<double> expires = write.expires;
-        const auto ttl_ms = write.ttl ? std::optional<std::int64_t>(write.ttl->count())
-                                      : row.default_ttl_ms;
+        const auto ttl_ms =
+            write.ttl ? std::optional<std::int64_t>(write.ttl->count()) : row.default_ttl_ms;
         if (!expires && ttl_ms) {
             expires = now + static_cast<double>(*ttl_ms) / 1000.0;
         }
@@ -159,8 +160,9 @@ void Entries::purge_expired_if_due(CacheRow& row) {
     auto& purge = m_connection.prepared("DELETE FROM " + table + " WHERE expires <= ?");
     purge.bind(1, now);
     purge.run();
-    auto& next = m_connection.prepared("UPDATE caches SET next_expiry = (SELECT min(expires) FROM " +
-                                       table + ") WHERE id = ? RETURNING next_expiry");
+    auto& next =
+        m_connection.prepared("UPDATE caches SET next_expiry = (SELECT min(expires) FROM " + table +
+                              ") WHERE id = ? RETURNING next_expiry");
     next.bind(1, row.id);
     next.step();
     row.next_expiry = optional_double(next, 0);

@@ -104,7 +104,8 @@ std::unique_ptr<FlockFlight> FlockFlight::enter(const std::string& directory,
             }
         }
         if (!is_unlinked(fd, path)) {
-            return std::make_unique<FlockFlight>(fd, path, Role::leader, std::string()); // the leader died without a result
+            return std::make_unique<FlockFlight>(fd, path, Role::leader,
+                                                 std::string()); // the leader died without a result
         }
         std::string result = read_all(fd, path);
         ::close(fd);

@@ -62,6 +62,11 @@ CREATE TABLE stats(
     misses INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 )sql",
+    // 2 -> 3: the generation of each cache's contents, and whether its saved copy is current.
+    R"sql(
+ALTER TABLE caches ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE caches ADD COLUMN saved_current INTEGER NOT NULL DEFAULT 1;
+)sql",
 };
 
 } // namespace

@@ -26,6 +26,11 @@
 //   stats(cache, hits, misses): lookup counts by cache name, folded in from the counts file
 //       that `get` and `run` append to (see Stats.hpp), so that counting never writes here
 //       from a reader.
+// Schema version 3 adds two columns of state to `caches`: `generation`, counted up each time the
+// cache is cleared by an invalidation (a `run` stores its result only if the generation it saw
+// before the command started is still current), and `saved_current` (1 while the saver's copy
+// holds nothing from before the last clear; 0 after a clear, so that `reload` falls back to the
+// builder instead of loading cleared data back; 1 again after a save).
 // A volatile cache's cache_<id> table lives in a second file under the runtime directory,
 // attached as schema "volatile", so its values never reach the namespace file.
 //
@@ -47,7 +52,7 @@ class Database;
 namespace cacheman::schema {
 
 constexpr std::int32_t k_application_id = 0x63616368; // "cach"
-constexpr int k_latest_version = 2;
+constexpr int k_latest_version = 3;
 constexpr int k_log_limit = 1000;
 
 // Creates the latest schema in an empty database (inside the caller's write transaction).

@@ -2,8 +2,8 @@
 
 #include "base/Names.hpp"
 #include "engine/sqlite/Check.hpp"
-#include "engine/sqlite/Schema.hpp"
 #include "engine/sqlite/LookupCounts.hpp"
+#include "engine/sqlite/Schema.hpp"
 #include "engine/sqlite/StoreFile.hpp"
 
 #include <sys/stat.h>
@@ -30,8 +30,7 @@ std::string flights_dir_of(const std::optional<Location>& location) {
 
 } // namespace
 
-SqliteEngine::SqliteEngine(std::unique_ptr<Connection> connection,
-                           std::optional<Location> location)
+SqliteEngine::SqliteEngine(std::unique_ptr<Connection> connection, std::optional<Location> location)
     : m_connection(std::move(connection)), m_location(std::move(location)),
       m_volatile(*m_connection, volatile_path_of(m_location)), m_catalog(*m_connection),
       m_entries(*m_connection), m_history(*m_connection),
@@ -55,15 +54,29 @@ bool SqliteEngine::settings_trusted() {
     return stat(name().c_str(), &info) == 0 && info.st_uid == geteuid();
 }
 
+namespace {
+
+engine::Generation generation_of(const std::optional<CacheRow>& row) {
+    return row ? engine::Generation{row->id, row->generation} : engine::Generation{};
+}
+
+} // namespace
+
 template <class Body>
 auto SqliteEngine::in_cache(std::string_view cache, Transaction::Kind kind, bool create,
-                            Access access, Body&& body)
-    -> Result<decltype(body(std::declval<CacheRow&>()))> {
+                            Access access, const std::optional<engine::Generation>& only_if,
+                            Body&& body) -> Result<decltype(body(std::declval<CacheRow&>()))> {
     using Value = decltype(body(std::declval<CacheRow&>()));
     validate_cache_name(cache);
     while (true) {
         Transaction tx(m_connection->db(), kind);
-        std::optional<CacheRow> row = create ? m_catalog.ensure(cache) : m_catalog.find(cache);
+        std::optional<CacheRow> row = m_catalog.find(cache);
+        if (only_if && generation_of(row) != *only_if) {
+            return {Status::changed, Value{}};
+        }
+        if (!row && create) {
+            row = m_catalog.ensure(cache);
+        }
         if (!row) {
             return {Status::no_cache, Value{}};
         }
@@ -81,26 +94,26 @@ auto SqliteEngine::in_cache(std::string_view cache, Transaction::Kind kind, bool
     }
 }
 
-Result<std::optional<engine::Entry>> SqliteEngine::get(std::string_view cache,
-                                                       std::string_view key, Access access) {
+Result<std::optional<engine::Entry>> SqliteEngine::get(std::string_view cache, std::string_view key,
+                                                       Access access) {
     validate_key(key);
-    return in_cache(cache, Transaction::Kind::read, false, access,
+    return in_cache(cache, Transaction::Kind::read, false, access, std::nullopt,
                     [&](CacheRow& row) { return m_entries.get(row, key); });
 }
 
 Result<std::vector<std::string>> SqliteEngine::keys(std::string_view cache, Access access) {
-    return in_cache(cache, Transaction::Kind::read, false, access,
+    return in_cache(cache, Transaction::Kind::read, false, access, std::nullopt,
                     [&](CacheRow& row) { return m_entries.keys(row); });
 }
 
 Result<std::size_t> SqliteEngine::count(std::string_view cache, Access access) {
-    return in_cache(cache, Transaction::Kind::read, false, access,
+    return in_cache(cache, Transaction::Kind::read, false, access, std::nullopt,
                     [&](CacheRow& row) { return m_entries.count(row); });
 }
 
 Status SqliteEngine::scan(std::string_view cache, Access access,
                           const engine::EntryVisitor& visit) {
-    return in_cache(cache, Transaction::Kind::read, false, access,
+    return in_cache(cache, Transaction::Kind::read, false, access, std::nullopt,
                     [&](CacheRow& row) {
                         m_entries.scan(row, visit);
                         return true;
@@ -108,10 +121,11 @@ Status SqliteEngine::scan(std::string_view cache, Access access,
         .status;
 }
 
-Result<engine::Edited> SqliteEngine::apply(std::string_view cache, const engine::WriteSource& writes,
-                                 Access access) {
+Result<engine::Edited> SqliteEngine::apply(std::string_view cache,
+                                           const engine::WriteSource& writes, Access access,
+                                           const std::optional<engine::Generation>& only_if) {
     m_connection->allow_large_transaction();
-    return in_cache(cache, Transaction::Kind::write, true, access, [&](CacheRow& row) {
+    return in_cache(cache, Transaction::Kind::write, true, access, only_if, [&](CacheRow& row) {
         const std::size_t applied = m_entries.apply(row, writes);
         m_history.count_edits(row, static_cast<std::int64_t>(applied));
         return engine::Edited{applied, row.counts_edits && applied > 0};
@@ -119,21 +133,22 @@ Result<engine::Edited> SqliteEngine::apply(std::string_view cache, const engine:
 }
 
 Result<engine::Edited> SqliteEngine::erase(std::string_view cache,
-                                        const std::vector<std::string>& keys, Access access) {
+                                           const std::vector<std::string>& keys, Access access) {
     for (const auto& key : keys) {
         validate_key(key);
     }
-    return in_cache(cache, Transaction::Kind::write, false, access, [&](CacheRow& row) {
-        const std::size_t removed = m_entries.erase(row, keys);
-        m_history.count_edits(row, static_cast<std::int64_t>(removed));
-        return engine::Edited{removed, row.counts_edits && removed > 0};
-    });
+    return in_cache(cache, Transaction::Kind::write, false, access, std::nullopt,
+                    [&](CacheRow& row) {
+                        const std::size_t removed = m_entries.erase(row, keys);
+                        m_history.count_edits(row, static_cast<std::int64_t>(removed));
+                        return engine::Edited{removed, row.counts_edits && removed > 0};
+                    });
 }
 
 void SqliteEngine::replace_contents(std::string_view cache, const engine::WriteSource& writes,
                                     bool built) {
     m_connection->allow_large_transaction();
-    in_cache(cache, Transaction::Kind::write, true, Access::raw, [&](CacheRow& row) {
+    in_cache(cache, Transaction::Kind::write, true, Access::raw, std::nullopt, [&](CacheRow& row) {
         m_entries.clear(row);
         m_entries.apply(row, writes);
         m_catalog.set_built(row, built);
@@ -259,7 +274,23 @@ engine::EditBuckets SqliteEngine::edit_counts(std::string_view cache) {
     return row ? m_history.edit_counts(*row) : engine::EditBuckets{};
 }
 
-void SqliteEngine::forget_edit_counts(std::string_view cache, std::optional<std::int64_t> bucket) {
+engine::Generation SqliteEngine::generation(std::string_view cache) {
+    validate_cache_name(cache);
+    Transaction tx(m_connection->db(), Transaction::Kind::read);
+    return generation_of(m_catalog.find(cache));
+}
+
+void SqliteEngine::saved(std::string_view cache) {
+    validate_cache_name(cache);
+    Transaction tx(m_connection->db(), Transaction::Kind::write);
+    if (const auto row = m_catalog.find(cache)) {
+        m_history.forget_edits(*row);
+        m_catalog.set_saved_current(*row, true);
+    }
+    tx.commit();
+}
+
+void SqliteEngine::forget_edit_counts(std::string_view cache, std::int64_t bucket) {
     validate_cache_name(cache);
     Transaction tx(m_connection->db(), Transaction::Kind::write);
     if (const auto row = m_catalog.find(cache)) {

@@ -41,9 +41,12 @@ class SqliteEngine final : public engine::Engine {
                         const engine::EntryVisitor& visit) override;
 
     engine::Result<engine::Edited> apply(std::string_view cache, const engine::WriteSource& writes,
-                               engine::Access access) override;
-    engine::Result<engine::Edited> erase(std::string_view cache, const std::vector<std::string>& keys,
-                                      engine::Access access) override;
+                                         engine::Access access,
+                                         const std::optional<engine::Generation>& only_if) override;
+    engine::Generation generation(std::string_view cache) override;
+    engine::Result<engine::Edited> erase(std::string_view cache,
+                                         const std::vector<std::string>& keys,
+                                         engine::Access access) override;
     void replace_contents(std::string_view cache, const engine::WriteSource& writes,
                           bool built) override;
 
@@ -64,7 +67,8 @@ class SqliteEngine final : public engine::Engine {
                    const std::function<void(engine::CacheSettings&)>& edit) override;
 
     engine::EditBuckets edit_counts(std::string_view cache) override;
-    void forget_edit_counts(std::string_view cache, std::optional<std::int64_t> bucket) override;
+    void forget_edit_counts(std::string_view cache, std::int64_t bucket) override;
+    void saved(std::string_view cache) override;
 
     std::vector<engine::LogEntry> log(const std::optional<std::string>& cache,
                                       std::size_t limit) override;
@@ -81,10 +85,11 @@ class SqliteEngine final : public engine::Engine {
     // the cache when missing; with Access::built, reporting an unbuilt cache instead. A volatile
     // cache found before its file is attached ends the transaction, attaches, and starts over
     // (SQLite attaches outside transactions), so the decision is taken inside the transaction.
+    // With `only_if`, a cache of another generation is Status::changed and nothing happens.
     template <class Body>
     auto in_cache(std::string_view cache, Transaction::Kind kind, bool create,
-                  engine::Access access, Body&& body)
-        -> engine::Result<decltype(body(std::declval<CacheRow&>()))>;
+                  engine::Access access, const std::optional<engine::Generation>& only_if,
+                  Body&& body) -> engine::Result<decltype(body(std::declval<CacheRow&>()))>;
 
     std::unique_ptr<Connection> m_connection;
     std::optional<Location> m_location; // none for a store in memory

@@ -59,8 +59,8 @@ void identify_or_initialise(Connection& connection, std::int64_t file_size) {
     if (header.version > schema::k_latest_version) {
         throw StoreError("store has schema version " + std::to_string(header.version) +
                          ", newer than this cacheman understands (" +
-                         std::to_string(schema::k_latest_version) + "); upgrade cacheman (" +
-                         path + ")");
+                         std::to_string(schema::k_latest_version) + "); upgrade cacheman (" + path +
+                         ")");
     }
     const bool on_disk = path != ":memory:";
     const bool empty = pragma(connection, "page_count") == 0;

@@ -30,9 +30,9 @@ void VolatileFile::attach() {
         m_connection.db().exec("PRAGMA volatile.journal_mode = WAL");
     }
     std::vector<std::int64_t> missing;
-    auto& query = m_connection.prepared(
-        "SELECT id FROM caches WHERE volatile AND 'cache_' || id NOT IN "
-        "(SELECT name FROM volatile.sqlite_master WHERE type = 'table')");
+    auto& query =
+        m_connection.prepared("SELECT id FROM caches WHERE volatile AND 'cache_' || id NOT IN "
+                              "(SELECT name FROM volatile.sqlite_master WHERE type = 'table')");
     while (query.step()) {
         missing.push_back(query.column_int(0));
     }
