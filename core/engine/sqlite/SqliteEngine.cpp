@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 namespace cacheman::sqlite {
 
@@ -277,14 +278,19 @@ std::vector<engine::LogEntry> SqliteEngine::log(const std::optional<std::string>
 void SqliteEngine::count_lookup(std::string_view cache, bool hit) noexcept {
     if (m_location) {
         cacheman::count_lookup(*m_location, cache, hit);
+        return;
+    }
+    try {
+        auto& counts = m_unfolded_lookups[std::string(cache)];
+        (hit ? counts.hits : counts.misses) += 1;
+    } catch (...) {
+        // Counting must never make a lookup fail.
     }
 }
 
 void SqliteEngine::fold_lookup_counts() {
-    if (!m_location) {
-        return;
-    }
-    const auto counts = take_counts(*m_location);
+    const auto counts =
+        m_location ? take_counts(*m_location) : std::exchange(m_unfolded_lookups, {});
     if (counts.empty()) {
         return;
     }

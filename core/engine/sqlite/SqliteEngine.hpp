@@ -17,6 +17,7 @@
 #include "engine/sqlite/Transaction.hpp"
 #include "engine/sqlite/VolatileFile.hpp"
 
+#include <map>
 #include <memory>
 
 namespace cacheman::sqlite {
@@ -94,6 +95,9 @@ class SqliteEngine final : public engine::Engine {
     History m_history;
     Cascade m_cascade;
     FlockFlights m_flights;
+    // Lookups counted by a store in memory, which has no counts file: it lives in this process,
+    // so its counts can too.
+    std::map<std::string, LookupCounts> m_unfolded_lookups;
 };
 
 } // namespace cacheman::sqlite
