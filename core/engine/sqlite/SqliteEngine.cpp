@@ -25,8 +25,33 @@ std::function<std::string()> volatile_path_of(const std::optional<Location>& loc
     return [where = *location] { return volatile_store_path(where, process_env); };
 }
 
-std::string flights_dir_of(const std::optional<Location>& location) {
-    return location ? location->flights_dir() : std::string("/nonexistent/cacheman-flights");
+// Single flight for a store in memory: no other process can reach it, so every caller leads.
+class SoloFlights final : public engine::Flights {
+  public:
+    std::unique_ptr<engine::Flight> join(const std::string&) override {
+        return std::make_unique<Solo>();
+    }
+    std::unique_ptr<engine::Flight> try_lead(const std::string&) override {
+        return std::make_unique<Solo>();
+    }
+
+  private:
+    class Solo final : public engine::Flight {
+      public:
+        [[nodiscard]] Role role() const override { return Role::leader; }
+        [[nodiscard]] const std::string& result() const override { return m_none; }
+        void publish(std::string_view) override {}
+
+      private:
+        std::string m_none;
+    };
+};
+
+std::unique_ptr<engine::Flights> flights_of(const std::optional<Location>& location) {
+    if (!location) {
+        return std::make_unique<SoloFlights>();
+    }
+    return std::make_unique<FlockFlights>(location->flights_dir());
 }
 
 } // namespace
@@ -37,7 +62,7 @@ SqliteEngine::SqliteEngine(std::unique_ptr<Connection> connection,
       m_volatile(*m_connection, volatile_path_of(m_location)), m_catalog(*m_connection),
       m_entries(*m_connection), m_history(*m_connection),
       m_cascade(*m_connection, m_catalog, m_entries, m_history, m_volatile),
-      m_flights(flights_dir_of(m_location)) {}
+      m_flights(flights_of(m_location)) {}
 
 SqliteEngine::SqliteEngine(const Location& location, engine::OpenMode mode,
                            const engine::EngineOptions& options)
