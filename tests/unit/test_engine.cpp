@@ -826,6 +826,28 @@ ENGINE_TEST("engine: a healthy store checks healthy", "[check]") {
     CHECK(report.schema_version > 0);
 }
 
+ENGINE_TEST("engine: single flight: a caller leads when nobody else does", "[flight]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    auto leader = e.flights().join("key");
+    REQUIRE(leader);
+    CHECK(leader->role() == engine::Flight::Role::leader);
+    leader->publish("result");
+    leader.reset();
+    auto next = e.flights().try_lead("key"); // the flight ended with the publish
+    REQUIRE(next);
+    CHECK(next->role() == engine::Flight::Role::leader);
+
+    // Another client of the store that joins while this one leads does not lead too.
+    auto other = t.another();
+    if (other) {
+        CHECK_FALSE(other->flights().try_lead("key"));
+        CHECK(other->flights().try_lead("other key"));
+        next.reset(); // left without a result: the lead is free again
+        CHECK(other->flights().try_lead("key"));
+    }
+}
+
 ENGINE_TEST("engine: the store's clock, name and trust", "") {
     TestType t;
     engine::Engine& e = t.store;
