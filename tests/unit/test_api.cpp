@@ -11,9 +11,9 @@
 #include <sqlite3.h>
 
 using cacheman::Cache;
-using cacheman::test::EnvVar;
 using cacheman::Manager;
 using cacheman::WriteMode;
+using cacheman::test::EnvVar;
 using Names = std::vector<std::string>;
 using Items = std::vector<std::pair<std::string, std::string>>;
 using namespace std::chrono_literals;

@@ -21,7 +21,7 @@ using std::chrono::seconds;
 
 namespace {
 
-// --- the engines under test ------------------------------------------------------------------
+// --- the engines under test ----------------------------------------------------------------------
 // Each factory holds one engine (`store`) on a fresh, empty store and a clock (`clock`) that
 // moves only when the test says so. `another()` opens a second engine on the same store, as
 // another process would, or returns nullptr when the store cannot be shared.
@@ -45,12 +45,13 @@ struct SqliteOnFile {
     }
 };
 
-#define ENGINE_TEST(name, tags) TEMPLATE_TEST_CASE(name, "[engine]" tags, SqliteInMemory, SqliteOnFile)
+#define ENGINE_TEST(name, tags)                                                                    \
+    TEMPLATE_TEST_CASE(name, "[engine]" tags, SqliteInMemory, SqliteOnFile)
 
 constexpr double k_t0 = test::TestClock::k_start;
 const auto k_bucket0 = static_cast<std::int64_t>(k_t0);
 
-// --- helpers -----------------------------------------------------------------------------------
+// --- helpers -------------------------------------------------------------------------------------
 
 engine::WriteSource source_of(std::vector<engine::Write> writes) {
     auto held = std::make_shared<std::vector<engine::Write>>(std::move(writes));
@@ -220,9 +221,9 @@ ENGINE_TEST("engine: apply writes and removes in one batch, all or nothing", "")
     CHECK(cache_names(e) == Names{"c"});
 
     // So does a bad key anywhere in the batch.
-    CHECK_THROWS_AS(e.apply("c", source_of({put("x", "1"), put(std::string("a\0b", 3), "2")}),
-                            Access::raw),
-                    UsageError);
+    CHECK_THROWS_AS(
+        e.apply("c", source_of({put("x", "1"), put(std::string("a\0b", 3), "2")}), Access::raw),
+        UsageError);
     CHECK(keys_of(e, "c") == Names{"b", "c", "e"});
 
     // A write that creates its cache creates it with default settings.
@@ -316,7 +317,7 @@ ENGINE_TEST("engine: a scan reads one snapshot", "") {
     CHECK(keys_of(e, "c") == Names{"a", "b", "bb"}); // the next call sees the commit
 }
 
-// --- expiry ---------------------------------------------------------------------------------------
+// --- expiry --------------------------------------------------------------------------------------
 
 ENGINE_TEST("engine: expired entries are invisible at once", "[ttl]") {
     TestType t;
@@ -380,7 +381,7 @@ ENGINE_TEST("engine: a cache's default ttl applies to writes without their own",
     CHECK(keys_of(e, "c") == Names{"after"});
 }
 
-// --- the graph --------------------------------------------------------------------------------------
+// --- the graph -----------------------------------------------------------------------------------
 
 ENGINE_TEST("engine: invalidate clears the cache and every dependent in one go", "[cascade]") {
     TestType t;
@@ -508,7 +509,7 @@ ENGINE_TEST("engine: drop clears dependents and removes the cache with its edges
     CHECK(e.check().healthy());
 }
 
-// --- the catalog -----------------------------------------------------------------------------------
+// --- the catalog ---------------------------------------------------------------------------------
 
 ENGINE_TEST("engine: list reports live entries, bytes and direct edges, by name", "") {
     TestType t;
@@ -608,7 +609,7 @@ ENGINE_TEST("engine: switching volatility keeps the contents", "[settings][volat
     CHECK(e.check().healthy());
 }
 
-// --- building -------------------------------------------------------------------------------------
+// --- building ------------------------------------------------------------------------------------
 
 ENGINE_TEST("engine: a cache with a builder is unbuilt until filled as built", "[build]") {
     TestType t;
@@ -693,7 +694,7 @@ ENGINE_TEST("engine: replace_contents replaces in one transaction", "[build]") {
     CHECK_FALSE(e.settings("absent"));
 }
 
-// --- auto-sync bookkeeping ------------------------------------------------------------------------
+// --- auto-sync bookkeeping -----------------------------------------------------------------------
 
 ENGINE_TEST("engine: edits are counted per second while auto-sync is on", "[autosync]") {
     TestType t;
@@ -740,7 +741,7 @@ ENGINE_TEST("engine: edits are counted per second while auto-sync is on", "[auto
     CHECK(e.edit_counts("c").empty());
 }
 
-// --- history ----------------------------------------------------------------------------------------
+// --- history -------------------------------------------------------------------------------------
 
 ENGINE_TEST("engine: the log records invalidations newest first", "[log]") {
     TestType t;
@@ -772,9 +773,9 @@ ENGINE_TEST("engine: the log records invalidations newest first", "[log]") {
 
     CHECK(e.log(std::nullopt, 1).size() == 1);
     CHECK(e.log(std::nullopt, 1)[0].command == "drop");
-    CHECK(e.log(std::string("a"), 10).size() == 1);   // named it
-    CHECK(e.log(std::string("b"), 10).size() == 2);   // named it, or cleared it
-    CHECK(e.log(std::string("y"), 10).size() == 1);   // cleared by the drop of x
+    CHECK(e.log(std::string("a"), 10).size() == 1); // named it
+    CHECK(e.log(std::string("b"), 10).size() == 2); // named it, or cleared it
+    CHECK(e.log(std::string("y"), 10).size() == 1); // cleared by the drop of x
     CHECK(e.log(std::string("zzz"), 10).empty());
 }
 
@@ -807,7 +808,7 @@ ENGINE_TEST("engine: lookup counts are folded into list's statistics", "[stats]"
     CHECK(summary_of(e, "d")->misses == 1);
 }
 
-// --- the store ---------------------------------------------------------------------------------------
+// --- the store -----------------------------------------------------------------------------------
 
 ENGINE_TEST("engine: a healthy store checks healthy", "[check]") {
     TestType t;

@@ -1,9 +1,9 @@
+#include "TempDir.hpp"
 #include "base/Error.hpp"
 #include "engine/sqlite/FlockFlight.hpp"
 #include "run/Memoizer.hpp"
 #include "run/RunKey.hpp"
 #include "run/RunRecord.hpp"
-#include "TempDir.hpp"
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -216,7 +216,7 @@ TEST_CASE("watched files and directories are hashed by contents", "[run][key]") 
     CHECK(compute_run_key(missing).hex != missing_key.hex);
 }
 
-// --- single flight on lock files ----------------------------------------------------------------
+// --- single flight on lock files -----------------------------------------------------------------
 
 TEST_CASE("flock flights: one leader per key; followers get its result", "[run][flight]") {
     test::TempDir tmp;
@@ -259,7 +259,7 @@ TEST_CASE("flock flights: a directory that cannot be created is a store error", 
     CHECK_THROWS_AS(flights.try_lead("k"), StoreError);
 }
 
-// --- the memoizer ---------------------------------------------------------------------------------
+// --- the memoizer --------------------------------------------------------------------------------
 
 TEST_CASE("the memoizer executes once, then replays", "[run][memo]") {
     MemoFixture f;
@@ -297,7 +297,7 @@ TEST_CASE("the memoizer stores failures only when asked", "[run][memo]") {
     RunRequest request = f.counting(4);
     CHECK(f.run(request).exit_code == 4);
     CHECK(f.results.stores == 0);
-    CHECK_FALSE(f.memoizer.explain(request).record); // failures are not stored by default
+    CHECK_FALSE(f.memoizer.explain(request).record);     // failures are not stored by default
     CHECK(f.results.fake_flights.published.size() == 1); // but waiters still get the result
     CHECK(f.run(request).source == RunSource::executed);
 

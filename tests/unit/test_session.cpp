@@ -70,7 +70,7 @@ std::optional<engine::CacheSummary> summary_of(const std::vector<engine::CacheSu
 
 } // namespace
 
-// --- lazy build -------------------------------------------------------------------------------
+// --- lazy build ----------------------------------------------------------------------------------
 
 TEST_CASE("session: a read of an unbuilt cache runs its builder first", "[session][build]") {
     Session s;
@@ -99,7 +99,8 @@ TEST_CASE("session: a read of an unbuilt cache runs its builder first", "[sessio
     std::string exported;
     CHECK(ns->export_entries("c", [&](std::string_view chunk) { exported += chunk; }) ==
           Status::ok);
-    CHECK(exported == "{\"key\": \"k\", \"value\": \"v\"}\n{\"key\": \"mine\", \"value\": \"1\"}\n");
+    CHECK(exported ==
+          "{\"key\": \"k\", \"value\": \"v\"}\n{\"key\": \"mine\", \"value\": \"1\"}\n");
 }
 
 TEST_CASE("session: a failing builder is a hook error and leaves the cache as it was",
@@ -114,7 +115,7 @@ TEST_CASE("session: a failing builder is a hook error and leaves the cache as it
     CHECK(ns->get("missing", "k").status == Status::no_cache);
 }
 
-// --- lookup counting --------------------------------------------------------------------------
+// --- lookup counting -----------------------------------------------------------------------------
 
 TEST_CASE("session: a get counts a hit or a miss; stats folds them in", "[session][stats]") {
     Session s;
@@ -171,7 +172,7 @@ TEST_CASE("api: Cache::get lookups are counted as the command counts them", "[se
     CHECK(stats->misses == 2);
 }
 
-// --- auto-sync --------------------------------------------------------------------------------
+// --- auto-sync -----------------------------------------------------------------------------------
 
 TEST_CASE("session: an edit runs the saver when the auto-sync rules hold", "[session][autosync]") {
     Session s;
@@ -245,7 +246,7 @@ TEST_CASE("session: a run's stored result is an edit like any other", "[session]
     CHECK(ns->count("run").value == 1);
 }
 
-// --- drop -------------------------------------------------------------------------------------
+// --- drop ----------------------------------------------------------------------------------------
 
 TEST_CASE("session: drop runs the deleter, then drops", "[session][drop]") {
     Session s;

@@ -109,7 +109,7 @@ struct OnDisk {
 
 } // namespace
 
-// --- the file -------------------------------------------------------------------------------------
+// --- the file ------------------------------------------------------------------------------------
 
 TEST_CASE("sqlite: a store on disk is private, persistent and in WAL mode", "[sqlite][file]") {
     test::TempDir tmp;
@@ -197,7 +197,7 @@ TEST_CASE("sqlite: a directory that cannot be created is a store error", "[sqlit
     CHECK_THROWS_AS(SqliteEngine(location, OpenMode::create, {}), StoreError);
 }
 
-// --- schema versions ------------------------------------------------------------------------------
+// --- schema versions -----------------------------------------------------------------------------
 
 TEST_CASE("sqlite: a store from a newer cacheman is refused and left untouched",
           "[sqlite][schema]") {
@@ -262,7 +262,7 @@ TEST_CASE("sqlite: a schema version 1 store is migrated, its caches kept", "[sql
     CHECK(raw_query(location.path(), "PRAGMA user_version") == Names{"2"});
 }
 
-// --- the tables behind the caches -----------------------------------------------------------------
+// --- the tables behind the caches ----------------------------------------------------------------
 
 TEST_CASE("sqlite: cache names never become table names", "[sqlite][names]") {
     OnDisk d;
@@ -272,8 +272,8 @@ TEST_CASE("sqlite: cache names never become table names", "[sqlite][names]") {
     }
     store.depend("Cache", "cache");
     CHECK(raw_query(d.file(), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY "
-                              "name") == Names{"cache_1", "cache_2", "cache_3", "cache_4",
-                                               "caches", "depends", "edits", "log", "stats"});
+                              "name") == Names{"cache_1", "cache_2", "cache_3", "cache_4", "caches",
+                                               "depends", "edits", "log", "stats"});
     CHECK(raw_query(d.file(), "SELECT id, name FROM caches ORDER BY id") ==
           Names{"1|x\"; DROP TABLE depends; --", "2|Cache", "3|cache", "4|cache_1"});
 }
@@ -284,13 +284,11 @@ TEST_CASE("sqlite: expired entries are purged by a later write", "[sqlite][ttl]"
     set(store, "c", "short", "v", seconds(10));
     set(store, "c", "long", "v", seconds(100));
     set(store, "c", "forever", "v");
-    const auto rows = [&] {
-        return raw_query(d.file(), "SELECT key FROM cache_1 ORDER BY key");
-    };
+    const auto rows = [&] { return raw_query(d.file(), "SELECT key FROM cache_1 ORDER BY key"); };
     d.clock.advance(10);
     CHECK_FALSE(value_of(store, "c", "short"));
     CHECK(rows() == Names{"forever", "long", "short"}); // reads never write
-    set(store, "other", "k", "v");                        // a write elsewhere leaves it
+    set(store, "other", "k", "v");                      // a write elsewhere leaves it
     CHECK(rows() == Names{"forever", "long", "short"});
     set(store, "c", "new", "v"); // a write of the cache purges what is due
     CHECK(rows() == Names{"forever", "long", "new"});
@@ -337,7 +335,7 @@ TEST_CASE("sqlite: a writer waits for the lock, then fails with LockedError", "[
     CHECK(value_of(store, "c", "k") == "v2");
 }
 
-// --- the volatile file and the counts file --------------------------------------------------------
+// --- the volatile file and the counts file -------------------------------------------------------
 
 TEST_CASE("sqlite: volatile contents live in the runtime directory, never in the store file",
           "[sqlite][volatile]") {
