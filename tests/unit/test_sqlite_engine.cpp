@@ -219,6 +219,7 @@ TEST_CASE("sqlite: a store from a newer cacheman is refused and left untouched",
 
 TEST_CASE("sqlite: a schema version 1 store is migrated, its caches kept", "[sqlite][schema]") {
     test::TempDir tmp;
+    const test::EnvVar runtime("CACHEMAN_RUNTIME_DIR", (tmp.path() / "runtime").c_str());
     const Location location{tmp.path().string(), "ns"};
     // Version 1 as the first cacheman wrote it: caches, depends, one table per cache.
     raw_sql(location.path(), R"sql(
