@@ -1,5 +1,6 @@
 // The public C++ library API (core/include/cacheman/cacheman.hpp), used as a program would: only
 // the public header, a store in a temporary directory, a fake clock where time matters.
+#include "EnvVar.hpp"
 #include "TempDir.hpp"
 
 #include <cacheman/cacheman.hpp>
@@ -12,6 +13,7 @@
 using cacheman::Cache;
 using cacheman::Manager;
 using cacheman::WriteMode;
+using cacheman::test::EnvVar;
 using Names = std::vector<std::string>;
 using Items = std::vector<std::pair<std::string, std::string>>;
 using namespace std::chrono_literals;
@@ -31,34 +33,6 @@ struct Fixture {
         return Manager::open(std::move(options));
     }
     void advance(double seconds) const { *clock += seconds; }
-};
-
-// Sets (or unsets) an environment variable for the length of a scope.
-class EnvVar {
-  public:
-    EnvVar(const char* name, const char* value) : m_name(name) {
-        if (const char* old = std::getenv(name)) {
-            m_old = old;
-        }
-        if (value) {
-            setenv(name, value, 1);
-        } else {
-            unsetenv(name);
-        }
-    }
-    ~EnvVar() {
-        if (m_old) {
-            setenv(m_name, m_old->c_str(), 1);
-        } else {
-            unsetenv(m_name);
-        }
-    }
-    EnvVar(const EnvVar&) = delete;
-    EnvVar& operator=(const EnvVar&) = delete;
-
-  private:
-    const char* m_name;
-    std::optional<std::string> m_old;
 };
 
 // Holds the store's write lock from outside cacheman until destroyed.

@@ -1,14 +1,17 @@
+#include "TempDir.hpp"
 #include "base/Error.hpp"
 #include "engine/sqlite/FlockFlight.hpp"
 #include "run/Memoizer.hpp"
 #include "run/RunKey.hpp"
 #include "run/RunRecord.hpp"
-#include "TempDir.hpp"
 
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <future>
 #include <map>
+#include <memory>
+#include <utility>
+#include <vector>
 
 using namespace cacheman;
 
@@ -24,6 +27,113 @@ EnvLookup env_of(std::map<std::string, std::string> values) {
 void write(const std::filesystem::path& path, const std::string& text) {
     std::ofstream(path, std::ios::binary) << text;
 }
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Single flight scripted by the test: the next join leads, or follows a leader that published
+// `leader_result`. Records what the memoizer publishes.
+class FakeFlights final : public engine::Flights {
+  public:
+    std::optional<std::string> leader_result; // set: the next join follows with this result
+    bool someone_leads = false;               // try_lead finds another leader
+    std::vector<std::string> joined;
+    std::vector<std::string> published;
+
+    std::unique_ptr<engine::Flight> join(const std::string& key) override {
+        joined.push_back(key);
+        auto flight = std::make_unique<Flight>(*this);
+        if (leader_result) {
+            flight->m_role = Flight::Role::follower;
+            flight->m_result = *std::exchange(leader_result, std::nullopt);
+        }
+        return flight;
+    }
+    std::unique_ptr<engine::Flight> try_lead(const std::string& key) override {
+        joined.push_back(key);
+        return someone_leads ? nullptr : std::make_unique<Flight>(*this);
+    }
+
+  private:
+    class Flight final : public engine::Flight {
+      public:
+        explicit Flight(FakeFlights& owner) : m_owner(owner) {}
+        [[nodiscard]] Role role() const override { return m_role; }
+        [[nodiscard]] const std::string& result() const override { return m_result; }
+        void publish(std::string_view bytes) override { m_owner.published.emplace_back(bytes); }
+
+        FakeFlights& m_owner;
+        Role m_role = Role::leader;
+        std::string m_result;
+    };
+};
+
+// Results in a map, on a clock the test moves.
+class FakeResults final : public ResultStore {
+  public:
+    std::map<std::pair<std::string, std::string>, engine::Entry> entries;
+    FakeFlights fake_flights;
+    double clock = 1'700'000'000.0;
+    int lookups = 0;
+    int stores = 0;
+    std::optional<std::string> store_fails; // throw StoreError with this message
+
+    std::optional<engine::Entry> lookup(const std::string& cache, const std::string& key) override {
+        ++lookups;
+        const auto found = entries.find({cache, key});
+        if (found == entries.end() || (found->second.expires && *found->second.expires <= clock)) {
+            return std::nullopt;
+        }
+        return found->second;
+    }
+    void store(const std::string& cache, const std::string& key, std::string_view value,
+               std::optional<Duration> ttl) override {
+        ++stores;
+        if (store_fails) {
+            throw StoreError(*store_fails);
+        }
+        std::optional<double> expires;
+        if (ttl) {
+            expires = clock + static_cast<double>(ttl->count()) / 1000.0;
+        }
+        entries[{cache, key}] = engine::Entry{std::string(value), expires};
+    }
+    engine::Flights& flights() override { return fake_flights; }
+    double now() override { return clock; }
+};
+
+// Runs requests through a Memoizer over FakeResults, collecting their output.
+struct MemoFixture {
+    test::TempDir tmp;
+    FakeResults results;
+    Memoizer memoizer{results};
+    std::string out;
+    std::string err;
+    int refreshes = 0;
+
+    RunOutcome run(const RunRequest& request) {
+        out.clear();
+        err.clear();
+        return memoizer.run(
+            request, [&](std::string_view s) { out += s; }, [&](std::string_view s) { err += s; },
+            [&] { ++refreshes; });
+    }
+    // A command that counts its executions in a file, prints "out" and "err", exits `code`.
+    RunRequest counting(int code = 0) {
+        RunRequest request;
+        request.spec.argv = {"sh", "-c",
+                             "echo x >> '" + (tmp.path() / "count").string() +
+                                 "'; printf out; printf err >&2; exit " + std::to_string(code)};
+        request.spec.cwd = tmp.path().string();
+        return request;
+    }
+    std::string executions() const { return read_file(tmp.path() / "count"); }
+    std::string key_of(const RunRequest& request) const {
+        return compute_run_key(request.spec).hex;
+    }
+};
 
 } // namespace
 
@@ -106,68 +216,178 @@ TEST_CASE("watched files and directories are hashed by contents", "[run][key]") 
     CHECK(compute_run_key(missing).hex != missing_key.hex);
 }
 
-TEST_CASE("one leader per flight; followers get its result", "[run][flight]") {
-    test::TempDir tmp;
-    const std::string dir = (tmp.path() / "flights").string();
-    Flight leader = Flight::join(dir, "k");
-    CHECK(leader.role() == Flight::Role::leader);
-    CHECK_FALSE(Flight::try_lead(dir, "k"));
-    CHECK(Flight::try_lead(dir, "other")); // other keys are independent
+// --- single flight on lock files -----------------------------------------------------------------
 
-    auto follower = std::async(std::launch::async, [&] { return Flight::join(dir, "k"); });
+TEST_CASE("flock flights: one leader per key; followers get its result", "[run][flight]") {
+    test::TempDir tmp;
+    sqlite::FlockFlights flights((tmp.path() / "flights").string());
+    auto leader = flights.join("k");
+    REQUIRE(leader);
+    CHECK(leader->role() == engine::Flight::Role::leader);
+    CHECK(std::filesystem::status(tmp.path() / "flights").permissions() ==
+          std::filesystem::perms::owner_all);
+    CHECK_FALSE(flights.try_lead("k"));
+    CHECK(flights.try_lead("other")); // other keys are independent
+
+    auto follower = std::async(std::launch::async, [&] { return flights.join("k"); });
     CHECK(follower.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);
-    leader.publish("result bytes");
-    const Flight joined = follower.get();
-    CHECK(joined.role() == Flight::Role::follower);
-    CHECK(joined.result() == "result bytes");
+    leader->publish("result bytes");
+    const auto joined = follower.get();
+    CHECK(joined->role() == engine::Flight::Role::follower);
+    CHECK(joined->result() == "result bytes");
     // Once published, the next caller leads a new flight.
-    CHECK(Flight::join(dir, "k").role() == Flight::Role::leader);
+    CHECK(flights.join("k")->role() == engine::Flight::Role::leader);
+    CHECK(flights.try_lead("k"));
 }
 
-TEST_CASE("a leader that leaves without a result hands the lead on", "[run][flight]") {
+TEST_CASE("flock flights: a leader that leaves without a result hands the lead on",
+          "[run][flight]") {
     test::TempDir tmp;
-    const std::string dir = (tmp.path() / "flights").string();
-    auto leader = std::make_unique<Flight>(Flight::join(dir, "k"));
-    auto next = std::async(std::launch::async, [&] { return Flight::join(dir, "k"); });
+    sqlite::FlockFlights flights((tmp.path() / "flights").string());
+    auto leader = flights.join("k");
+    auto next = std::async(std::launch::async, [&] { return flights.join("k"); });
     CHECK(next.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout);
     leader.reset();
-    CHECK(next.get().role() == Flight::Role::leader);
+    CHECK(next.get()->role() == engine::Flight::Role::leader);
 }
 
-TEST_CASE("the memoizer executes once, then replays", "[run][memo]") {
+TEST_CASE("flock flights: a directory that cannot be created is a store error", "[run][flight]") {
     test::TempDir tmp;
-    Store store = Store::open_in_memory();
-    Memoizer memoizer(store, (tmp.path() / "flights").string());
-    const auto counter = tmp.path() / "count";
-    RunRequest request;
-    request.spec.argv = {
-        "sh", "-c", "echo x >> '" + counter.string() + "'; printf out; printf err >&2; exit 0"};
-    request.spec.cwd = tmp.path().string();
-    std::string out;
-    std::string err;
-    const auto run = [&] {
-        out.clear();
-        err.clear();
-        return memoizer.run(
-            request, [&](std::string_view s) { out += s; }, [&](std::string_view s) { err += s; },
-            [] {});
-    };
-    CHECK(run().source == RunSource::executed);
-    CHECK(run().source == RunSource::hit);
-    CHECK(out == "out");
-    CHECK(err == "err");
-    std::ifstream in(counter);
-    const std::string runs{std::istreambuf_iterator<char>(in), {}};
-    CHECK(runs == "x\n");
-    CHECK(memoizer.explain(request).record.has_value());
+    write(tmp.path() / "file", "x");
+    sqlite::FlockFlights flights((tmp.path() / "file" / "flights").string());
+    CHECK_THROWS_AS(flights.join("k"), StoreError);
+    CHECK_THROWS_AS(flights.try_lead("k"), StoreError);
+}
 
-    request.spec.argv = {"sh", "-c", "exit 4"};
-    CHECK(run().exit_code == 4);
-    CHECK_FALSE(memoizer.explain(request).record); // failures are not stored by default
+// --- the memoizer --------------------------------------------------------------------------------
+
+TEST_CASE("the memoizer executes once, then replays", "[run][memo]") {
+    MemoFixture f;
+    const RunRequest request = f.counting();
+    const auto first = f.run(request);
+    CHECK(first.source == RunSource::executed);
+    CHECK(first.exit_code == 0);
+    CHECK(f.out == "out");
+    CHECK(f.err == "err");
+    CHECK(f.results.stores == 1);
+    // The leader published what it stored.
+    const auto stored = f.results.entries.at({"run", f.key_of(request)});
+    CHECK(f.results.fake_flights.published == std::vector<std::string>{stored.value});
+    CHECK_FALSE(stored.expires);
+    const auto record = decode_run_record(stored.value);
+    REQUIRE(record);
+    CHECK(record->out == "out");
+    CHECK(record->err == "err");
+    CHECK(record->created_at == f.results.clock);
+
+    const auto second = f.run(request);
+    CHECK(second.source == RunSource::hit);
+    CHECK(second.exit_code == 0);
+    CHECK(f.out == "out");
+    CHECK(f.err == "err");
+    CHECK(f.executions() == "x\n");
+    CHECK(f.results.stores == 1);
+    CHECK(f.results.fake_flights.joined.size() == 1); // a hit joins no flight
+    CHECK(f.memoizer.explain(request).record.has_value());
+    CHECK(f.memoizer.explain(request).key.hex == f.key_of(request));
+}
+
+TEST_CASE("the memoizer stores failures only when asked", "[run][memo]") {
+    MemoFixture f;
+    RunRequest request = f.counting(4);
+    CHECK(f.run(request).exit_code == 4);
+    CHECK(f.results.stores == 0);
+    CHECK_FALSE(f.memoizer.explain(request).record);     // failures are not stored by default
+    CHECK(f.results.fake_flights.published.size() == 1); // but waiters still get the result
+    CHECK(f.run(request).source == RunSource::executed);
+
     request.cache_failures = true;
-    run();
-    CHECK(memoizer.explain(request).record->exit_code == 4);
+    CHECK(f.run(request).source == RunSource::executed);
+    CHECK(f.memoizer.explain(request).record->exit_code == 4);
+    const auto replayed = f.run(request);
+    CHECK(replayed.source == RunSource::hit);
+    CHECK(replayed.exit_code == 4);
+    CHECK(f.executions() == "x\nx\nx\n");
 
-    request.spec.argv = {"/nonexistent/command"};
-    CHECK_THROWS_AS(run(), SpawnError);
+    RunRequest missing;
+    missing.spec.argv = {"/nonexistent/command"};
+    missing.spec.cwd = f.tmp.path().string();
+    CHECK_THROWS_AS(f.run(missing), SpawnError);
+    CHECK(f.results.stores == 1); // nothing stored for it
+}
+
+TEST_CASE("the memoizer: ttl, force, and an entry that is not a run record", "[run][memo]") {
+    MemoFixture f;
+    RunRequest request = f.counting();
+    request.ttl = std::chrono::seconds(10);
+    f.run(request);
+    CHECK(f.memoizer.explain(request).expires == f.results.clock + 10);
+    f.results.clock += 10; // expired: executes again
+    CHECK(f.run(request).source == RunSource::executed);
+
+    request.force = true; // executes even on a hit, and overwrites
+    CHECK(f.run(request).source == RunSource::executed);
+    CHECK(f.executions() == "x\nx\nx\n");
+    CHECK(f.results.stores == 3);
+
+    request.force = false;
+    f.results.entries[{"run", f.key_of(request)}] = engine::Entry{"set by hand", std::nullopt};
+    CHECK_FALSE(f.memoizer.explain(request).record);
+    CHECK(f.run(request).source == RunSource::executed); // a miss, overwritten
+    CHECK(decode_run_record(f.results.entries.at({"run", f.key_of(request)}).value));
+
+    request.cache = "elsewhere"; // another cache: another entry
+    CHECK(f.run(request).source == RunSource::executed);
+    CHECK(f.results.entries.count({"elsewhere", f.key_of(request)}) == 1);
+}
+
+TEST_CASE("the memoizer replays a stale entry and starts a refresh", "[run][memo][stale]") {
+    MemoFixture f;
+    RunRequest request = f.counting();
+    request.stale = std::chrono::seconds(60);
+    f.run(request);
+    f.results.clock += 59;
+    CHECK(f.run(request).source == RunSource::hit);
+    CHECK(f.refreshes == 0);
+    f.results.clock += 1;
+    CHECK(f.run(request).source == RunSource::stale_hit);
+    CHECK(f.out == "out");
+    CHECK(f.refreshes == 1);
+    CHECK(f.executions() == "x\n");
+
+    // The background refresh leads and executes; a second one finds it fresh and skips.
+    RunRequest refresh = request;
+    refresh.refresh = true;
+    CHECK(f.run(refresh).source == RunSource::executed);
+    CHECK(f.run(refresh).source == RunSource::skipped);
+    f.results.clock += 60;
+    f.results.fake_flights.someone_leads = true; // another process refreshes it
+    CHECK(f.run(refresh).source == RunSource::skipped);
+    CHECK(f.executions() == "x\nx\n");
+}
+
+TEST_CASE("the memoizer replays the result of the leader it waited for", "[run][memo][flight]") {
+    MemoFixture f;
+    const RunRequest request = f.counting();
+    RunRecord record{3, 0.5, f.results.clock, "leader's out", "leader's err"};
+    f.results.fake_flights.leader_result = encode(record);
+    const auto outcome = f.run(request);
+    CHECK(outcome.source == RunSource::waited);
+    CHECK(outcome.exit_code == 3);
+    CHECK(f.out == "leader's out");
+    CHECK(f.err == "leader's err");
+    CHECK(f.executions().empty());
+    CHECK(f.results.stores == 0); // the leader stored it
+}
+
+TEST_CASE("the memoizer reports a result it could not store as a warning", "[run][memo]") {
+    MemoFixture f;
+    const RunRequest request = f.counting();
+    f.results.store_fails = "disk full";
+    const auto outcome = f.run(request);
+    CHECK(outcome.source == RunSource::executed);
+    CHECK(outcome.exit_code == 0);
+    CHECK(f.out == "out");
+    CHECK_THAT(outcome.warning, Catch::Contains("not stored") && Catch::Contains("disk full"));
+    CHECK(f.results.fake_flights.published.size() == 1); // waiters still get it
 }

@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 namespace cacheman::sqlite {
 
@@ -24,8 +25,33 @@ std::function<std::string()> volatile_path_of(const std::optional<Location>& loc
     return [where = *location] { return volatile_store_path(where, process_env); };
 }
 
-std::string flights_dir_of(const std::optional<Location>& location) {
-    return location ? location->flights_dir() : std::string("/nonexistent/cacheman-flights");
+// Single flight for a store in memory: no other process can reach it, so every caller leads.
+class SoloFlights final : public engine::Flights {
+  public:
+    std::unique_ptr<engine::Flight> join(const std::string&) override {
+        return std::make_unique<Solo>();
+    }
+    std::unique_ptr<engine::Flight> try_lead(const std::string&) override {
+        return std::make_unique<Solo>();
+    }
+
+  private:
+    class Solo final : public engine::Flight {
+      public:
+        [[nodiscard]] Role role() const override { return Role::leader; }
+        [[nodiscard]] const std::string& result() const override { return m_none; }
+        void publish(std::string_view) override {}
+
+      private:
+        std::string m_none;
+    };
+};
+
+std::unique_ptr<engine::Flights> flights_of(const std::optional<Location>& location) {
+    if (!location) {
+        return std::make_unique<SoloFlights>();
+    }
+    return std::make_unique<FlockFlights>(location->flights_dir());
 }
 
 } // namespace
@@ -35,7 +61,7 @@ SqliteEngine::SqliteEngine(std::unique_ptr<Connection> connection, std::optional
       m_volatile(*m_connection, volatile_path_of(m_location)), m_catalog(*m_connection),
       m_entries(*m_connection), m_history(*m_connection),
       m_cascade(*m_connection, m_catalog, m_entries, m_history, m_volatile),
-      m_flights(flights_dir_of(m_location)) {}
+      m_flights(flights_of(m_location)) {}
 
 SqliteEngine::SqliteEngine(const Location& location, engine::OpenMode mode,
                            const engine::EngineOptions& options)
@@ -308,14 +334,19 @@ std::vector<engine::LogEntry> SqliteEngine::log(const std::optional<std::string>
 void SqliteEngine::count_lookup(std::string_view cache, bool hit) noexcept {
     if (m_location) {
         cacheman::count_lookup(*m_location, cache, hit);
+        return;
+    }
+    try {
+        auto& counts = m_unfolded_lookups[std::string(cache)];
+        (hit ? counts.hits : counts.misses) += 1;
+    } catch (...) {
+        // Counting must never make a lookup fail.
     }
 }
 
 void SqliteEngine::fold_lookup_counts() {
-    if (!m_location) {
-        return;
-    }
-    const auto counts = take_counts(*m_location);
+    const auto counts =
+        m_location ? take_counts(*m_location) : std::exchange(m_unfolded_lookups, {});
     if (counts.empty()) {
         return;
     }

@@ -17,6 +17,7 @@
 #include "engine/sqlite/Transaction.hpp"
 #include "engine/sqlite/VolatileFile.hpp"
 
+#include <map>
 #include <memory>
 
 namespace cacheman::sqlite {
@@ -76,7 +77,7 @@ class SqliteEngine final : public engine::Engine {
     void fold_lookup_counts() override;
 
     engine::CheckReport check() override;
-    engine::Flights& flights() override { return m_flights; }
+    engine::Flights& flights() override { return *m_flights; }
 
   private:
     SqliteEngine(std::unique_ptr<Connection> connection, std::optional<Location> location);
@@ -98,7 +99,10 @@ class SqliteEngine final : public engine::Engine {
     Entries m_entries;
     History m_history;
     Cascade m_cascade;
-    FlockFlights m_flights;
+    std::unique_ptr<engine::Flights> m_flights;
+    // Lookups counted by a store in memory, which has no counts file: it lives in this process,
+    // so its counts can too.
+    std::map<std::string, LookupCounts> m_unfolded_lookups;
 };
 
 } // namespace cacheman::sqlite

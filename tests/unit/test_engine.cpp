@@ -1,0 +1,906 @@
+// The engine conformance suite: the contract of engine/Engine.hpp, written only against
+// `engine::Engine&` and run for every engine. An engine joins by adding a factory below to
+// k_engines' list; nothing else here may know which engine it tests.
+#include "EnvVar.hpp"
+#include "TempDir.hpp"
+#include "TestClock.hpp"
+#include "base/Error.hpp"
+#include "engine/Engine.hpp"
+#include "engine/sqlite/SqliteEngine.hpp"
+#include "hooks/AutoSync.hpp"
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <stdexcept>
+
+using namespace cacheman;
+using engine::Access;
+using engine::Status;
+using Names = std::vector<std::string>;
+using std::chrono::seconds;
+
+namespace {
+
+// --- the engines under test ----------------------------------------------------------------------
+// Each factory holds one engine (`store`) on a fresh, empty store and a clock (`clock`) that
+// moves only when the test says so. `another()` opens a second engine on the same store, as
+// another process would, or returns nullptr when the store cannot be shared.
+
+struct SqliteInMemory {
+    test::TestClock clock;
+    sqlite::SqliteEngine store{clock.options()};
+    std::unique_ptr<engine::Engine> another() { return nullptr; }
+};
+
+struct SqliteOnFile {
+    test::TempDir tmp;
+    // Volatile caches keep their contents in the runtime directory: keep it in the test's.
+    test::EnvVar runtime{"CACHEMAN_RUNTIME_DIR", (tmp.path() / "runtime").c_str()};
+    test::TestClock clock;
+    Location location{(tmp.path() / "store").string(), "ns"};
+    sqlite::SqliteEngine store{location, engine::OpenMode::create, clock.options()};
+    std::unique_ptr<engine::Engine> another() {
+        return std::make_unique<sqlite::SqliteEngine>(location, engine::OpenMode::write,
+                                                      clock.options());
+    }
+};
+
+#define ENGINE_TEST(name, tags)                                                                    \
+    TEMPLATE_TEST_CASE(name, "[engine]" tags, SqliteInMemory, SqliteOnFile)
+
+constexpr double k_t0 = test::TestClock::k_start;
+const auto k_bucket0 = static_cast<std::int64_t>(k_t0);
+
+// --- helpers -------------------------------------------------------------------------------------
+
+engine::WriteSource source_of(std::vector<engine::Write> writes) {
+    auto held = std::make_shared<std::vector<engine::Write>>(std::move(writes));
+    return [held, next = std::size_t{0}](engine::Write& write) mutable {
+        if (next == held->size()) {
+            return false;
+        }
+        write = (*held)[next++];
+        return true;
+    };
+}
+
+engine::Write put(std::string key, std::string value, std::optional<Duration> ttl = std::nullopt) {
+    return {std::move(key), std::move(value), std::nullopt, ttl};
+}
+
+engine::Write removal(std::string key) {
+    return {std::move(key), std::nullopt, std::nullopt, std::nullopt};
+}
+
+engine::Edited apply(engine::Engine& e, std::string_view cache, std::vector<engine::Write> writes) {
+    const auto result = e.apply(cache, source_of(std::move(writes)), Access::raw);
+    REQUIRE(result.ok());
+    return result.value;
+}
+
+void set(engine::Engine& e, std::string_view cache, const std::string& key,
+         const std::string& value, std::optional<Duration> ttl = std::nullopt) {
+    apply(e, cache, {put(key, value, ttl)});
+}
+
+std::optional<engine::Entry> entry_of(engine::Engine& e, std::string_view cache,
+                                      std::string_view key) {
+    auto found = e.get(cache, key, Access::raw);
+    REQUIRE(found.ok());
+    return found.value;
+}
+
+std::optional<std::string> value_of(engine::Engine& e, std::string_view cache,
+                                    std::string_view key) {
+    auto found = entry_of(e, cache, key);
+    return found ? std::optional<std::string>(found->value) : std::nullopt;
+}
+
+Names keys_of(engine::Engine& e, std::string_view cache) {
+    auto keys = e.keys(cache, Access::raw);
+    REQUIRE(keys.ok());
+    return keys.value;
+}
+
+struct Seen {
+    std::string key;
+    std::string value;
+    std::optional<double> expires;
+};
+
+std::vector<Seen> scan_of(engine::Engine& e, std::string_view cache) {
+    std::vector<Seen> seen;
+    REQUIRE(e.scan(cache, Access::raw, [&](const engine::EntryView& entry) {
+        seen.push_back({std::string(entry.key), std::string(entry.value), entry.expires});
+    }) == Status::ok);
+    return seen;
+}
+
+Names keys_in(const std::vector<Seen>& seen) {
+    Names keys;
+    for (const auto& entry : seen) {
+        keys.push_back(entry.key);
+    }
+    return keys;
+}
+
+std::optional<engine::CacheSummary> summary_of(engine::Engine& e, std::string_view cache) {
+    for (auto& summary : e.list()) {
+        if (summary.name == cache) {
+            return summary;
+        }
+    }
+    return std::nullopt;
+}
+
+Names cache_names(engine::Engine& e) {
+    Names names;
+    for (const auto& summary : e.list()) {
+        names.push_back(summary.name);
+    }
+    return names;
+}
+
+// The settings as readable lines, so that a mismatch shows which field differs.
+Names fields(const engine::CacheSettings& s) {
+    const auto text = [](const std::optional<std::string>& v) { return v ? "'" + *v + "'" : "-"; };
+    return {"builder " + text(s.builder),
+            "loader " + text(s.loader),
+            "saver " + text(s.saver),
+            "validator " + text(s.validator),
+            "deleter " + text(s.deleter),
+            "pre " + text(s.pre_processor),
+            "post " + text(s.post_processor),
+            "ttl " + (s.default_ttl ? std::to_string(s.default_ttl->count()) : "-"),
+            std::string("volatile ") + (s.is_volatile ? "yes" : "no"),
+            "autosync " + (s.autosync ? std::string(*s.autosync ? "on" : "off") : "-"),
+            "checks " + (s.autosync_checks ? format_time_checks(*s.autosync_checks) : "-")};
+}
+
+const Names k_default_settings = fields(engine::CacheSettings{});
+
+} // namespace
+
+// --- reads and edits of one cache ----------------------------------------------------------------
+
+ENGINE_TEST("engine: set, get, overwrite, erase, binary values", "") {
+    TestType t;
+    engine::Engine& e = t.store;
+    CHECK(e.get("c", "k", Access::raw).status == Status::no_cache);
+    CHECK(e.keys("c", Access::raw).status == Status::no_cache);
+    CHECK(e.count("c", Access::raw).status == Status::no_cache);
+    CHECK(e.scan("c", Access::raw, [](const engine::EntryView&) {}) == Status::no_cache);
+
+    set(e, "c", "k", "v1");
+    CHECK(value_of(e, "c", "k") == "v1");
+    set(e, "c", "k", std::string("\0bin\xFF", 5));
+    CHECK(value_of(e, "c", "k") == std::string("\0bin\xFF", 5));
+    CHECK_FALSE(value_of(e, "c", "missing"));
+    set(e, "c", "j", "");
+    CHECK(value_of(e, "c", "j") == "");
+    set(e, "c", "", "the empty key");
+    CHECK(value_of(e, "c", "") == "the empty key");
+    CHECK(keys_of(e, "c") == Names{"", "j", "k"});
+
+    const auto erased = e.erase("c", {"k", "missing"}, Access::raw);
+    REQUIRE(erased.ok());
+    CHECK(erased.value.changed == 1);
+    CHECK(e.erase("c", {"k"}, Access::raw).value.changed == 0);
+    CHECK(e.erase("nope", {"k"}, Access::raw).status == Status::no_cache);
+    CHECK(cache_names(e) == Names{"c"}); // erase creates nothing
+    CHECK(keys_of(e, "c") == Names{"", "j"});
+}
+
+ENGINE_TEST("engine: apply writes and removes in one batch, all or nothing", "") {
+    TestType t;
+    engine::Engine& e = t.store;
+    apply(e, "c", {put("a", "1"), put("b", "1")});
+    const auto edited = apply(e, "c", {removal("a"), put("c", "3"), put("b", "2")});
+    CHECK(edited.changed == 3);
+    CHECK(keys_of(e, "c") == Names{"b", "c"});
+    CHECK(value_of(e, "c", "b") == "2");
+    apply(e, "c", {removal("never there")}); // not an error
+    CHECK(keys_of(e, "c") == Names{"b", "c"});
+    // Within a batch the last write of a key wins.
+    apply(e, "c", {put("d", "1"), removal("d"), put("e", "1"), put("e", "2")});
+    CHECK(keys_of(e, "c") == Names{"b", "c", "e"});
+    CHECK(value_of(e, "c", "e") == "2");
+
+    // A source that throws half-way abandons the batch: nothing written, no cache created.
+    int calls = 0;
+    const engine::WriteSource failing = [&calls](engine::Write& write) {
+        if (calls++ % 2 == 0) {
+            write = put("written?", "x");
+            return true;
+        }
+        throw std::runtime_error("the source failed");
+    };
+    CHECK_THROWS_WITH(e.apply("c", failing, Access::raw), "the source failed");
+    CHECK_THROWS_WITH(e.apply("fresh", failing, Access::raw), "the source failed");
+    CHECK(keys_of(e, "c") == Names{"b", "c", "e"});
+    CHECK(cache_names(e) == Names{"c"});
+
+    // So does a bad key anywhere in the batch.
+    CHECK_THROWS_AS(
+        e.apply("c", source_of({put("x", "1"), put(std::string("a\0b", 3), "2")}), Access::raw),
+        UsageError);
+    CHECK(keys_of(e, "c") == Names{"b", "c", "e"});
+
+    // A write that creates its cache creates it with default settings.
+    const auto settings = e.settings("c");
+    REQUIRE(settings);
+    CHECK(fields(*settings) == k_default_settings);
+}
+
+ENGINE_TEST("engine: names that differ only in case, or look like SQL, are distinct caches", "") {
+    TestType t;
+    engine::Engine& e = t.store;
+    const Names names{"A",
+                      "a",
+                      "depends",
+                      "caches",
+                      "sqlite_master",
+                      "x\"; DROP TABLE depends; --",
+                      "x'); DROP TABLE caches; --",
+                      "\xE6\x97\xA5"};
+    for (const auto& name : names) {
+        set(e, name, "k", name);
+    }
+    for (const auto& name : names) {
+        CHECK(value_of(e, name, "k") == name);
+    }
+    e.depend("A", "a");
+    CHECK(e.list().size() == names.size());
+    CHECK(e.invalidate("A", std::nullopt, false, "invalidate").value == Names{"A", "a"});
+    CHECK(keys_of(e, "depends") == Names{"k"});
+    CHECK(keys_of(e, "caches") == Names{"k"});
+    CHECK(e.check().healthy());
+}
+
+ENGINE_TEST("engine: keys and scans come back in byte order", "") {
+    TestType t;
+    engine::Engine& e = t.store;
+    for (const char* key : {"b", "B", "a", "\xC3\xA9", "A", "aa", "\x7F"}) {
+        set(e, "c", key, std::string("v-") + key);
+    }
+    const Names order{"A", "B", "a", "aa", "b", "\x7F", "\xC3\xA9"};
+    CHECK(keys_of(e, "c") == order);
+    const auto seen = scan_of(e, "c");
+    CHECK(keys_in(seen) == order);
+    for (const auto& entry : seen) {
+        CHECK(entry.value == "v-" + entry.key);
+    }
+}
+
+ENGINE_TEST("engine: count and scan see the live entries", "") {
+    TestType t;
+    engine::Engine& e = t.store;
+    set(e, "c", "a", "1");
+    set(e, "c", "b", "2", seconds(5));
+    set(e, "c", "c", "3", seconds(50));
+    const auto counted = e.count("c", Access::raw);
+    REQUIRE(counted.ok());
+    CHECK(counted.value == 3);
+    t.clock.advance(5);
+    CHECK(e.count("c", Access::raw).value == 2);
+    const auto seen = scan_of(e, "c");
+    REQUIRE(keys_in(seen) == Names{"a", "c"});
+    CHECK(seen[0].value == "1");
+    CHECK_FALSE(seen[0].expires);
+    CHECK(seen[1].expires == Approx(k_t0 + 50));
+    set(e, "empty", "k", "v");
+    e.erase("empty", {"k"}, Access::raw);
+    CHECK(e.count("empty", Access::raw).value == 0);
+    CHECK(scan_of(e, "empty").empty());
+}
+
+ENGINE_TEST("engine: a scan reads one snapshot", "") {
+    TestType t;
+    engine::Engine& e = t.store;
+    auto other = t.another();
+    if (!other) {
+        SUCCEED("this store cannot be shared: nobody else can write during a scan");
+        return;
+    }
+    for (const char* key : {"a", "b", "c"}) {
+        set(e, "c", key, "old");
+    }
+    Names seen;
+    REQUIRE(e.scan("c", Access::raw, [&](const engine::EntryView& entry) {
+        if (seen.empty()) {
+            // Another writer commits while the scan is under way.
+            apply(*other, "c", {removal("c"), put("b", "new"), put("bb", "new")});
+        }
+        seen.push_back(std::string(entry.key) + "=" + std::string(entry.value));
+    }) == Status::ok);
+    CHECK(seen == Names{"a=old", "b=old", "c=old"});
+    CHECK(keys_of(e, "c") == Names{"a", "b", "bb"}); // the next call sees the commit
+}
+
+// --- expiry --------------------------------------------------------------------------------------
+
+ENGINE_TEST("engine: expired entries are invisible at once", "[ttl]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    set(e, "c", "short", "v", seconds(10));
+    set(e, "c", "long", "vv", seconds(100));
+    set(e, "c", "forever", "v");
+    CHECK(entry_of(e, "c", "long")->expires == Approx(k_t0 + 100));
+    CHECK_FALSE(entry_of(e, "c", "forever")->expires);
+    t.clock.advance(9.5);
+    CHECK(value_of(e, "c", "short") == "v");
+    t.clock.advance(0.5);
+    CHECK_FALSE(value_of(e, "c", "short"));
+    CHECK(keys_of(e, "c") == Names{"forever", "long"});
+    CHECK(e.count("c", Access::raw).value == 2);
+    CHECK(keys_in(scan_of(e, "c")) == Names{"forever", "long"});
+    CHECK(summary_of(e, "c")->entries == 2);
+    CHECK(summary_of(e, "c")->bytes == 3);
+
+    set(e, "c", "other", "v"); // a later write; the expired entry stays gone
+    CHECK(keys_of(e, "c") == Names{"forever", "long", "other"});
+    CHECK(entry_of(e, "c", "long")->expires == Approx(k_t0 + 100));
+    t.clock.advance(90);
+    CHECK(keys_of(e, "c") == Names{"forever", "other"});
+
+    // An explicit expiry wins over a ttl; one in the past is invisible at once.
+    apply(e, "c", {{"at", "v", t.clock.now() + 7, seconds(1000)}});
+    CHECK(entry_of(e, "c", "at")->expires == Approx(t.clock.now() + 7));
+    apply(e, "c", {{"past", "v", t.clock.now() - 1, std::nullopt}});
+    CHECK_FALSE(value_of(e, "c", "past"));
+
+    // Overwriting without a ttl makes an entry permanent again.
+    set(e, "c", "k", "v", seconds(1));
+    set(e, "c", "k", "v2");
+    t.clock.advance(5);
+    CHECK(value_of(e, "c", "k") == "v2");
+    CHECK_FALSE(entry_of(e, "c", "k")->expires);
+}
+
+ENGINE_TEST("engine: a cache's default ttl applies to writes without their own", "[ttl]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    e.configure("c", [](engine::CacheSettings& s) { s.default_ttl = seconds(30); });
+    REQUIRE(e.settings("c")->default_ttl == Duration(seconds(30)));
+    set(e, "c", "default", "v");
+    set(e, "c", "own", "v", seconds(5));
+    apply(e, "c", {{"at", "v", k_t0 + 100, std::nullopt}});
+    set(e, "plain", "k", "v");
+    CHECK(entry_of(e, "c", "default")->expires == Approx(k_t0 + 30));
+    CHECK(entry_of(e, "c", "own")->expires == Approx(k_t0 + 5));
+    CHECK(entry_of(e, "c", "at")->expires == Approx(k_t0 + 100));
+    t.clock.advance(30);
+    CHECK(keys_of(e, "c") == Names{"at"});
+    CHECK(value_of(e, "plain", "k") == "v");
+
+    // Without the default, new writes keep forever; existing entries keep their expiry.
+    set(e, "c", "before", "v");
+    e.configure("c", [](engine::CacheSettings& s) { s.default_ttl.reset(); });
+    set(e, "c", "after", "v");
+    t.clock.advance(1000);
+    CHECK(keys_of(e, "c") == Names{"after"});
+}
+
+// --- the graph -----------------------------------------------------------------------------------
+
+ENGINE_TEST("engine: invalidate clears the cache and every dependent in one go", "[cascade]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    // A diamond below root: root -> a -> c, root -> b -> c; up is above, unrelated beside.
+    e.depend("root", "a");
+    e.depend("root", "b");
+    e.depend("a", "c");
+    e.depend("b", "c");
+    e.depend("up", "root");
+    for (const char* cache : {"root", "a", "b", "c", "up", "unrelated"}) {
+        apply(e, cache, {put("k1", "v"), put("k2", "v")});
+    }
+    const Names cascade{"root", "a", "b", "c"}; // c once, after both its parents
+
+    const auto dry = e.invalidate("root", std::nullopt, true, "invalidate");
+    REQUIRE(dry.ok());
+    CHECK(dry.value == cascade);
+    for (const char* cache : {"root", "a", "b", "c"}) {
+        CHECK(keys_of(e, cache).size() == 2); // the dry run changed nothing
+        CHECK_FALSE(summary_of(e, cache)->invalidated);
+    }
+    CHECK(e.log(std::nullopt, 10).empty());
+
+    t.clock.advance(3);
+    CHECK(e.invalidate("root", std::string("k1"), false, "invalidate").value == cascade);
+    CHECK(keys_of(e, "root") == Names{"k2"}); // only the key, in the root
+    CHECK(keys_of(e, "a").empty());           // everything in the dependents
+    CHECK(keys_of(e, "b").empty());
+    CHECK(keys_of(e, "c").empty());
+    CHECK(keys_of(e, "up").size() == 2);
+    CHECK(keys_of(e, "unrelated").size() == 2);
+    CHECK(summary_of(e, "root")->invalidated == Approx(k_t0 + 3));
+    CHECK(summary_of(e, "c")->invalidated == Approx(k_t0 + 3));
+    CHECK_FALSE(summary_of(e, "up")->invalidated);
+
+    CHECK(e.invalidate("root", std::nullopt, false, "invalidate").value == cascade);
+    CHECK(keys_of(e, "root").empty());
+    CHECK(keys_of(e, "up").size() == 2);
+
+    CHECK(e.invalidate("c", std::nullopt, false, "invalidate").value == Names{"c"});
+    CHECK(e.invalidate("nope", std::nullopt, false, "invalidate").status == Status::no_cache);
+    CHECK(e.invalidate("nope", std::nullopt, true, "invalidate").status == Status::no_cache);
+    CHECK(e.invalidate("nope", std::string("k"), false, "invalidate").status == Status::no_cache);
+    CHECK_FALSE(e.settings("nope")); // nothing created
+}
+
+ENGINE_TEST("engine: depend refuses cycles and names the path; undepend says if it removed",
+            "[graph]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    e.depend("a", "b");
+    e.depend("a", "b"); // no-op
+    e.depend("b", "c");
+    CHECK(cache_names(e) == Names{"a", "b", "c"}); // depend creates missing caches
+    CHECK(fields(*e.settings("c")) == k_default_settings);
+    CHECK(e.edges().size() == 2);
+    CHECK(e.dependencies("a", false).value.children == Names{"b"});
+    CHECK(e.dependencies("a", false).value.parents.empty());
+    CHECK(e.dependencies("c", true).value.parents == Names{"a", "b"});
+    CHECK(e.dependencies("a", true).value.children == Names{"b", "c"});
+    CHECK(e.dependencies("nope", false).status == Status::no_cache);
+
+    CHECK_THROWS_AS(e.depend("c", "a"), UsageError);
+    CHECK_THROWS_WITH(e.depend("c", "a"), Catch::Contains("c -> a -> b -> c"));
+    CHECK_THROWS_WITH(e.depend("a", "a"), Catch::Contains("a -> a"));
+    CHECK_THROWS_WITH(e.depend("x", "x"), Catch::Contains("x -> x"));
+    CHECK(cache_names(e) == Names{"a", "b", "c"}); // a refused edge creates nothing
+    CHECK(e.edges().size() == 2);
+
+    CHECK(e.undepend("a", "b"));
+    CHECK_FALSE(e.undepend("a", "b"));
+    CHECK_FALSE(e.undepend("never", "there"));
+    CHECK(e.dependencies("b", false).value.parents.empty());
+    e.depend("c", "a"); // no cycle any more
+    CHECK(e.dependencies("a", false).value.parents == Names{"c"});
+}
+
+ENGINE_TEST("engine: edges and dependencies of a diamond", "[graph]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    e.depend("root", "b");
+    e.depend("root", "a");
+    e.depend("b", "c");
+    e.depend("a", "c");
+    e.depend("up", "root");
+    const auto edges = e.edges();
+    Names pairs;
+    for (const auto& edge : edges) {
+        pairs.push_back(edge.parent + ">" + edge.child);
+    }
+    CHECK(pairs == Names{"a>c", "b>c", "root>a", "root>b", "up>root"});
+    CHECK(e.dependencies("c", false).value.parents == Names{"a", "b"});
+    CHECK(e.dependencies("c", true).value.parents == Names{"a", "b", "root", "up"});
+    CHECK(e.dependencies("up", true).value.children == Names{"root", "a", "b", "c"});
+}
+
+ENGINE_TEST("engine: drop clears dependents and removes the cache with its edges", "") {
+    TestType t;
+    engine::Engine& e = t.store;
+    e.depend("up", "mid");
+    e.depend("mid", "down");
+    e.configure("mid", [](engine::CacheSettings& s) { s.loader = "cat loaded"; });
+    for (const char* cache : {"up", "mid", "down"}) {
+        set(e, cache, "k", "v");
+    }
+    const auto dropped = e.drop("mid");
+    REQUIRE(dropped.ok());
+    CHECK(dropped.value == Names{"down"});
+    CHECK(cache_names(e) == Names{"down", "up"});
+    CHECK(e.get("mid", "k", Access::raw).status == Status::no_cache);
+    CHECK_FALSE(e.settings("mid"));
+    CHECK(keys_of(e, "down").empty());
+    CHECK(keys_of(e, "up") == Names{"k"});
+    CHECK(e.dependencies("up", false).value.children.empty());
+    CHECK(e.dependencies("down", false).value.parents.empty());
+    CHECK(e.edges().empty());
+    CHECK(e.drop("mid").status == Status::no_cache);
+
+    // A new cache of the same name starts afresh.
+    set(e, "mid", "new", "v");
+    CHECK(keys_of(e, "mid") == Names{"new"});
+    CHECK(fields(*e.settings("mid")) == k_default_settings);
+    CHECK(e.dependencies("mid", false).value.children.empty());
+    CHECK(e.check().healthy());
+}
+
+// --- the catalog ---------------------------------------------------------------------------------
+
+ENGINE_TEST("engine: list reports live entries, bytes and direct edges, by name", "") {
+    TestType t;
+    engine::Engine& e = t.store;
+    CHECK(e.list().empty());
+    set(e, "b", "k", "12345");
+    set(e, "b", "gone", "xx", seconds(1));
+    set(e, "b", "empty", "");
+    e.depend("a", "b");
+    e.depend("b", "c");
+    e.configure("v", [](engine::CacheSettings& s) { s.is_volatile = true; });
+    set(e, "v", "k", "123");
+    t.clock.advance(2);
+    const auto caches = e.list();
+    REQUIRE(caches.size() == 4);
+    CHECK(caches[0].name == "a");
+    CHECK(caches[0].children == Names{"b"});
+    CHECK(caches[0].parents.empty());
+    CHECK(caches[0].entries == 0);
+    CHECK(caches[1].name == "b");
+    CHECK(caches[1].entries == 2);
+    CHECK(caches[1].bytes == 5);
+    CHECK(caches[1].parents == Names{"a"});
+    CHECK(caches[1].children == Names{"c"});
+    CHECK_FALSE(caches[1].is_volatile);
+    CHECK_FALSE(caches[1].invalidated);
+    CHECK(caches[1].hits == 0);
+    CHECK(caches[1].misses == 0);
+    CHECK(caches[2].name == "c");
+    CHECK(caches[3].name == "v");
+    CHECK(caches[3].is_volatile);
+    CHECK(caches[3].entries == 1);
+    CHECK(caches[3].bytes == 3);
+}
+
+ENGINE_TEST("engine: settings and configure", "[settings]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    CHECK_FALSE(e.settings("c"));
+    e.configure("c", [](engine::CacheSettings&) {}); // creates the cache
+    REQUIRE(e.settings("c"));
+    CHECK(fields(*e.settings("c")) == k_default_settings);
+    CHECK(cache_names(e) == Names{"c"});
+
+    engine::CacheSettings wanted;
+    wanted.builder = "printf '%s\\n' \"$CACHEMAN_CACHE\"";
+    wanted.loader = "cat 'a file'";
+    wanted.saver = "cat > out";
+    wanted.validator = "true";
+    wanted.deleter = "rm -f out";
+    wanted.pre_processor = "sort";
+    wanted.post_processor = "tr a b";
+    wanted.default_ttl = Duration(1500);
+    wanted.autosync = false;
+    wanted.autosync_checks = parse_time_checks("60:1,300:5");
+    e.configure("c", [&](engine::CacheSettings& s) {
+        CHECK(fields(s) == k_default_settings); // the edit starts from the stored settings
+        s = wanted;
+    });
+    CHECK(fields(*e.settings("c")) == fields(wanted));
+
+    e.configure("c", [](engine::CacheSettings& s) {
+        s.loader.reset();
+        s.autosync.reset();
+    });
+    wanted.loader.reset();
+    wanted.autosync.reset();
+    CHECK(fields(*e.settings("c")) == fields(wanted));
+    CHECK(e.settings("c")->autosync_on()); // a saver, and auto-sync not turned off
+}
+
+ENGINE_TEST("engine: switching volatility keeps the contents", "[settings][volatile]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    set(e, "c", "k", "v");
+    set(e, "c", "t", std::string("\0\xFF", 2), seconds(100));
+    e.depend("p", "c");
+    e.configure("c", [](engine::CacheSettings& s) { s.is_volatile = true; });
+    CHECK(e.settings("c")->is_volatile);
+    CHECK(summary_of(e, "c")->is_volatile);
+    CHECK(keys_of(e, "c") == Names{"k", "t"});
+    CHECK(value_of(e, "c", "t") == std::string("\0\xFF", 2));
+    CHECK(entry_of(e, "c", "t")->expires == Approx(k_t0 + 100));
+    set(e, "c", "while volatile", "v");
+
+    e.configure("c", [](engine::CacheSettings& s) { s.is_volatile = false; });
+    CHECK_FALSE(e.settings("c")->is_volatile);
+    CHECK_FALSE(summary_of(e, "c")->is_volatile);
+    CHECK(keys_of(e, "c") == Names{"k", "t", "while volatile"});
+    CHECK(entry_of(e, "c", "t")->expires == Approx(k_t0 + 100));
+
+    // A cascade reaches a volatile dependent.
+    e.configure("c", [](engine::CacheSettings& s) { s.is_volatile = true; });
+    set(e, "p", "k", "v");
+    CHECK(e.invalidate("p", std::nullopt, false, "invalidate").value == Names{"p", "c"});
+    CHECK(keys_of(e, "c").empty());
+    CHECK(e.check().healthy());
+}
+
+// --- building ------------------------------------------------------------------------------------
+
+ENGINE_TEST("engine: a cache with a builder is unbuilt until filled as built", "[build]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    e.configure("b", [](engine::CacheSettings& s) { s.builder = "printf ''"; });
+    const auto nothing = [](const engine::EntryView&) { FAIL("nothing to visit"); };
+
+    // Access::built reports it and touches nothing; Access::raw acts on it as it is.
+    CHECK(e.get("b", "k", Access::built).status == Status::unbuilt);
+    CHECK(e.keys("b", Access::built).status == Status::unbuilt);
+    CHECK(e.count("b", Access::built).status == Status::unbuilt);
+    CHECK(e.scan("b", Access::built, nothing) == Status::unbuilt);
+    CHECK(e.apply("b", source_of({put("k", "v")}), Access::built).status == Status::unbuilt);
+    CHECK(e.erase("b", {"k"}, Access::built).status == Status::unbuilt);
+    CHECK(keys_of(e, "b").empty()); // the refused apply wrote nothing
+    set(e, "b", "raw", "v");        // raw edits do not build it either
+    CHECK(e.get("b", "raw", Access::built).status == Status::unbuilt);
+    CHECK(value_of(e, "b", "raw") == "v");
+
+    // Filled as built: it is built; its old contents are gone.
+    e.replace_contents("b", source_of({put("k", "built")}), true);
+    const auto got = e.get("b", "k", Access::built);
+    REQUIRE(got.ok());
+    CHECK(got.value->value == "built");
+    CHECK(e.keys("b", Access::built).value == Names{"k"});
+    CHECK(e.apply("b", source_of({put("k2", "v")}), Access::built).ok());
+
+    // Cleared by an invalidation: unbuilt again, and filling it as not built leaves it so.
+    e.invalidate("b", std::nullopt, false, "invalidate");
+    CHECK(e.get("b", "k", Access::built).status == Status::unbuilt);
+    e.replace_contents("b", source_of({put("loaded", "v")}), false);
+    CHECK(e.get("b", "loaded", Access::built).status == Status::unbuilt);
+    CHECK(value_of(e, "b", "loaded") == "v");
+
+    // A cache without a builder is never unbuilt.
+    set(e, "plain", "k", "v");
+    e.invalidate("plain", std::nullopt, false, "invalidate");
+    CHECK(e.get("plain", "k", Access::built).ok());
+    // Nor is one whose builder was removed.
+    e.configure("b", [](engine::CacheSettings& s) { s.builder.reset(); });
+    CHECK(e.get("b", "loaded", Access::built).ok());
+}
+
+ENGINE_TEST("engine: a builder attached to a cache that holds entries leaves it built", "[build]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    set(e, "c", "k", "v");
+    e.configure("c", [](engine::CacheSettings& s) { s.builder = "printf ''"; });
+    const auto got = e.get("c", "k", Access::built);
+    REQUIRE(got.ok());
+    CHECK(got.value->value == "v");
+    // The builder applies from the next clear on.
+    e.invalidate("c", std::nullopt, false, "invalidate");
+    CHECK(e.get("c", "k", Access::built).status == Status::unbuilt);
+
+    // An empty cache given a builder is unbuilt.
+    set(e, "emptied", "k", "v");
+    e.erase("emptied", {"k"}, Access::raw);
+    e.configure("emptied", [](engine::CacheSettings& s) { s.builder = "printf ''"; });
+    CHECK(e.get("emptied", "k", Access::built).status == Status::unbuilt);
+}
+
+ENGINE_TEST("engine: replace_contents replaces in one transaction", "[build]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    apply(e, "c", {put("a", "1"), put("b", "1")});
+    e.replace_contents("c", source_of({put("b", "2"), put("d", "4", seconds(10))}), false);
+    CHECK(keys_of(e, "c") == Names{"b", "d"});
+    CHECK(value_of(e, "c", "b") == "2");
+    CHECK(entry_of(e, "c", "d")->expires == Approx(k_t0 + 10));
+
+    e.replace_contents("new", source_of({}), false); // creates the cache
+    CHECK(e.count("new", Access::raw).value == 0);
+    CHECK(fields(*e.settings("new")) == k_default_settings);
+
+    // A batch that fails leaves the contents as they were.
+    CHECK_THROWS_AS(
+        e.replace_contents("c", source_of({put("x", "1"), put(std::string("\0", 1), "2")}), true),
+        UsageError);
+    CHECK(keys_of(e, "c") == Names{"b", "d"});
+    CHECK_THROWS_AS(e.replace_contents("absent", source_of({put("\xFF", "2")}), true), UsageError);
+    CHECK_FALSE(e.settings("absent"));
+}
+
+// --- auto-sync bookkeeping -----------------------------------------------------------------------
+
+ENGINE_TEST("engine: edits are counted per second while auto-sync is on", "[autosync]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    // No saver: nothing counted.
+    CHECK_FALSE(apply(e, "plain", {put("k", "v")}).counted);
+    CHECK(e.edit_counts("plain").empty());
+    CHECK(e.edit_counts("missing").empty());
+    e.forget_edit_counts("missing", std::nullopt); // not an error
+
+    e.configure("c", [](engine::CacheSettings& s) { s.saver = "cat > /dev/null"; });
+    const auto edited = apply(e, "c", {put("a", "1"), put("b", "2"), put("c", "3")});
+    CHECK(edited.changed == 3);
+    CHECK(edited.counted);
+    CHECK(e.edit_counts("c") == engine::EditBuckets{{k_bucket0, 3}});
+    t.clock.advance(1.5);
+    CHECK(apply(e, "c", {removal("a")}).counted); // a removal is an edit too
+    CHECK(e.edit_counts("c") == engine::EditBuckets{{k_bucket0, 3}, {k_bucket0 + 1, 1}});
+
+    // erase counts what it removed, and nothing when it removed nothing.
+    const auto nothing = e.erase("c", {"a", "missing"}, Access::raw);
+    CHECK(nothing.value.changed == 0);
+    CHECK_FALSE(nothing.value.counted);
+    const auto removed = e.erase("c", {"b", "c"}, Access::raw);
+    CHECK(removed.value.changed == 2);
+    CHECK(removed.value.counted);
+    CHECK(e.edit_counts("c") == engine::EditBuckets{{k_bucket0, 3}, {k_bucket0 + 1, 3}});
+
+    e.forget_edit_counts("c", k_bucket0 + 1); // the counts older than that bucket
+    CHECK(e.edit_counts("c") == engine::EditBuckets{{k_bucket0 + 1, 3}});
+    e.forget_edit_counts("c", std::nullopt);
+    CHECK(e.edit_counts("c").empty());
+
+    // replace_contents forgets them.
+    set(e, "c", "k", "v");
+    REQUIRE_FALSE(e.edit_counts("c").empty());
+    e.replace_contents("c", source_of({put("k", "v")}), false);
+    CHECK(e.edit_counts("c").empty());
+
+    // Auto-sync turned off: a saver alone does not count.
+    e.configure("c", [](engine::CacheSettings& s) { s.autosync = false; });
+    CHECK_FALSE(apply(e, "c", {put("k", "v")}).counted);
+    CHECK_FALSE(e.erase("c", {"k"}, Access::raw).value.counted);
+    CHECK(e.edit_counts("c").empty());
+}
+
+// --- history -------------------------------------------------------------------------------------
+
+ENGINE_TEST("engine: the log records invalidations newest first", "[log]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    e.depend("a", "b");
+    e.depend("x", "y");
+    set(e, "a", "k", "v");
+    t.clock.advance(5);
+    e.invalidate("a", std::nullopt, false, "invalidate");
+    t.clock.advance(5);
+    e.invalidate("b", std::string("k"), false, "rebuild");
+    e.invalidate("a", std::nullopt, true, "invalidate"); // a dry run is not logged
+    t.clock.advance(5);
+    e.drop("x");
+
+    const auto all = e.log(std::nullopt, 10);
+    REQUIRE(all.size() == 3);
+    CHECK(all[0].command == "drop");
+    CHECK(all[0].cache == "x");
+    CHECK(all[0].at == Approx(k_t0 + 15));
+    CHECK(all[1].command == "rebuild");
+    CHECK(all[1].cache == "b");
+    CHECK(all[1].cleared == Names{"b"});
+    CHECK(all[1].at == Approx(k_t0 + 10));
+    CHECK(all[2].command == "invalidate");
+    CHECK(all[2].cache == "a");
+    CHECK(all[2].cleared == Names{"a", "b"});
+    CHECK(all[2].at == Approx(k_t0 + 5));
+
+    CHECK(e.log(std::nullopt, 1).size() == 1);
+    CHECK(e.log(std::nullopt, 1)[0].command == "drop");
+    CHECK(e.log(std::string("a"), 10).size() == 1); // named it
+    CHECK(e.log(std::string("b"), 10).size() == 2); // named it, or cleared it
+    CHECK(e.log(std::string("y"), 10).size() == 1); // cleared by the drop of x
+    CHECK(e.log(std::string("zzz"), 10).empty());
+}
+
+ENGINE_TEST("engine: lookup counts are folded into list's statistics", "[stats]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    set(e, "c", "k", "v");
+    set(e, "d", "k", "v");
+    e.count_lookup("c", true);
+    e.count_lookup("c", true);
+    e.count_lookup("c", false);
+    e.count_lookup("d", false);
+    e.fold_lookup_counts();
+    CHECK(summary_of(e, "c")->hits == 2);
+    CHECK(summary_of(e, "c")->misses == 1);
+    CHECK(summary_of(e, "d")->hits == 0);
+    CHECK(summary_of(e, "d")->misses == 1);
+    e.fold_lookup_counts(); // nothing new: nothing added twice
+    CHECK(summary_of(e, "c")->hits == 2);
+    e.count_lookup("c", true);
+    e.fold_lookup_counts();
+    CHECK(summary_of(e, "c")->hits == 3);
+    CHECK(summary_of(e, "c")->misses == 1);
+
+    // A dropped cache takes its statistics with it.
+    e.drop("c");
+    set(e, "c", "k", "v");
+    CHECK(summary_of(e, "c")->hits == 0);
+    CHECK(summary_of(e, "c")->misses == 0);
+    CHECK(summary_of(e, "d")->misses == 1);
+}
+
+// --- the store -----------------------------------------------------------------------------------
+
+ENGINE_TEST("engine: a healthy store checks healthy", "[check]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    CHECK(e.check().healthy());
+    e.depend("a", "b");
+    set(e, "a", "k", "v", seconds(1));
+    e.configure("v", [](engine::CacheSettings& s) { s.is_volatile = true; });
+    set(e, "v", "k", "v");
+    e.drop("b");
+    t.clock.advance(2);
+    const auto report = e.check();
+    CHECK(report.healthy());
+    CHECK(report.integrity == Names{"ok"});
+    CHECK(report.problems.empty());
+    CHECK(report.schema_version > 0);
+}
+
+ENGINE_TEST("engine: single flight: a caller leads when nobody else does", "[flight]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    auto leader = e.flights().join("key");
+    REQUIRE(leader);
+    CHECK(leader->role() == engine::Flight::Role::leader);
+    leader->publish("result");
+    leader.reset();
+    auto next = e.flights().try_lead("key"); // the flight ended with the publish
+    REQUIRE(next);
+    CHECK(next->role() == engine::Flight::Role::leader);
+
+    // Another client of the store that joins while this one leads does not lead too.
+    auto other = t.another();
+    if (other) {
+        CHECK_FALSE(other->flights().try_lead("key"));
+        CHECK(other->flights().try_lead("other key"));
+        next.reset(); // left without a result: the lead is free again
+        CHECK(other->flights().try_lead("key"));
+    }
+}
+
+ENGINE_TEST("engine: the store's clock, name and trust", "") {
+    TestType t;
+    engine::Engine& e = t.store;
+    CHECK(e.now() == k_t0);
+    t.clock.advance(42.5);
+    CHECK(e.now() == k_t0 + 42.5);
+    CHECK_FALSE(e.name().empty());
+    CHECK(e.settings_trusted()); // written by the user running the test
+}
+
+ENGINE_TEST("engine: a bad cache name or key is refused before anything is touched", "[names]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    const auto no_edit = [](engine::CacheSettings&) {};
+    const auto no_visit = [](const engine::EntryView&) {};
+    const Names bad_names{"", "a\nb", "tab\there", "del\x7F", "\xFF", std::string(256, 'x')};
+    for (const auto& bad : bad_names) {
+        INFO("cache name: " << bad);
+        CHECK_THROWS_AS(e.get(bad, "k", Access::raw), UsageError);
+        CHECK_THROWS_AS(e.keys(bad, Access::raw), UsageError);
+        CHECK_THROWS_AS(e.count(bad, Access::raw), UsageError);
+        CHECK_THROWS_AS(e.scan(bad, Access::raw, no_visit), UsageError);
+        CHECK_THROWS_AS(e.apply(bad, source_of({put("k", "v")}), Access::raw), UsageError);
+        CHECK_THROWS_AS(e.erase(bad, {"k"}, Access::raw), UsageError);
+        CHECK_THROWS_AS(e.replace_contents(bad, source_of({put("k", "v")}), true), UsageError);
+        CHECK_THROWS_AS(e.depend(bad, "ok"), UsageError);
+        CHECK_THROWS_AS(e.depend("ok", bad), UsageError);
+        CHECK_THROWS_AS(e.undepend(bad, "ok"), UsageError);
+        CHECK_THROWS_AS(e.invalidate(bad, std::nullopt, false, "invalidate"), UsageError);
+        CHECK_THROWS_AS(e.drop(bad), UsageError);
+        CHECK_THROWS_AS(e.dependencies(bad, true), UsageError);
+        CHECK_THROWS_AS(e.settings(bad), UsageError);
+        CHECK_THROWS_AS(e.configure(bad, no_edit), UsageError);
+        CHECK_THROWS_AS(e.edit_counts(bad), UsageError);
+        CHECK_THROWS_AS(e.forget_edit_counts(bad, std::nullopt), UsageError);
+    }
+    CHECK(e.list().empty());
+    CHECK(e.edges().empty());
+
+    set(e, "c", "k", "v");
+    for (const auto& bad : Names{std::string("a\0b", 3), "\xC3", "\xED\xA0\x80"}) {
+        INFO("key of " << bad.size() << " bytes");
+        CHECK_THROWS_AS(e.get("c", bad, Access::raw), UsageError);
+        CHECK_THROWS_AS(e.erase("c", {"k", bad}, Access::raw), UsageError);
+        CHECK_THROWS_AS(e.apply("c", source_of({removal("k"), put(bad, "v")}), Access::raw),
+                        UsageError);
+        CHECK_THROWS_AS(e.replace_contents("c", source_of({put(bad, "v")}), true), UsageError);
+        CHECK_THROWS_AS(e.invalidate("c", bad, false, "invalidate"), UsageError);
+        CHECK_THROWS_AS(e.get("new", bad, Access::raw), UsageError);
+        CHECK_THROWS_AS(e.apply("new", source_of({put(bad, "v")}), Access::raw), UsageError);
+    }
+    CHECK(keys_of(e, "c") == Names{"k"});
+    CHECK(cache_names(e) == Names{"c"});
+    CHECK(e.log(std::nullopt, 10).empty());
+}
