@@ -373,11 +373,7 @@ Result<std::vector<std::string>> Namespace::reload(std::string_view cache, bool 
             }
             continue;
         }
-        // A clear since the last save makes the saved copy stale: loading it would bring
-        // cleared entries back.
-        auto loaded = settings->saved_copy_current
-                          ? m_hooks.load(target, *settings)
-                          : Hooks::Loaded{std::nullopt, "its saved copy predates its last clear"};
+        auto loaded = m_hooks.load(target, *settings);
         if (loaded.contents) {
             replace(target, *loaded.contents, "loader output", true);
             continue;

@@ -73,7 +73,7 @@ engine::Write removal(std::string key) {
 }
 
 engine::Edited apply(engine::Engine& e, std::string_view cache, std::vector<engine::Write> writes) {
-    const auto result = e.apply(cache, source_of(std::move(writes)), Access::raw);
+    const auto result = e.apply(cache, source_of(std::move(writes)), Access::raw, std::nullopt);
     REQUIRE(result.ok());
     return result.value;
 }
@@ -215,14 +215,14 @@ ENGINE_TEST("engine: apply writes and removes in one batch, all or nothing", "")
         }
         throw std::runtime_error("the source failed");
     };
-    CHECK_THROWS_WITH(e.apply("c", failing, Access::raw), "the source failed");
-    CHECK_THROWS_WITH(e.apply("fresh", failing, Access::raw), "the source failed");
+    CHECK_THROWS_WITH(e.apply("c", failing, Access::raw, std::nullopt), "the source failed");
+    CHECK_THROWS_WITH(e.apply("fresh", failing, Access::raw, std::nullopt), "the source failed");
     CHECK(keys_of(e, "c") == Names{"b", "c", "e"});
     CHECK(cache_names(e) == Names{"c"});
 
     // So does a bad key anywhere in the batch.
     CHECK_THROWS_AS(
-        e.apply("c", source_of({put("x", "1"), put(std::string("a\0b", 3), "2")}), Access::raw),
+        e.apply("c", source_of({put("x", "1"), put(std::string("a\0b", 3), "2")}), Access::raw, std::nullopt),
         UsageError);
     CHECK(keys_of(e, "c") == Names{"b", "c", "e"});
 
@@ -622,7 +622,7 @@ ENGINE_TEST("engine: a cache with a builder is unbuilt until filled as built", "
     CHECK(e.keys("b", Access::built).status == Status::unbuilt);
     CHECK(e.count("b", Access::built).status == Status::unbuilt);
     CHECK(e.scan("b", Access::built, nothing) == Status::unbuilt);
-    CHECK(e.apply("b", source_of({put("k", "v")}), Access::built).status == Status::unbuilt);
+    CHECK(e.apply("b", source_of({put("k", "v")}), Access::built, std::nullopt).status == Status::unbuilt);
     CHECK(e.erase("b", {"k"}, Access::built).status == Status::unbuilt);
     CHECK(keys_of(e, "b").empty()); // the refused apply wrote nothing
     set(e, "b", "raw", "v");        // raw edits do not build it either
@@ -635,7 +635,7 @@ ENGINE_TEST("engine: a cache with a builder is unbuilt until filled as built", "
     REQUIRE(got.ok());
     CHECK(got.value->value == "built");
     CHECK(e.keys("b", Access::built).value == Names{"k"});
-    CHECK(e.apply("b", source_of({put("k2", "v")}), Access::built).ok());
+    CHECK(e.apply("b", source_of({put("k2", "v")}), Access::built, std::nullopt).ok());
 
     // Cleared by an invalidation: unbuilt again, and filling it as not built leaves it so.
     e.invalidate("b", std::nullopt, false, "invalidate");
@@ -703,7 +703,7 @@ ENGINE_TEST("engine: edits are counted per second while auto-sync is on", "[auto
     CHECK_FALSE(apply(e, "plain", {put("k", "v")}).counted);
     CHECK(e.edit_counts("plain").empty());
     CHECK(e.edit_counts("missing").empty());
-    e.forget_edit_counts("missing", std::nullopt); // not an error
+    e.saved("missing"); // not an error
 
     e.configure("c", [](engine::CacheSettings& s) { s.saver = "cat > /dev/null"; });
     const auto edited = apply(e, "c", {put("a", "1"), put("b", "2"), put("c", "3")});
@@ -725,7 +725,7 @@ ENGINE_TEST("engine: edits are counted per second while auto-sync is on", "[auto
 
     e.forget_edit_counts("c", k_bucket0 + 1); // the counts older than that bucket
     CHECK(e.edit_counts("c") == engine::EditBuckets{{k_bucket0 + 1, 3}});
-    e.forget_edit_counts("c", std::nullopt);
+    e.saved("c");
     CHECK(e.edit_counts("c").empty());
 
     // replace_contents forgets them.
@@ -871,7 +871,7 @@ ENGINE_TEST("engine: a bad cache name or key is refused before anything is touch
         CHECK_THROWS_AS(e.keys(bad, Access::raw), UsageError);
         CHECK_THROWS_AS(e.count(bad, Access::raw), UsageError);
         CHECK_THROWS_AS(e.scan(bad, Access::raw, no_visit), UsageError);
-        CHECK_THROWS_AS(e.apply(bad, source_of({put("k", "v")}), Access::raw), UsageError);
+        CHECK_THROWS_AS(e.apply(bad, source_of({put("k", "v")}), Access::raw, std::nullopt), UsageError);
         CHECK_THROWS_AS(e.erase(bad, {"k"}, Access::raw), UsageError);
         CHECK_THROWS_AS(e.replace_contents(bad, source_of({put("k", "v")}), true), UsageError);
         CHECK_THROWS_AS(e.depend(bad, "ok"), UsageError);
@@ -883,7 +883,7 @@ ENGINE_TEST("engine: a bad cache name or key is refused before anything is touch
         CHECK_THROWS_AS(e.settings(bad), UsageError);
         CHECK_THROWS_AS(e.configure(bad, no_edit), UsageError);
         CHECK_THROWS_AS(e.edit_counts(bad), UsageError);
-        CHECK_THROWS_AS(e.forget_edit_counts(bad, std::nullopt), UsageError);
+        CHECK_THROWS_AS(e.saved(bad), UsageError);
     }
     CHECK(e.list().empty());
     CHECK(e.edges().empty());
@@ -893,12 +893,12 @@ ENGINE_TEST("engine: a bad cache name or key is refused before anything is touch
         INFO("key of " << bad.size() << " bytes");
         CHECK_THROWS_AS(e.get("c", bad, Access::raw), UsageError);
         CHECK_THROWS_AS(e.erase("c", {"k", bad}, Access::raw), UsageError);
-        CHECK_THROWS_AS(e.apply("c", source_of({removal("k"), put(bad, "v")}), Access::raw),
+        CHECK_THROWS_AS(e.apply("c", source_of({removal("k"), put(bad, "v")}), Access::raw, std::nullopt),
                         UsageError);
         CHECK_THROWS_AS(e.replace_contents("c", source_of({put(bad, "v")}), true), UsageError);
         CHECK_THROWS_AS(e.invalidate("c", bad, false, "invalidate"), UsageError);
         CHECK_THROWS_AS(e.get("new", bad, Access::raw), UsageError);
-        CHECK_THROWS_AS(e.apply("new", source_of({put(bad, "v")}), Access::raw), UsageError);
+        CHECK_THROWS_AS(e.apply("new", source_of({put(bad, "v")}), Access::raw, std::nullopt), UsageError);
     }
     CHECK(keys_of(e, "c") == Names{"k"});
     CHECK(cache_names(e) == Names{"c"});

@@ -88,8 +88,11 @@ class FakeResults final : public ResultStore {
         }
         return found->second;
     }
-    void store(const std::string& cache, const std::string& key, std::string_view value,
-               std::optional<Duration> ttl) override {
+    bool store(const std::string& cache, const std::string& key, std::string_view value,
+               std::optional<Duration> ttl, const engine::Generation& seen) override {
+        if (seen != generations[cache]) {
+            return false;
+        }
         ++stores;
         if (store_fails) {
             throw StoreError(*store_fails);
@@ -99,7 +102,10 @@ class FakeResults final : public ResultStore {
             expires = clock + static_cast<double>(ttl->count()) / 1000.0;
         }
         entries[{cache, key}] = engine::Entry{std::string(value), expires};
+        return true;
     }
+    engine::Generation generation(const std::string& cache) override { return generations[cache]; }
+    std::map<std::string, engine::Generation> generations;
     engine::Flights& flights() override { return fake_flights; }
     double now() override { return clock; }
 };

@@ -85,7 +85,7 @@ engine::WriteSource one(const std::string& key, const std::string& value,
 
 void set(engine::Engine& e, std::string_view cache, const std::string& key,
          const std::string& value, std::optional<Duration> ttl = std::nullopt) {
-    REQUIRE(e.apply(cache, one(key, value, ttl), Access::raw).ok());
+    REQUIRE(e.apply(cache, one(key, value, ttl), Access::raw, std::nullopt).ok());
 }
 
 std::optional<std::string> value_of(engine::Engine& e, std::string_view cache,
@@ -253,14 +253,14 @@ TEST_CASE("sqlite: a schema version 1 store is migrated, its caches kept", "[sql
         CHECK(store.log(std::nullopt, 10).empty());
         const auto report = store.check();
         CHECK(report.healthy());
-        CHECK(report.schema_version == 2);
+        CHECK(report.schema_version == 3);
         // The new parts of the schema work on the migrated store.
         store.configure("parent", [](engine::CacheSettings& s) { s.saver = "cat > /dev/null"; });
         CHECK(store.invalidate("parent", std::nullopt, false, "invalidate").value ==
               Names{"parent", "child"});
         CHECK(store.log(std::nullopt, 10).size() == 1);
     }
-    CHECK(raw_query(location.path(), "PRAGMA user_version") == Names{"2"});
+    CHECK(raw_query(location.path(), "PRAGMA user_version") == Names{"3"});
 }
 
 // --- the tables behind the caches ----------------------------------------------------------------
@@ -328,7 +328,7 @@ TEST_CASE("sqlite: a writer waits for the lock, then fails with LockedError", "[
     sqlite3* holder = nullptr;
     REQUIRE(sqlite3_open(d.file().c_str(), &holder) == SQLITE_OK);
     REQUIRE(sqlite3_exec(holder, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
-    CHECK_THROWS_AS(impatient.apply("c", one("k", "v2"), Access::raw), LockedError);
+    CHECK_THROWS_AS(impatient.apply("c", one("k", "v2"), Access::raw, std::nullopt), LockedError);
     CHECK(value_of(impatient, "c", "k") == "v"); // readers are not blocked
     sqlite3_exec(holder, "ROLLBACK", nullptr, nullptr, nullptr);
     sqlite3_close(holder);
