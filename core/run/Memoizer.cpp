@@ -49,7 +49,7 @@ RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const
         auto flight = m_results.flights().try_lead(key.hex);
         const auto current = lookup(request, key.hex);
         if (!flight || (current && !is_stale(request, *current))) {
-            return {0, RunSource::skipped, 0, {}}; // someone else refreshes, or already did
+            return {0, RunSource::skipped, 0, {}, {}}; // someone else refreshes, or already did
         }
         return execute(request, key.hex, *flight, out, err);
     }
@@ -60,21 +60,21 @@ RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const
             if (stale) {
                 start_refresh();
             }
-            return {record->exit_code, stale ? RunSource::stale_hit : RunSource::hit, 0, {}};
+            return {record->exit_code, stale ? RunSource::stale_hit : RunSource::hit, 0, {}, {}};
         }
     }
     auto flight = m_results.flights().join(key.hex);
     if (flight->role() == engine::Flight::Role::follower) {
         if (const auto record = decode_run_record(flight->result())) {
             replay(*record, out, err);
-            return {record->exit_code, RunSource::waited, 0, {}};
+            return {record->exit_code, RunSource::waited, 0, {}, {}};
         }
     }
     if (!request.force) {
         // Another process may have stored it between the first look and taking the lead.
         if (const auto record = lookup(request, key.hex)) {
             replay(*record, out, err);
-            return {record->exit_code, RunSource::hit, 0, {}};
+            return {record->exit_code, RunSource::hit, 0, {}, {}};
         }
     }
     return execute(request, key.hex, *flight, out, err);
@@ -100,7 +100,7 @@ RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key,
     record.exit_code = result.exit_code;
     record.duration = result.duration;
 
-    RunOutcome outcome{result.exit_code, RunSource::executed, 0, {}};
+    RunOutcome outcome{result.exit_code, RunSource::executed, 0, {}, {}};
     if (const int signal = interrupted()) {
         outcome.interrupted_by = signal; // nothing stored, nothing published: waiters take over
         return outcome;
