@@ -1,5 +1,7 @@
 #include "jsonl/Json.hpp"
 
+#include "jsonl/EntryReader.hpp"
+
 #include "base/Error.hpp"
 #include "base/Names.hpp"
 
@@ -392,22 +394,9 @@ Entry parse_entry(std::string_view line) {
 
 void parse_lines(std::string_view data, std::string_view source_name,
                  const std::function<void(Entry&)>& on_entry) {
-    std::size_t line_number = 0;
-    while (!data.empty()) {
-        const auto end = data.find('\n');
-        const std::string_view line = data.substr(0, end);
-        data.remove_prefix(end == std::string_view::npos ? data.size() : end + 1);
-        ++line_number;
-        if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
-            continue;
-        }
-        Entry entry;
-        try {
-            entry = parse_entry(line);
-        } catch (const UsageError& error) {
-            throw UsageError("malformed import line " + std::to_string(line_number) + ": " +
-                             error.what() + " (" + std::string(source_name) + ")");
-        }
+    EntryReader reader(data, std::string(source_name));
+    Entry entry;
+    while (reader.next(entry)) {
         if (on_entry) {
             on_entry(entry);
         }

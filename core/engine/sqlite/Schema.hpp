@@ -24,7 +24,7 @@
 //   log(id, at, command, cache, cleared): the invalidation history, newest k_log_limit rows;
 //       `cleared` is a JSON array of the caches a command cleared, cascade included.
 //   stats(cache, hits, misses): lookup counts by cache name, folded in from the counts file
-//       that `get` and `run` append to (see Stats.hpp), so that counting never writes here
+//       that `get` and `run` append to (see LookupCounts.hpp), so that counting never writes here
 //       from a reader.
 // Schema version 3 adds two columns of state to `caches`: `generation`, counted up each time the
 // cache is cleared by an invalidation (a `run` stores its result only if the generation it saw
