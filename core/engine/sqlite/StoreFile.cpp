@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <utility>
 
 namespace cacheman::sqlite {
@@ -100,6 +101,34 @@ void identify_or_initialise(Connection& connection, std::int64_t file_size) {
     }
 }
 
+// Creates the store at `path` atomically: the schema is written, in WAL mode, to a private file
+// beside it, which is then linked into place. Other processes see no store or a whole one, never
+// a half-initialised file or one still switching its journal mode; a process killed meanwhile
+// leaves only its temporary file. link(2) never replaces: when another process created the
+// store first, its store is used.
+void create_whole(const std::string& path, int busy_timeout_ms, const Clock& clock) {
+    const std::string temporary = path + ".creating." + std::to_string(getpid());
+    ::unlink(temporary.c_str()); // left by a killed process that had this pid
+    ensure_private_file(temporary);
+    struct Remove {
+        const std::string& file;
+        ~Remove() {
+            for (const char* suffix : {"", "-wal", "-shm"}) {
+                ::unlink((file + suffix).c_str());
+            }
+        }
+    } remove{temporary};
+    {
+        Connection connection(
+            std::make_unique<Database>(temporary, Database::Mode::read_write, busy_timeout_ms),
+            clock);
+        identify_or_initialise(connection, 0);
+    } // closed: the WAL is checkpointed into the file
+    if (::link(temporary.c_str(), path.c_str()) != 0 && errno != EEXIST) {
+        throw StoreError(system_message("cannot create store", path));
+    }
+}
+
 } // namespace
 
 std::unique_ptr<Connection> open_store_file(const std::string& dir, const std::string& path,
@@ -114,7 +143,7 @@ std::unique_ptr<Connection> open_store_file(const std::string& dir, const std::s
     }
     if (!exists) {
         ensure_directory(dir);
-        ensure_private_file(path);
+        create_whole(path, busy_timeout_ms, clock);
     } else if (!S_ISREG(info.st_mode)) {
         throw StoreError("store path is not a regular file (" + path + ")");
     }
