@@ -90,7 +90,7 @@ int command_index(int argc, char** argv) {
         if (arg == "--") {
             return i + 1;
         }
-        if (arg == "--dir" || arg == "-n" || arg == "--namespace") {
+        if (global_option_takes_value(arg)) {
             ++i;
         } else if (arg.empty() || arg.front() != '-') {
             return i;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "base/Location.hpp"
+#include "run/RunOptions.hpp"
 #include "session/Namespace.hpp"
 
 #include <functional>
@@ -26,6 +27,24 @@ struct GlobalOptions {
     bool verbose = false;
 };
 
+// Whether `word` is a global option that takes the next word as its value.
+inline bool global_option_takes_value(std::string_view word) {
+    return word == "--dir" || word == "-n" || word == "--namespace";
+}
+
+// How many words the global option that starts at `word` spans (its value included), or 0 when
+// `word` is not a global option. --help and --version are left out: after a command, they are
+// the command's.
+inline int global_option_words(std::string_view word) {
+    if (global_option_takes_value(word)) {
+        return 2;
+    }
+    const bool flag = word == "--json" || word == "-q" || word == "--quiet" || word == "-v" ||
+                      word == "--verbose";
+    const bool with_value = word.rfind("--dir=", 0) == 0 || word.rfind("--namespace=", 0) == 0;
+    return flag || with_value ? 1 : 0;
+}
+
 // The arguments any command may take; each command binds the ones it uses.
 struct Arguments {
     std::string cache;
@@ -41,17 +60,9 @@ struct Arguments {
     bool dry_run = false;
     bool all = false;
     bool nul = false;
-    // run
+    // run: its options, and the command after them
+    RunOptions run;
     std::vector<std::string> command;
-    std::string run_cache = "run";
-    std::optional<std::string> stale;
-    std::vector<std::string> watch;
-    std::vector<std::string> env;
-    std::optional<std::string> run_key;
-    bool cache_failures = false;
-    bool force = false;
-    bool explain = false;
-    bool background_refresh = false;
     // create (an empty hook command removes the hook), reload, save
     std::optional<std::string> builder, loader, saver, validator, deleter, pre_processor,
         post_processor, autosync_checks;

@@ -14,6 +14,7 @@
 #include <csignal>
 #include <ctime>
 #include <fmt/core.h>
+#include <type_traits>
 #include <unistd.h>
 
 namespace cacheman::cli {
@@ -57,58 +58,15 @@ std::string own_executable() {
     return size > 0 ? path.substr(0, static_cast<std::size_t>(size)) : "cacheman";
 }
 
-RunRequest request_of(const Arguments& args) {
-    RunRequest request;
-    request.spec.argv = args.command;
-    request.spec.cwd = current_directory();
-    request.spec.env_names = args.env;
-    request.spec.watch_paths = args.watch;
-    request.spec.extra_key = args.run_key;
-    validate_cache_name(args.run_cache);
-    request.cache = args.run_cache;
-    if (args.ttl) {
-        request.ttl = parse_duration(*args.ttl);
-    }
-    if (args.stale) {
-        request.stale = parse_duration(*args.stale);
-    }
-    request.cache_failures = args.cache_failures;
-    request.force = args.force;
-    request.refresh = args.background_refresh;
-    return request;
-}
-
 // The argv of a detached `cacheman run` that refreshes this same step.
 std::vector<std::string> refresh_argv(Context& ctx) {
-    const auto& args = ctx.args;
     const Location& location = ctx.location();
-    std::vector<std::string> argv{
-        own_executable(),       "--dir",   location.dir,  "--namespace", location.name_space, "run",
-        "--background-refresh", "--cache", args.run_cache};
-    const auto add = [&](const char* flag, const std::string& value) {
-        argv.emplace_back(flag);
-        argv.push_back(value);
-    };
-    if (args.ttl) {
-        add("--ttl", *args.ttl);
-    }
-    if (args.stale) {
-        add("--stale", *args.stale);
-    }
-    for (const auto& path : args.watch) {
-        add("--watch", path);
-    }
-    for (const auto& name : args.env) {
-        add("--env", name);
-    }
-    if (args.run_key) {
-        add("--key", *args.run_key);
-    }
-    if (args.cache_failures) {
-        argv.emplace_back("--cache-failures");
-    }
+    std::vector<std::string> argv{own_executable(), "--dir",     location.dir, "--namespace",
+                                  location.name_space, "run", "--background-refresh"};
+    const auto options = refresh_options(ctx.args.run);
+    argv.insert(argv.end(), options.begin(), options.end());
     argv.emplace_back("--");
-    argv.insert(argv.end(), args.command.begin(), args.command.end());
+    argv.insert(argv.end(), ctx.args.command.begin(), ctx.args.command.end());
     return argv;
 }
 
@@ -116,7 +74,7 @@ void print_explanation(const Context& ctx, const Explanation& explanation) {
     const auto& record = explanation.record;
     if (ctx.global.json) {
         std::string out = "{\"key\": " + json::quote(explanation.key.hex) +
-                          ", \"cache\": " + json::quote(ctx.args.run_cache) + ", \"parts\": [";
+                          ", \"cache\": " + json::quote(ctx.args.run.cache) + ", \"parts\": [";
         for (std::size_t i = 0; i < explanation.key.parts.size(); ++i) {
             const auto& part = explanation.key.parts[i];
             out += (i ? ", " : "") + std::string("{\"part\": ") + json::quote(part.label) +
@@ -141,7 +99,7 @@ void print_explanation(const Context& ctx, const Explanation& explanation) {
         write_out(fmt::format("{:<{}}  {}\n", label, width, value));
     };
     line("key", explanation.key.hex);
-    line("cache", ctx.args.run_cache);
+    line("cache", ctx.args.run.cache);
     for (const auto& part : explanation.key.parts) {
         line(part.label, part.description);
     }
@@ -168,24 +126,21 @@ int die_of(int signal) {
 } // namespace
 
 void declare_run(CLI::App& app, Arguments& args) {
-    app.add_option("--cache", args.run_cache, "Cache that holds the results (default: run)");
-    app.add_option("--ttl", args.ttl, "Results expire after this duration");
-    app.add_option("--stale", args.stale,
-                   "Older than this: replay, then refresh in the background");
-    app.add_option("--watch", args.watch, "A file or directory whose contents are part of the key")
-        ->allow_extra_args(false);
-    app.add_option("--env", args.env, "An environment variable whose value is part of the key")
-        ->allow_extra_args(false);
-    app.add_option("--key", args.run_key, "An extra string that is part of the key");
-    app.add_flag("--cache-failures", args.cache_failures, "Store a non-zero exit too");
-    app.add_flag("--force", args.force, "Run even on a hit, and overwrite the result");
-    app.add_flag("--explain", args.explain,
-                 "Print the key's parts and whether it would hit; "
-                 "run nothing");
-    app.add_flag("--background-refresh", args.background_refresh)->group("");
+    visit_run_options(args.run, [&app](const RunOptionInfo& info, auto& field) {
+        const std::string flag(info.flag);
+        CLI::Option* option = nullptr;
+        if constexpr (std::is_same_v<std::decay_t<decltype(field)>, bool>) {
+            option = app.add_flag(flag, field, std::string(info.help));
+        } else {
+            option = app.add_option(flag, field, std::string(info.help))->allow_extra_args(false);
+        }
+        if (info.help.empty()) {
+            option->group("");
+        }
+    });
     // Everything from the first word that is not an option of run's is the command, so both
     // `run -- ls -la` and `run ls -la` work.
-    // Global options go before `run`: after it, every unknown word belongs to the command.
+    // Global options between `run` and the command were moved before `run` (split_command).
     app.fallthrough(false);
     app.prefix_command();
     // The words after `--` were taken off argv before parsing (see split_command).
@@ -194,7 +149,7 @@ void declare_run(CLI::App& app, Arguments& args) {
             const auto stray = app.remaining();
             if (!stray.empty()) {
                 throw UsageError("unknown option '" + stray.front() +
-                                 "' for run (global options go before 'run')");
+                                 "' for run");
             }
             return;
         }
@@ -221,9 +176,6 @@ void declare_run(CLI::App& app, Arguments& args) {
 }
 
 int split_command(int argc, char** argv, int run_index, std::vector<std::string>& command) {
-    // run's options that take a value as the next word (`--ttl=1s` needs no skipping).
-    static constexpr std::string_view k_valued[] = {"--cache", "--ttl", "--stale",
-                                                    "--watch", "--env", "--key"};
     for (int i = run_index + 1; i < argc; ++i) {
         const std::string_view word = argv[i];
         if (word == "--") {
@@ -233,16 +185,21 @@ int split_command(int argc, char** argv, int run_index, std::vector<std::string>
         if (word.empty() || word.front() != '-') {
             return argc; // the command started: a later `--` is its own argument
         }
-        if (std::find(std::begin(k_valued), std::end(k_valued), word) != std::end(k_valued)) {
-            ++i;
+        if (const int words = std::min(global_option_words(word), argc - i); words > 0) {
+            // `run --json -- CMD` means `--json run -- CMD`: move it before `run`.
+            std::rotate(argv + run_index, argv + i, argv + i + words);
+            run_index += words;
+            i += words - 1;
+        } else if (run_option_takes_value(word)) {
+            ++i; // its value (`--ttl 1s`; `--ttl=1s` is one word) is not the command
         }
     }
     return argc;
 }
 
 int run_run(Context& ctx) {
-    const RunRequest request = request_of(ctx.args);
-    if (ctx.args.explain) {
+    const RunRequest request = run_request(ctx.args.run, ctx.args.command, current_directory());
+    if (ctx.args.run.explain) {
         print_explanation(ctx, ctx.session(OpenMode::read).explain(request));
         return 0;
     }

@@ -1,0 +1,73 @@
+#include "run/RunOptions.hpp"
+
+#include "base/Duration.hpp"
+#include "base/Names.hpp"
+
+#include <type_traits>
+
+namespace cacheman {
+
+bool run_option_takes_value(std::string_view word) {
+    bool takes_value = false;
+    const RunOptions defaults;
+    visit_run_options(defaults, [&](const RunOptionInfo& info, const auto& field) {
+        if (info.flag == word) {
+            takes_value = !std::is_same_v<std::decay_t<decltype(field)>, bool>;
+        }
+    });
+    return takes_value;
+}
+
+std::vector<std::string> refresh_options(const RunOptions& options) {
+    std::vector<std::string> words;
+    const auto add = [&](std::string_view flag, const std::string& value) {
+        words.emplace_back(flag);
+        words.push_back(value);
+    };
+    visit_run_options(options, [&](const RunOptionInfo& info, const auto& field) {
+        using Field = std::decay_t<decltype(field)>;
+        if (!info.refreshed) {
+            return;
+        }
+        if constexpr (std::is_same_v<Field, bool>) {
+            if (field) {
+                words.emplace_back(info.flag);
+            }
+        } else if constexpr (std::is_same_v<Field, std::string>) {
+            add(info.flag, field);
+        } else if constexpr (std::is_same_v<Field, std::optional<std::string>>) {
+            if (field) {
+                add(info.flag, *field);
+            }
+        } else {
+            for (const auto& value : field) {
+                add(info.flag, value);
+            }
+        }
+    });
+    return words;
+}
+
+RunRequest run_request(const RunOptions& options, const std::vector<std::string>& command,
+                       std::string cwd) {
+    validate_cache_name(options.cache);
+    RunRequest request;
+    request.spec.argv = command;
+    request.spec.cwd = std::move(cwd);
+    request.spec.env_names = options.env;
+    request.spec.watch_paths = options.watch;
+    request.spec.extra_key = options.key;
+    request.cache = options.cache;
+    if (options.ttl) {
+        request.ttl = parse_duration(*options.ttl);
+    }
+    if (options.stale) {
+        request.stale = parse_duration(*options.stale);
+    }
+    request.cache_failures = options.cache_failures;
+    request.force = options.force;
+    request.refresh = options.background_refresh;
+    return request;
+}
+
+} // namespace cacheman

@@ -1,0 +1,131 @@
+"""The session's policies as a user sees them, the same for every command: `run` is an edit like
+`set` (auto-sync runs its saver), global options reach `run` when given between it and the
+memoized command, and the defects of issue 9 that the session decides (entries kept when a builder
+is attached later, stored failures replayed only to --cache-failures runs, a result computed
+before an invalidation not stored)."""
+import json
+import os
+import subprocess
+import time
+import unittest
+
+from harness import CachemanTestCase
+
+
+def wait_for_file(path, proc, timeout=60):
+    """Waits until `path` exists (the command under test made it), or fails when `proc` ended."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if proc.poll() is not None:
+            raise AssertionError("the command ended before %s appeared" % path)
+        if time.monotonic() > deadline:
+            raise AssertionError("%s did not appear" % path)
+        time.sleep(0.01)
+
+
+class RunIsAnEdit(CachemanTestCase):
+    def saves(self):
+        path = os.path.join(self.tmp, "saves")
+        if not os.path.exists(path):
+            return 0
+        with open(path) as saves:
+            return len(saves.read().splitlines())
+
+    def test_each_stored_result_runs_the_saver_as_a_set_does(self):
+        saver = 'cat > /dev/null; echo saved >> "%s"' % os.path.join(self.tmp, "saves")
+        self.ok("create", "run", "--saver", saver, "--autosync-checks", "60:1")
+        self.ok("run", "--", "echo", "one")
+        self.assertEqual(self.saves(), 1, "the first stored result is an edit")
+        self.ok("run", "--", "echo", "two")
+        self.assertEqual(self.saves(), 2)
+        self.assertEqual(self.ok("run", "--", "echo", "two").out, b"two\n")
+        self.assertEqual(self.saves(), 2, "a hit stores nothing, so it saves nothing")
+        self.ok("set", "run", "k", "v")
+        self.assertEqual(self.saves(), 3)
+
+    def test_run_lookups_are_counted_in_stats(self):
+        self.ok("run", "--", "echo", "x")  # a miss
+        self.ok("run", "--", "echo", "x")  # a hit
+        self.ok("run", "--", "echo", "x")  # a hit
+        stats = json.loads(self.ok("--json", "stats", "run").text)
+        self.assertEqual((stats[0]["hits"], stats[0]["misses"]), (2, 1), stats)
+
+
+class GlobalOptionsAfterRun(CachemanTestCase):
+    def test_json_between_run_and_the_command(self):
+        r = self.ok("run", "--json", "--explain", "--", "echo", "x")
+        self.assertEqual(json.loads(r.text)["hit"], False)
+        self.assertEqual(self.ok("run", "--json", "--", "echo", "x").out, b"x\n")
+
+    def test_namespace_and_dir_between_run_and_the_command(self):
+        other = os.path.join(self.tmp, "other")
+        self.ok("run", "-n", "ns", "--dir", other, "--ttl", "1d", "echo", "y")
+        self.assertTrue(os.path.exists(os.path.join(other, "ns.sqlite")))
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "default.sqlite")))
+        self.assertEqual(self.ok("--dir", other, "-n", "ns", "keys", "run").text.count("\n"), 1)
+
+    def test_words_after_the_command_are_the_commands(self):
+        self.assertEqual(self.ok("run", "echo", "--json", "-n", "x").out, b"--json -n x\n")
+        self.assertEqual(self.ok("run", "--", "echo", "-v").out, b"-v\n")
+
+    def test_run_help_is_runs_help(self):
+        self.assertIn(b"--cache-failures", self.ok("run", "--help").out)
+
+
+class BuilderAttachedLater(CachemanTestCase):
+    def test_entries_set_before_a_builder_is_attached_stay(self):
+        self.ok("set", "prices", "EUR", "1.08")
+        self.ok("create", "--builder", "printf '%s\\n' '{\"key\":\"USD\",\"value\":\"1\"}'",
+                "prices")
+        self.assertEqual(self.get("prices", "EUR"), b"1.08")
+        self.assertIsNone(self.get("prices", "USD"), "the builder applies at the next rebuild")
+        self.ok("rebuild", "prices")
+        self.assertEqual(self.get("prices", "USD"), b"1")
+        self.assertIsNone(self.get("prices", "EUR"))
+
+    def test_a_failing_builder_attached_later_does_not_hide_the_entries(self):
+        self.ok("set", "prices", "EUR", "1.08")
+        self.ok("create", "--builder", "false", "prices")
+        self.assertEqual(self.get("prices", "EUR"), b"1.08")
+
+
+class StoredFailures(CachemanTestCase):
+    def counter_command(self):
+        counter = os.path.join(self.tmp, "runs")
+        return ["sh", "-c", 'echo x >> "%s"; wc -l < "%s"; exit 14' % (counter, counter)]
+
+    def test_a_stored_failure_replays_only_to_cache_failures_runs(self):
+        command = self.counter_command()
+        self.assertEqual(self.cm("run", "--cache-failures", "--", *command).code, 14)
+        plain = self.cm("run", "--", *command)
+        self.assertEqual((plain.code, plain.out.strip()), (14, b"2"), "a plain run executes")
+        again = self.cm("run", "--cache-failures", "--", *command)
+        self.assertEqual((again.code, again.out.strip()), (14, b"1"), "replays the stored one")
+
+
+class InvalidatedWhileRunning(CachemanTestCase):
+    def test_a_result_computed_before_an_invalidation_is_not_stored(self):
+        started = os.path.join(self.tmp, "started")
+        release = os.path.join(self.tmp, "release")
+        script = 'touch "%s"; while [ ! -e "%s" ]; do sleep 0.01; done; echo old' % (started,
+                                                                                 release)
+        self.ok("depend", "inputs", "run")
+        # -v between run and the command, as a global option: it says why nothing was stored.
+        proc = self.popen("run", "-v", "--", "sh", "-c", script, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE)
+        try:
+            wait_for_file(started, proc)
+            self.ok("invalidate", "inputs")
+            open(release, "w").close()
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertEqual((proc.returncode, out), (0, b"old\n"), err)
+        self.assertIn(b"not stored", err)
+        self.assertEqual(self.ok("keys", "run").out, b"", "the stale result was not stored")
+
+
+if __name__ == "__main__":
+    unittest.main()
