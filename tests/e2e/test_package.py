@@ -2,6 +2,7 @@
 and built against the installed package (find_package(cacheman) -> cacheman::cacheman) and run
 against a fresh store, which the command then reads. The store's hooks (a saver set with
 `cacheman create`) run for the library's edits as they do for the command's."""
+import json
 import os
 import shutil
 import subprocess
@@ -85,6 +86,13 @@ class PackageTest(CachemanTestCase):
         self.assertEqual(self.ok("keys", "raw").text, "b.txt\n")
         self.assertEqual(self.ok("keys", "sizes").text, "")
         self.assertEqual(self.integrity(), "ok")
+
+        # The library's lookups are counted as the command's are.
+        # The example looked raw up twice: a hit (raw.get("a.txt")) and a miss (raw["a.txt"]
+        # after the invalidation); one get of the command's adds a hit.
+        self.assertEqual(self.get("raw", "b.txt"), b"world!")
+        stats = {c["name"]: c for c in json.loads(self.ok("--json", "stats").text)}
+        self.assertEqual((stats["raw"]["hits"], stats["raw"]["misses"]), (2, 1), stats)
 
 
 if __name__ == "__main__":
