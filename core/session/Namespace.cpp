@@ -373,12 +373,19 @@ Result<std::vector<std::string>> Namespace::reload(std::string_view cache, bool 
             }
             continue;
         }
-        auto loaded = m_hooks.load(target, *settings);
-        if (loaded.contents) {
-            replace(target, *loaded.contents, "loader output", true);
-            continue;
+        // A clear (invalidate, rebuild, a cascade) since the saver's last save: its copy holds
+        // entries from before the clear, which loading would bring back. (Without a saver, what
+        // the loader reads is not a copy cacheman made.)
+        std::string reason = "its saved copy is older than its last clear";
+        if (!settings->saver || settings->saved_copy_current) {
+            auto loaded = m_hooks.load(target, *settings);
+            if (loaded.contents) {
+                replace(target, *loaded.contents, "loader output", true);
+                continue;
+            }
+            reason = loaded.reason;
         }
-        fallbacks.push_back("reload of '" + target + "': " + loaded.reason + "; " +
+        fallbacks.push_back("reload of '" + target + "': " + reason + "; " +
                             (settings->builder ? "built it instead" : "emptied it"));
         replace(target, m_hooks.build(target, *settings), "builder output", true);
     }

@@ -208,6 +208,9 @@ class LoaderValidatorTest(HooksTestCase):
         self.assertEqual(self.contents("n"), {"foo": "bar"})
         self.ok("rebuild", "n")
         self.assertEqual(self.contents("n"), {})
+        self.ok("reload", "n")  # the saver's copy is older than the rebuild: not loaded
+        self.assertEqual(self.contents("n"), {})
+        self.ok("save", "n")
         self.ok("reload", "n")
         self.assertEqual(self.contents("n"), {"foo": "bar"})
 
@@ -227,28 +230,43 @@ class LoaderValidatorTest(HooksTestCase):
         self.ok("save", "c")
         self.ok("reload", "c")
         self.assertEqual(self.contents("c"), {"foo": "baz"})
-        # The contents replaced in place, then loaded back.
+        # After an invalidation the saved copy is older than the clear: reload does not bring
+        # the cleared entries back (it falls back, and says so) until the next save.
         self.ok("invalidate", "c")
         self.assertEqual(self.contents("c"), {})
+        r = self.ok("reload", "c")
+        self.assertEqual(r.errtext, "cacheman: reload of 'c': its saved copy is older than its "
+                         "last clear; emptied it\n")
+        self.assertEqual(self.contents("c"), {})
+        self.ok("set", "c", "foo", "qux")
+        self.ok("save", "c")
         self.ok("reload", "c")
-        self.assertEqual(self.contents("c"), {"foo": "baz"})
-        self.assertEqual(self.get("c", "foo"), b"baz")
+        self.assertEqual(self.get("c", "foo"), b"qux")
         self.assertIsNone(self.get("c", "foo2"))
 
-    def test_invalidate_then_reload_restores_the_saved_state(self):
-        # seed: cacher_tests.test_content_invalidation, wrap_tests.test_invalidate
-        # (cacheman's invalidate clears; the saved state comes back with reload)
-        self.create("c", "--saver", self.file_saver("c.jsonl"), "--loader", self.file_loader("c.jsonl"))
+    def test_reload_never_restores_entries_from_before_a_clear(self):
+        # seed: cacher_tests.test_content_invalidation, wrap_tests.test_invalidate, where
+        # invalidate reverted to the saved state; cacheman's invalidate clears, and the contract
+        # (Corrections) forbids a later reload to return entries from before that clear.
+        self.create("c", "--saver", self.file_saver("c.jsonl"), "--loader", self.file_loader("c.jsonl"),
+                    "--builder", prints({"built": "1"}))
         self.ok("set", "c", "foo", "bar")
         self.ok("save", "c")
         self.ok("set", "c", "baz", "not saved")
-        self.ok("invalidate", "c")
-        self.assertEqual(self.contents("c"), {})
         self.ok("reload", "c")
-        self.assertEqual(self.contents("c"), {"foo": "bar"})
-        self.ok("set", "c", "baz", "not saved")
+        self.assertEqual(self.contents("c"), {"built": "1", "foo": "bar"},
+                         "no clear yet: the saved copy (built at the first set)")
+        for clear in (("invalidate", "c"), ("invalidate", "c", "foo"), ("rebuild", "c")):
+            self.ok("set", "c", "foo", "bar")
+            self.ok("save", "c")
+            self.ok(*clear)
+            r = self.ok("reload", "c")
+            self.assertIn(b"older than its last clear; built it instead", r.err, clear)
+            self.assertEqual(self.contents("c"), {"built": "1"}, clear)
+        self.ok("set", "c", "baz", "saved after the clear")
+        self.ok("save", "c")
         self.ok("reload", "c")
-        self.assertEqual(self.contents("c"), {"foo": "bar"})
+        self.assertEqual(self.contents("c"), {"built": "1", "baz": "saved after the clear"})
 
     def test_loader_fallback_to_builder(self):
         # seed: wrap_tests.test_load_or_build, autosync_test.test_basic_cache_actions (load_or_build)
@@ -787,11 +805,13 @@ class EnvironmentTest(HooksTestCase):
                 "--pre-processor", hook("pre-processor", "; cat"),
                 "--saver", hook("saver", "; cat >/dev/null"),
                 "--deleter", hook("deleter"), env=env)
-        for command in ("rebuild", "reload", "save", "drop"):
+        # reload before rebuild: after a rebuild, reload would not load the saved copy older
+        # than the rebuild's clear (it would build instead).
+        for command in ("reload", "rebuild", "save", "drop"):
             self.ok(*args, command, name, env=env)
         lines = self.log_lines()
         kinds = [l.split("|")[0] for l in lines]
-        self.assertEqual(kinds, ["builder", "post-processor", "loader", "validator",
+        self.assertEqual(kinds, ["loader", "validator", "post-processor", "builder",
                                  "post-processor", "pre-processor", "saver", "deleter"])
         for line in lines:
             _, cache, namespace, directory = line.split("|")
@@ -993,9 +1013,10 @@ class AutoSyncTest(HooksTestCase):
     def test_rebuild_and_reload_are_not_edits(self):
         self.counting_saver("c", "--autosync-checks", "1:1",
                             "--builder", prints({"b": "1"}), "--loader", prints({"l": "1"}))
-        self.ok("rebuild", "c")
         self.ok("reload", "c")
         self.ok("get", "c", "l")
+        self.ok("rebuild", "c")
+        self.ok("get", "c", "b")
         self.assertEqual(self.saves(), 0)
 
 

@@ -103,28 +103,63 @@ class StoredFailures(CachemanTestCase):
         self.assertEqual((again.code, again.out.strip()), (14, b"1"), "replays the stored one")
 
 
-class InvalidatedWhileRunning(CachemanTestCase):
-    def test_a_result_computed_before_an_invalidation_is_not_stored(self):
+class ClearedWhileRunning(CachemanTestCase):
+    """A result computed from inputs that were cleared while the command ran is not stored."""
+
+    def run_while(self, *clear):
         started = os.path.join(self.tmp, "started")
         release = os.path.join(self.tmp, "release")
+        for path in (started, release):
+            if os.path.exists(path):
+                os.remove(path)
         script = 'touch "%s"; while [ ! -e "%s" ]; do sleep 0.01; done; echo old' % (started,
                                                                                  release)
-        self.ok("depend", "inputs", "run")
         # -v between run and the command, as a global option: it says why nothing was stored.
         proc = self.popen("run", "-v", "--", "sh", "-c", script, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE)
         try:
             wait_for_file(started, proc)
-            self.ok("invalidate", "inputs")
+            self.ok(*clear)
             open(release, "w").close()
             out, err = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        self.assertEqual((proc.returncode, out), (0, b"old\n"), err)
-        self.assertIn(b"not stored", err)
-        self.assertEqual(self.ok("keys", "run").out, b"", "the stale result was not stored")
+        self.assertEqual((proc.returncode, out), (0, b"old\n"), (clear, err))
+        self.assertIn(b"not stored", err, clear)
+        keys = self.cm("keys", "run")
+        self.assertEqual(keys.out, b"", "the stale result was not stored (%s)" % (clear,))
+
+    def test_by_a_cascade(self):
+        self.ok("depend", "inputs", "run")
+        self.run_while("invalidate", "inputs")
+
+    def test_by_invalidate_rebuild_or_drop_of_the_results_cache(self):
+        self.ok("set", "run", "other", "x")
+        for clear in (("invalidate", "run"), ("rebuild", "run"), ("drop", "run")):
+            self.run_while(*clear)
+
+
+class ReloadAfterAClear(CachemanTestCase):
+    def test_reload_cascade_does_not_restore_a_dependent_computed_from_cleared_data(self):
+        # issue 9, item 2, as reported: report's saved value was computed from the old raw.
+        for cache in ("raw", "report"):
+            copy = os.path.join(self.tmp, cache + ".jsonl")
+            self.ok("create", cache, "--saver", 'cat > "%s"' % copy,
+                    "--loader", 'cat "%s"' % copy)
+        self.ok("depend", "raw", "report")
+        self.ok("set", "raw", "n", "1")
+        self.ok("set", "report", "sum", "1")
+        self.ok("save", "--cascade", "raw")
+        self.ok("invalidate", "raw")
+        self.ok("set", "raw", "n", "2")
+        self.ok("save", "raw")
+        r = self.ok("reload", "--cascade", "raw")
+        self.assertEqual(self.get("raw", "n"), b"2")
+        self.assertIsNone(self.get("report", "sum"), "report's copy predates the clear")
+        self.assertEqual(r.errtext, "cacheman: reload of 'report': its saved copy is older than "
+                         "its last clear; emptied it\n")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include "hooks/AutoSync.hpp"
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 
@@ -903,4 +904,36 @@ ENGINE_TEST("engine: a bad cache name or key is refused before anything is touch
     CHECK(keys_of(e, "c") == Names{"k"});
     CHECK(cache_names(e) == Names{"c"});
     CHECK(e.log(std::nullopt, 10).empty());
+}
+
+ENGINE_TEST("engine: a write only_if a generation is refused after any clear of the cache",
+            "[generation]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    const auto write_if = [&](const engine::Generation& seen) {
+        return e.apply("run", source_of({put("k", "v")}), Access::raw, seen).status;
+    };
+    CHECK(write_if(e.generation("run")) == Status::ok); // the cache is created by the write
+    const auto clears = std::vector<std::function<void()>>{
+        [&] { e.invalidate("run", std::nullopt, false, "invalidate"); },
+        [&] { e.invalidate("run", std::string("k"), false, "invalidate"); },
+        [&] { e.invalidate("parent", std::nullopt, false, "invalidate"); },
+        [&] { e.drop("run"); },
+        // Dropped and created again (SQLite may give it the same id): a new cache all the same.
+        [&] {
+            e.drop("run");
+            set(e, "run", "other", "v");
+        },
+    };
+    e.depend("parent", "run");
+    for (std::size_t i = 0; i < clears.size(); ++i) {
+        INFO("clear " << i);
+        set(e, "run", "other", "v");
+        const auto seen = e.generation("run");
+        clears[i]();
+        CHECK(write_if(seen) == Status::changed);
+        CHECK_FALSE(e.get("run", "k", Access::raw).value); // nothing written (or no cache)
+        CHECK(write_if(e.generation("run")) == Status::ok);
+        CHECK(value_of(e, "run", "k") == "v");
+    }
 }

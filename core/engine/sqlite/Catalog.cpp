@@ -4,6 +4,7 @@
 #include "engine/sqlite/Schema.hpp"
 
 #include <array>
+#include <random>
 
 namespace cacheman::sqlite {
 
@@ -64,11 +65,16 @@ CacheRow Catalog::ensure(std::string_view cache) {
     if (auto row = find(cache)) {
         return *row;
     }
-    auto& insert = m_connection.prepared("INSERT INTO caches(name, created) VALUES(?, ?)");
+    // A random first generation: a cache dropped and created again may get the same id (SQLite
+    // reuses the largest rowid), and must not look like the cache a `run` saw before the drop.
+    CacheRow row;
+    row.generation = static_cast<std::int64_t>(std::random_device{}() >> 1);
+    auto& insert =
+        m_connection.prepared("INSERT INTO caches(name, created, generation) VALUES(?, ?, ?)");
     insert.bind(1, cache);
     insert.bind(2, m_connection.now());
+    insert.bind(3, row.generation);
     insert.run();
-    CacheRow row;
     row.id = m_connection.db().last_insert_rowid();
     m_connection.db().exec(schema::create_entries_table(row.id));
     return row;
