@@ -28,18 +28,6 @@ constexpr ExitCode k_exit_codes[] = {
     {ErrorKind::hook, 4},       {ErrorKind::spawn, 126}, {ErrorKind::interrupted, 130},
 };
 
-int exit_status_of(const Error& error) {
-    if (const auto* spawn = dynamic_cast<const SpawnError*>(&error)) {
-        return spawn->exit_code(); // 127 when the command was not found
-    }
-    for (const auto& entry : k_exit_codes) {
-        if (entry.kind == error.kind()) {
-            return entry.status;
-        }
-    }
-    return k_exit_bug;
-}
-
 // Prints the error (a missing thing quietly under -q) and returns its exit status.
 int report(const Error& error, bool quiet) {
     if (error.kind() != ErrorKind::not_found || !quiet) {
@@ -155,6 +143,18 @@ int run_command(CLI::App& app, const GlobalOptions& global, const Arguments& arg
 }
 
 } // namespace
+
+int exit_status_of(const Error& error) {
+    if (const auto* spawn = dynamic_cast<const SpawnError*>(&error)) {
+        return spawn->exit_code(); // 127 when the command was not found
+    }
+    for (const auto& entry : k_exit_codes) {
+        if (entry.kind == error.kind()) {
+            return entry.status;
+        }
+    }
+    return k_exit_bug;
+}
 
 int run(int argc, char** argv) {
     GlobalOptions global;

@@ -134,12 +134,21 @@ void ProgressBar::update(std::size_t done, std::size_t total) {
     std::fflush(stderr);
 }
 
+namespace {
+// Messages to stderr never throw: when stderr itself cannot be written (a full disk), there is
+// nowhere left to say so, and the exit status still tells.
+void write_message(std::string_view prefix, std::string_view message) {
+    const std::string line = fmt::format("cacheman: {}{}\n", prefix, one_line(message));
+    std::fwrite(line.data(), 1, line.size(), stderr);
+}
+} // namespace
+
 void print_error(std::string_view message) {
-    fmt::print(stderr, "cacheman: error: {}\n", one_line(message));
+    write_message("error: ", message);
 }
 
 void print_note(std::string_view message) {
-    fmt::print(stderr, "cacheman: {}\n", one_line(message));
+    write_message("", message);
 }
 
 } // namespace cacheman::cli

@@ -1,5 +1,7 @@
 #include "commands/RunCommand.hpp"
 
+#include "App.hpp"
+
 #include "base/Duration.hpp"
 #include "base/Error.hpp"
 #include "commands/InspectCommands.hpp"
@@ -23,21 +25,41 @@ namespace {
 
 constexpr int k_exit_interrupted = 130;
 
-// Writes everything, unbuffered, so that a running command's output appears as it comes.
-OutputSink fd_sink(int fd) {
-    return [fd](std::string_view bytes) {
-        while (!bytes.empty()) {
-            const ssize_t put = ::write(fd, bytes.data(), bytes.size());
+// Where the command's (or the replayed) output goes: written unbuffered, so that a running
+// command's output appears as it comes. A reader that went away (EPIPE) is not an error, the
+// result is still recorded; any other write error stops the writing and is remembered.
+class StreamSink {
+  public:
+    StreamSink(int fd, const char* name) : m_fd(fd), m_name(name) {}
+
+    OutputSink sink() {
+        return [this](std::string_view bytes) { write(bytes); };
+    }
+    // The one-line message for a write error other than a closed pipe, or "".
+    [[nodiscard]] std::string failure() const {
+        return m_error == 0 || m_error == EPIPE
+                   ? std::string()
+                   : fmt::format("cannot write to {}: {}", m_name, std::strerror(m_error));
+    }
+
+  private:
+    void write(std::string_view bytes) {
+        while (m_error == 0 && !bytes.empty()) {
+            const ssize_t put = ::write(m_fd, bytes.data(), bytes.size());
             if (put < 0) {
-                if (errno == EINTR) {
-                    continue;
+                if (errno != EINTR) {
+                    m_error = errno;
                 }
-                return; // the reader went away; the command's result is still recorded
+                continue;
             }
             bytes.remove_prefix(static_cast<std::size_t>(put));
         }
-    };
-}
+    }
+
+    int m_fd;
+    const char* m_name;
+    int m_error = 0;
+};
 
 std::string current_directory() {
     std::string buffer(4096, '\0');
@@ -208,9 +230,11 @@ int run_run(Context& ctx) {
     // A reader that goes away (`| head -1`) must not kill cacheman before the result is stored.
     std::signal(SIGPIPE, SIG_IGN);
     RunOutcome outcome;
+    StreamSink out(STDOUT_FILENO, "stdout");
+    StreamSink err(STDERR_FILENO, "stderr");
     try {
-        outcome = session.run(request, fd_sink(STDOUT_FILENO), fd_sink(STDERR_FILENO),
-                               [&] { spawn_detached(refresh_argv(ctx)); });
+        outcome = session.run(request, out.sink(), err.sink(),
+                              [&] { spawn_detached(refresh_argv(ctx)); });
     } catch (const Interrupted&) {
         return die_of(interrupted());
     }
@@ -222,6 +246,15 @@ int run_run(Context& ctx) {
     }
     if (outcome.interrupted_by != 0) {
         return die_of(outcome.interrupted_by);
+    }
+    // Output lost to a full disk (or any error but a closed pipe) is a failure, even when the
+    // command succeeded; its result is stored all the same.
+    for (const auto* stream : {&out, &err}) {
+        if (const std::string failure = stream->failure(); !failure.empty()) {
+            print_error(failure);
+            return outcome.exit_code != 0 ? outcome.exit_code
+                                           : exit_status_of(StoreError(failure));
+        }
     }
     return outcome.exit_code;
 }

@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from harness import CachemanTestCase
+from harness import BIN, CachemanTestCase
 
 
 def wait_for_file(path, proc, timeout=60):
@@ -160,6 +160,50 @@ class ReloadAfterAClear(CachemanTestCase):
         self.assertIsNone(self.get("report", "sum"), "report's copy predates the clear")
         self.assertEqual(r.errtext, "cacheman: reload of 'report': its saved copy is older than "
                          "its last clear; emptied it\n")
+
+
+class RunOutputErrors(CachemanTestCase):
+    """A write error on run's own stdout or stderr (a full disk) is reported and fails the run;
+    a reader that went away (a closed pipe) is not an error. The result is stored either way."""
+
+    def run_into(self, stdout, stderr, *command):
+        with open("/dev/full", "wb") as full:
+            proc = subprocess.run([BIN, "run", "--", *command], env=self.env, cwd=self.tmp,
+                                  stdin=subprocess.DEVNULL,
+                                  stdout=full if stdout == "full" else subprocess.PIPE,
+                                  stderr=full if stderr == "full" else subprocess.PIPE,
+                                  timeout=60)
+        return proc
+
+    def test_a_full_stdout_fails_on_a_miss_and_on_a_hit(self):
+        for attempt in ("miss", "hit"):
+            proc = self.run_into("full", "pipe", "seq", "1", "200000")
+            self.assertEqual(proc.returncode, 3, attempt)
+            self.assertEqual(proc.stderr, b"cacheman: error: cannot write to stdout: "
+                             b"No space left on device\n", attempt)
+        self.assertEqual(len(self.ok("keys", "run").text.splitlines()), 1, "stored once")
+        self.assertEqual(len(self.ok("run", "--", "seq", "1", "200000").out.splitlines()), 200000)
+
+    def test_a_full_stderr_fails_the_run(self):
+        proc = self.run_into("pipe", "full", "sh", "-c", "echo out; echo err >&2")
+        self.assertEqual((proc.returncode, proc.stdout), (3, b"out\n"))
+
+    def test_the_commands_own_failure_status_is_kept(self):
+        proc = self.run_into("full", "pipe", "sh", "-c", "echo out; exit 5")
+        self.assertEqual(proc.returncode, 5)
+        self.assertIn(b"cannot write to stdout", proc.stderr)
+
+    def test_a_closed_pipe_is_not_an_error(self):
+        proc = subprocess.Popen([BIN, "run", "--", "seq", "1", "2000000"], env=self.env,
+                                cwd=self.tmp, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        self.assertEqual(proc.stdout.readline(), b"1\n")
+        proc.stdout.close()  # the reader goes away, as `| head -1` does
+        err = proc.stderr.read()
+        proc.stderr.close()
+        self.assertEqual((proc.wait(timeout=60), err), (0, b""))
+        self.assertEqual(len(self.ok("run", "--", "seq", "1", "2000000").out.splitlines()),
+                         2000000, "the whole result was stored")
 
 
 if __name__ == "__main__":
