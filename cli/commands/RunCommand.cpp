@@ -7,6 +7,7 @@
 #include "jsonl/Json.hpp"
 #include "base/Names.hpp"
 #include "Output.hpp"
+#include "Signals.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -247,9 +248,7 @@ int run_run(Context& ctx) {
         return 0;
     }
     Namespace& session = ctx.session(OpenMode::create);
-    install_interrupt_handlers();
-    // A reader that goes away (`| head -1`) must not kill cacheman before the result is stored.
-    std::signal(SIGPIPE, SIG_IGN);
+    install_run_signal_handlers();
     RunOutcome outcome;
     try {
         outcome = session.run(request, fd_sink(STDOUT_FILENO), fd_sink(STDERR_FILENO),
