@@ -65,7 +65,8 @@ SpawnError spawn_error(const std::string& name, int error, bool searched) {
     struct stat status {};
     if (error == EACCES && !searched && ::stat(name.c_str(), &status) == 0 &&
         S_ISDIR(status.st_mode)) {
-        error = EISDIR; // execve says EACCES; the reason a user can act on is that it is a directory
+        error =
+            EISDIR; // execve says EACCES; the reason a user can act on is that it is a directory
     }
     return {name + ": cannot execute: " + std::strerror(error), 126};
 }
