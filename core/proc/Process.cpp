@@ -63,10 +63,10 @@ SpawnError spawn_error(const std::string& name, int error, bool searched) {
                 127};
     }
     struct stat status {};
+    // execve says EACCES for a directory; that it is a directory is what the user can act on.
     if (error == EACCES && !searched && ::stat(name.c_str(), &status) == 0 &&
         S_ISDIR(status.st_mode)) {
-        error =
-            EISDIR; // execve says EACCES; the reason a user can act on is that it is a directory
+        error = EISDIR;
     }
     return {name + ": cannot execute: " + std::strerror(error), 126};
 }
