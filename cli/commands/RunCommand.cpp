@@ -9,6 +9,7 @@
 #include "jsonl/Json.hpp"
 #include "base/Names.hpp"
 #include "Output.hpp"
+#include "Signals.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -226,9 +227,7 @@ int run_run(Context& ctx) {
         return 0;
     }
     Namespace& session = ctx.session(OpenMode::create);
-    install_interrupt_handlers();
-    // A reader that goes away (`| head -1`) must not kill cacheman before the result is stored.
-    std::signal(SIGPIPE, SIG_IGN);
+    install_run_signal_handlers();
     RunOutcome outcome;
     StreamSink out(STDOUT_FILENO, "stdout");
     StreamSink err(STDERR_FILENO, "stderr");

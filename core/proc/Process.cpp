@@ -7,10 +7,12 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <optional>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,19 +21,6 @@ extern char** environ;
 namespace cacheman {
 
 namespace {
-
-constexpr int k_interrupt_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
-volatile pid_t g_child = 0;
-
-void on_interrupt(int signal, siginfo_t* info, void* /*context*/) {
-    note_interrupt(signal);
-    const pid_t child = g_child;
-    // A terminal's Ctrl-C already reached the command (same process group): do not repeat it.
-    if (child > 0 && info->si_code != SI_KERNEL) {
-        kill(child, signal);
-    }
-}
 
 struct Pipe {
     int read_end = -1;
@@ -48,6 +37,8 @@ struct Pipe {
         close_read();
         close_write();
     }
+    Pipe(const Pipe&) = delete;
+    Pipe& operator=(const Pipe&) = delete;
     void close_read() {
         if (read_end >= 0) {
             ::close(read_end);
@@ -60,6 +51,156 @@ struct Pipe {
             write_end = -1;
         }
     }
+};
+
+// What a POSIX shell reports when it cannot start `name` (dash's codes; bash also says 126 for
+// ENOTDIR through a path): 127 when there is no such command, 126 when there is one that cannot
+// be executed. `searched`: the name was looked up in PATH.
+SpawnError spawn_error(const std::string& name, int error, bool searched) {
+    if (error == ENOENT || error == ENOTDIR) {
+        return {name + (searched ? std::string(": command not found")
+                                 : ": " + std::string(std::strerror(error))),
+                127};
+    }
+    struct stat status {};
+    // execve says EACCES for a directory; that it is a directory is what the user can act on.
+    if (error == EACCES && !searched && ::stat(name.c_str(), &status) == 0 &&
+        S_ISDIR(status.st_mode)) {
+        error = EISDIR;
+    }
+    return {name + ": cannot execute: " + std::strerror(error), 126};
+}
+
+// One start of a command, prepared in full before it (argv and environment arrays, posix_spawn's
+// file actions and attributes), so that start() allocates nothing and may run in a forked child.
+// It points into `argv` and `options`, which must outlive it.
+class SpawnPlan {
+  public:
+    SpawnPlan(const std::vector<std::string>& argv, const SpawnOptions& options, bool search_path)
+        : m_search_path(search_path) {
+        if (argv.empty()) {
+            throw SpawnError("cannot run an empty command", 127);
+        }
+        m_args.reserve(argv.size() + 1);
+        for (const auto& arg : argv) {
+            m_args.push_back(const_cast<char*>(arg.c_str()));
+        }
+        m_args.push_back(nullptr);
+        if (!options.extra_env.empty()) {
+            m_env = environment_with(options.extra_env);
+        }
+        posix_spawn_file_actions_init(&m_actions);
+        posix_spawnattr_init(&m_attributes);
+        redirect(options.stdin_fd, STDIN_FILENO);
+        redirect(options.stdout_fd, STDOUT_FILENO);
+        redirect(options.stderr_fd, STDERR_FILENO);
+        // The command starts as from a shell, not with what cacheman blocked or ignored for itself.
+        sigset_t none;
+        sigemptyset(&none);
+        posix_spawnattr_setsigmask(&m_attributes, &none);
+        sigemptyset(&m_defaults);
+        reset_to_default(SIGPIPE);
+        posix_spawnattr_setflags(&m_attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    }
+    ~SpawnPlan() {
+        posix_spawn_file_actions_destroy(&m_actions);
+        posix_spawnattr_destroy(&m_attributes);
+    }
+    SpawnPlan(const SpawnPlan&) = delete;
+    SpawnPlan& operator=(const SpawnPlan&) = delete;
+
+    void reset_to_default(int signal) {
+        sigaddset(&m_defaults, signal);
+        posix_spawnattr_setsigdefault(&m_attributes, &m_defaults);
+    }
+    void open_dev_null(int fd) {
+        posix_spawn_file_actions_addopen(&m_actions, fd, "/dev/null", O_RDWR, 0);
+    }
+
+    // Starts the command: 0 and its pid, or the error number. Allocates nothing.
+    int start(pid_t& pid) noexcept {
+        char* const* env = m_env.empty() ? environ : m_env.data();
+        return m_search_path
+                   ? posix_spawnp(&pid, m_args[0], &m_actions, &m_attributes, m_args.data(), env)
+                   : posix_spawn(&pid, m_args[0], &m_actions, &m_attributes, m_args.data(), env);
+    }
+
+    // Starts the command and returns its pid; throws SpawnError when it cannot be started.
+    pid_t start_or_throw() {
+        pid_t pid = 0;
+        if (const int error = start(pid)) {
+            const std::string name = m_args[0];
+            throw spawn_error(name, error, m_search_path && name.find('/') == std::string::npos);
+        }
+        return pid;
+    }
+
+  private:
+    static std::vector<char*> environment_with(const std::vector<std::string>& extra) {
+        std::vector<char*> env;
+        for (char** entry = environ; *entry != nullptr; ++entry) {
+            const std::string_view name(*entry, std::strcspn(*entry, "="));
+            const bool replaced = std::any_of(extra.begin(), extra.end(), [&](const auto& e) {
+                return std::string_view(e).substr(0, e.find('=')) == name;
+            });
+            if (!replaced) {
+                env.push_back(*entry);
+            }
+        }
+        for (const auto& entry : extra) {
+            env.push_back(const_cast<char*>(entry.c_str()));
+        }
+        env.push_back(nullptr);
+        return env;
+    }
+
+    void redirect(int from, int to) {
+        if (from >= 0) {
+            posix_spawn_file_actions_adddup2(&m_actions, from, to);
+        }
+    }
+
+    std::vector<char*> m_args;
+    std::vector<char*> m_env; // empty: the caller's environment as it is at start()
+    posix_spawn_file_actions_t m_actions{};
+    posix_spawnattr_t m_attributes{};
+    sigset_t m_defaults{};
+    bool m_search_path;
+};
+
+// Blocks SIGPIPE in the calling thread while it lives, so that a write to a pipe whose reader
+// went away fails with EPIPE instead of killing the process, and consumes the SIGPIPE such a
+// write left pending before restoring the mask. The disposition, process-wide, is not touched.
+class SigpipeBlocked {
+  public:
+    SigpipeBlocked() {
+        sigemptyset(&m_sigpipe);
+        sigaddset(&m_sigpipe, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &m_sigpipe, &m_previous);
+        m_was_pending = pending();
+    }
+    ~SigpipeBlocked() {
+        // One pending before was the caller's (it had SIGPIPE blocked): it stays theirs.
+        if (!m_was_pending && pending()) {
+            const timespec now{};
+            while (sigtimedwait(&m_sigpipe, nullptr, &now) < 0 && errno == EINTR) {
+            }
+        }
+        pthread_sigmask(SIG_SETMASK, &m_previous, nullptr);
+    }
+    SigpipeBlocked(const SigpipeBlocked&) = delete;
+    SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+
+  private:
+    static bool pending() {
+        sigset_t set;
+        sigemptyset(&set);
+        sigpending(&set);
+        return sigismember(&set, SIGPIPE) == 1;
+    }
+    sigset_t m_sigpipe{};
+    sigset_t m_previous{};
+    bool m_was_pending = false;
 };
 
 // Reads from both pipes until both are closed, handing each chunk to its sink at once. After an
@@ -99,39 +240,6 @@ std::optional<int> pump(pid_t pid, Pipe& out, Pipe& err, const OutputSink& on_st
     return std::nullopt;
 }
 
-// argv as the NULL-terminated array exec wants; valid while `strings` lives.
-std::vector<char*> c_strings(const std::vector<std::string>& strings) {
-    std::vector<char*> out;
-    out.reserve(strings.size() + 1);
-    for (const auto& item : strings) {
-        out.push_back(const_cast<char*>(item.c_str()));
-    }
-    out.push_back(nullptr);
-    return out;
-}
-
-// posix_spawn's file actions and attributes; the child starts with SIGPIPE at its default.
-struct SpawnSetup {
-    posix_spawn_file_actions_t actions{};
-    posix_spawnattr_t attributes{};
-    SpawnSetup() {
-        posix_spawn_file_actions_init(&actions);
-        posix_spawnattr_init(&attributes);
-        sigset_t defaults;
-        sigemptyset(&defaults);
-        sigaddset(&defaults, SIGPIPE);
-        posix_spawnattr_setsigdefault(&attributes, &defaults);
-        posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
-    }
-    ~SpawnSetup() {
-        posix_spawn_file_actions_destroy(&actions);
-        posix_spawnattr_destroy(&attributes);
-    }
-    SpawnSetup(const SpawnSetup&) = delete;
-    SpawnSetup& operator=(const SpawnSetup&) = delete;
-    void redirect(int from, int to) { posix_spawn_file_actions_adddup2(&actions, from, to); }
-};
-
 int exit_code_of(int status, int& signal) {
     if (WIFSIGNALED(status)) {
         signal = WTERMSIG(status);
@@ -152,53 +260,28 @@ int wait_for(pid_t pid, int& signal) {
 
 } // namespace
 
-void install_interrupt_handlers() {
-    for (const int signal : k_interrupt_signals) {
-        struct sigaction current {};
-        sigaction(signal, nullptr, &current);
-        if (current.sa_handler == SIG_IGN) {
-            continue; // started ignoring it (a background job): keep ignoring it
-        }
-        struct sigaction action {};
-        action.sa_sigaction = on_interrupt;
-        // No SA_RESTART: a blocking wait (flock of a flight) must return EINTR to notice it.
-        action.sa_flags = SA_SIGINFO;
-        sigemptyset(&action.sa_mask);
-        sigaction(signal, &action, nullptr);
-    }
+pid_t spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
+    SpawnPlan plan(argv, options, true);
+    return plan.start_or_throw();
 }
 
 ProcessResult run_process(const std::vector<std::string>& argv, const OutputSink& on_stdout,
                           const OutputSink& on_stderr) {
-    std::vector<char*> args = c_strings(argv);
     Pipe out;
     Pipe err;
-    SpawnSetup setup;
-    setup.redirect(out.write_end, STDOUT_FILENO);
-    setup.redirect(err.write_end, STDERR_FILENO);
+    SpawnOptions options;
+    options.stdout_fd = out.write_end;
+    options.stderr_fd = err.write_end;
 
     const auto start = std::chrono::steady_clock::now();
-    pid_t pid = 0;
-    const int rc =
-        posix_spawnp(&pid, args[0], &setup.actions, &setup.attributes, args.data(), environ);
-    if (rc != 0) {
-        const int code = (rc == ENOENT || rc == ENOTDIR) ? 127 : 126;
-        throw SpawnError(argv[0] + (code == 127
-                                        ? std::string(": command not found")
-                                        : ": cannot execute: " + std::string(std::strerror(rc))),
-                         code);
-    }
-    g_child = pid;
-    if (const int signal = interrupted()) {
-        kill(pid, signal); // arrived before the command existed to forward it to
-    }
+    const pid_t pid = spawn(argv, options);
+    const InterruptTarget target(pid);
     out.close_write();
     err.close_write();
     const auto reaped = pump(pid, out, err, on_stdout, on_stderr);
 
     ProcessResult result;
     result.exit_code = reaped ? exit_code_of(*reaped, result.signal) : wait_for(pid, result.signal);
-    g_child = 0;
     result.duration =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;
@@ -206,109 +289,88 @@ ProcessResult run_process(const std::vector<std::string>& argv, const OutputSink
 
 FilterResult run_filter(const std::vector<std::string>& argv,
                         const std::vector<std::string>& extra_env, std::string_view input) {
-    std::vector<char*> args = c_strings(argv);
-    std::vector<char*> env;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-        const std::string_view name(*entry, std::strcspn(*entry, "="));
-        const bool replaced = std::any_of(extra_env.begin(), extra_env.end(), [&](const auto& e) {
-            return std::string_view(e).substr(0, e.find('=')) == name;
-        });
-        if (!replaced) {
-            env.push_back(*entry);
-        }
-    }
-    for (const auto& entry : extra_env) {
-        env.push_back(const_cast<char*>(entry.c_str()));
-    }
-    env.push_back(nullptr);
-
     Pipe in;
     Pipe out;
-    SpawnSetup setup;
-    setup.redirect(in.read_end, STDIN_FILENO);
-    setup.redirect(out.write_end, STDOUT_FILENO);
-    // A filter that exits without reading all its input must not kill cacheman with SIGPIPE.
-    struct sigaction ignore {};
-    struct sigaction previous {};
-    ignore.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &ignore, &previous);
-    struct Restore {
-        struct sigaction& previous;
-        ~Restore() { sigaction(SIGPIPE, &previous, nullptr); }
-    } restore{previous};
-    pid_t pid = 0;
-    const int rc =
-        posix_spawnp(&pid, args[0], &setup.actions, &setup.attributes, args.data(), env.data());
-    if (rc != 0) {
-        throw SpawnError(argv[0] + ": cannot execute: " + std::string(std::strerror(rc)),
-                         rc == ENOENT ? 127 : 126);
-    }
+    SpawnOptions options;
+    options.stdin_fd = in.read_end;
+    options.stdout_fd = out.write_end;
+    options.extra_env = extra_env;
+    const pid_t pid = spawn(argv, options);
     in.close_read();
     out.close_write();
+
     // Feed stdin and drain stdout together, so that neither side can block the other.
     FilterResult result;
-    const int flags = fcntl(in.write_end, F_GETFL);
-    fcntl(in.write_end, F_SETFL, flags | O_NONBLOCK);
-    if (input.empty()) {
+    {
+        // A filter that exits without reading all its input must not kill cacheman with SIGPIPE.
+        const SigpipeBlocked blocked;
+        const int flags = fcntl(in.write_end, F_GETFL);
+        fcntl(in.write_end, F_SETFL, flags | O_NONBLOCK);
+        if (input.empty()) {
+            in.close_write();
+        }
+        char buffer[1 << 16];
+        while (out.read_end >= 0) {
+            pollfd fds[2] = {{out.read_end, POLLIN, 0}, {in.write_end, POLLOUT, 0}};
+            if (poll(fds, in.write_end >= 0 ? 2 : 1, -1) < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                break;
+            }
+            if (fds[0].revents != 0) {
+                const ssize_t got = ::read(out.read_end, buffer, sizeof buffer);
+                if (got > 0) {
+                    result.out.append(buffer, static_cast<std::size_t>(got));
+                } else if (got == 0 || errno != EINTR) {
+                    out.close_read();
+                }
+            }
+            if (in.write_end >= 0 && fds[1].revents != 0) {
+                const ssize_t put = ::write(in.write_end, input.data(), input.size());
+                if (put > 0) {
+                    input.remove_prefix(static_cast<std::size_t>(put));
+                }
+                if ((put < 0 && errno != EAGAIN && errno != EINTR) || input.empty()) {
+                    in.close_write(); // done, or the filter stopped reading
+                }
+            }
+        }
         in.close_write();
     }
-    char buffer[1 << 16];
-    while (out.read_end >= 0) {
-        pollfd fds[2] = {{out.read_end, POLLIN, 0}, {in.write_end, POLLOUT, 0}};
-        if (poll(fds, in.write_end >= 0 ? 2 : 1, -1) < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            break;
-        }
-        if (fds[0].revents != 0) {
-            const ssize_t got = ::read(out.read_end, buffer, sizeof buffer);
-            if (got > 0) {
-                result.out.append(buffer, static_cast<std::size_t>(got));
-            } else if (got == 0 || errno != EINTR) {
-                out.close_read();
-            }
-        }
-        if (in.write_end >= 0 && fds[1].revents != 0) {
-            const ssize_t put = ::write(in.write_end, input.data(), input.size());
-            if (put > 0) {
-                input.remove_prefix(static_cast<std::size_t>(put));
-            }
-            if ((put < 0 && errno != EAGAIN && errno != EINTR) || input.empty()) {
-                in.close_write(); // done, or the filter stopped reading
-            }
-        }
-    }
-    in.close_write();
     int signal = 0;
     result.exit_code = wait_for(pid, signal);
     return result;
 }
 
-void spawn_detached(const std::vector<std::string>& argv) {
-    std::vector<char*> args = c_strings(argv);
+bool spawn_detached(const std::vector<std::string>& argv) {
+    SpawnPlan plan(argv, {}, false);
+    for (const int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
+        plan.open_dev_null(fd);
+    }
+    for (const int signal : k_interrupt_signals) {
+        plan.reset_to_default(signal);
+    }
     const pid_t middle = fork();
     if (middle < 0) {
-        return;
+        return false;
     }
     if (middle == 0) {
+        // The middle process leaves our session, so that the command, not a session leader,
+        // can never acquire a controlling terminal; drops every descriptor it inherited; starts
+        // the command and exits at once, so the command is reparented and reaped by init.
         setsid();
-        if (fork() == 0) {
-            const int null = ::open("/dev/null", O_RDWR);
-            dup2(null, STDIN_FILENO);
-            dup2(null, STDOUT_FILENO);
-            dup2(null, STDERR_FILENO);
-            close_range(3, ~0U, 0);
-            for (const int signal : k_interrupt_signals) {
-                std::signal(signal, SIG_DFL);
-            }
-            execv(args[0], args.data());
-        }
-        _exit(0);
+        close_range(3, ~0U, 0);
+        pid_t pid = 0;
+        _exit(plan.start(pid));
     }
     int status = 0;
-    while (waitpid(middle, &status, 0) < 0 && errno == EINTR) {
+    while (waitpid(middle, &status, 0) < 0) {
+        if (errno != EINTR) {
+            return false;
+        }
     }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 } // namespace cacheman

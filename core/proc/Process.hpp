@@ -1,18 +1,36 @@
-// Running a command: directly (no shell), with the caller's stdin, its stdout and stderr
-// streamed to callbacks as they arrive, and interrupts forwarded to it.
+// Running a command: directly (no shell), through one spawning path (spawn()), with one way of
+// reporting a command that cannot be started, as a POSIX shell does (127 not found, 126 cannot
+// execute). Nothing here changes a process-wide signal disposition.
 #pragma once
 
 #include "base/Error.hpp"
 
 #include <functional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <vector>
 
 namespace cacheman {
 
 using OutputSink = std::function<void(std::string_view)>;
+
+// How spawn() starts a command. A file descriptor of -1 shares the caller's.
+struct SpawnOptions {
+    int stdin_fd = -1;
+    int stdout_fd = -1;
+    int stderr_fd = -1;
+    // "NAME=value" entries added to the caller's environment, replacing NAME there.
+    std::vector<std::string> extra_env;
+};
+
+// Starts argv (PATH is searched when argv[0] has no '/') and returns its pid; the caller waits
+// for it. The command starts with SIGPIPE at its default disposition and no signal blocked,
+// whatever the caller's; other dispositions and descriptors without FD_CLOEXEC are inherited.
+// Throws SpawnError when it cannot be started: exit_code() 127 when it does not exist (ENOENT,
+// ENOTDIR; "NAME: command not found" for a name searched in PATH, "NAME: No such file or
+// directory" for a path), else 126 ("NAME: cannot execute: Permission denied", ...).
+pid_t spawn(const std::vector<std::string>& argv, const SpawnOptions& options = {});
 
 struct ProcessResult {
     int exit_code = 0;   // as a shell reports it: 0-255, or 128+N when killed by signal N
@@ -20,9 +38,9 @@ struct ProcessResult {
     double duration = 0; // wall-clock seconds
 };
 
-// Runs argv (PATH is searched when argv[0] has no '/'). While it runs, SIGINT, SIGTERM, SIGHUP
-// and SIGQUIT sent to cacheman are recorded (see interrupted()) and forwarded to the command,
-// unless they came from the terminal, which already sent them to the command's process group.
+// Runs argv with the caller's stdin, handing its stdout and stderr to the sinks as they arrive.
+// While it runs, forward_interrupt_to_child() (proc/Interrupt.hpp) sends to it, and after an
+// interrupt it returns as soon as the command has exited. Throws SpawnError as spawn() does.
 ProcessResult run_process(const std::vector<std::string>& argv, const OutputSink& on_stdout,
                           const OutputSink& on_stderr);
 
@@ -32,17 +50,18 @@ struct FilterResult {
 };
 
 // Runs argv as a filter: `input` on its stdin, its stdout captured, its stderr passed through to
-// cacheman's, with `extra_env` ("NAME=value") added to the environment. Throws SpawnError when it
-// cannot be started.
+// cacheman's, with `extra_env` ("NAME=value") added to the environment. A filter that exits
+// without reading all its input is not an error, and its SIGPIPE never reaches the caller:
+// SIGPIPE is blocked in the calling thread while it writes, and consumed if it was raised.
+// Throws SpawnError as spawn() does.
 FilterResult run_filter(const std::vector<std::string>& argv,
                         const std::vector<std::string>& extra_env, std::string_view input);
 
-// Starts argv fully detached: a new session, stdin/stdout/stderr on /dev/null, not a child of
-// this process (double fork), so it holds no pipe of the caller open. Errors are ignored: the
-// detached work is best-effort.
-void spawn_detached(const std::vector<std::string>& argv);
-
-// Catches the interrupt signals so that an interrupt is recorded instead of killing cacheman.
-void install_interrupt_handlers();
+// Starts argv (a path: PATH is not searched) fully detached: in a session of its own,
+// stdin/stdout/stderr on /dev/null, no other descriptor of the caller, the interrupt signals
+// and SIGPIPE at their defaults, and not a child of this process (double fork: it holds
+// nothing of the caller's and is never left a zombie). Returns whether it started; the
+// detached work is best-effort, so a failure is for the caller to ignore or report.
+bool spawn_detached(const std::vector<std::string>& argv);
 
 } // namespace cacheman
