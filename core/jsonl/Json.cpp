@@ -1,11 +1,11 @@
 #include "jsonl/Json.hpp"
 
 #include "jsonl/EntryReader.hpp"
+#include "jsonl/Writer.hpp"
 
 #include "base/Error.hpp"
 #include "base/Names.hpp"
 
-#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -14,7 +14,6 @@ namespace cacheman::json {
 
 namespace {
 
-constexpr std::string_view k_hex = "0123456789abcdef";
 constexpr std::string_view k_base64 =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -264,82 +263,6 @@ int base64_digit(char c) {
 
 } // namespace
 
-void append_string(std::string& out, std::string_view text) {
-    out += '"';
-    std::size_t start = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            continue;
-        }
-        out.append(text.substr(start, i - start));
-        start = i + 1;
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        case '\b':
-            out += "\\b";
-            break;
-        case '\f':
-            out += "\\f";
-            break;
-        default:
-            out += "\\u00";
-            out += k_hex[c >> 4];
-            out += k_hex[c & 0xF];
-        }
-    }
-    out.append(text.substr(start));
-    out += '"';
-}
-
-std::string quote(std::string_view text) {
-    std::string out;
-    append_string(out, text);
-    return out;
-}
-
-void append_seconds(std::string& out, double seconds) {
-    const auto millis = static_cast<std::int64_t>(std::llround(seconds * 1000.0));
-    out += std::to_string(millis / 1000);
-    std::int64_t fraction = millis % 1000;
-    if (fraction != 0) {
-        std::array<char, 4> digits{'0', '0', '0', '\0'};
-        for (int i = 2; i >= 0; --i) {
-            digits[static_cast<std::size_t>(i)] = static_cast<char>('0' + fraction % 10);
-            fraction /= 10;
-        }
-        std::string_view text(digits.data(), 3);
-        while (text.back() == '0') {
-            text.remove_suffix(1);
-        }
-        out += '.';
-        out += text;
-    }
-}
-
-std::string seconds_or_null(const std::optional<double>& seconds) {
-    if (!seconds) {
-        return "null";
-    }
-    std::string out;
-    append_seconds(out, *seconds);
-    return out;
-}
-
 Entry parse_entry(std::string_view line) {
     Reader reader(line);
     Entry entry;
@@ -405,21 +328,17 @@ void parse_lines(std::string_view data, std::string_view source_name,
 
 void append_entry(std::string& out, std::string_view key, std::string_view value,
                   std::optional<double> expires) {
-    out += "{\"key\": ";
-    append_string(out, key);
+    Writer writer(std::move(out));
+    writer.begin_object().key("key").string(key);
     if (is_valid_utf8(value)) {
-        out += ", \"value\": ";
-        append_string(out, value);
+        writer.key("value").string(value);
     } else {
-        out += ", \"value_base64\": \"";
-        out += base64_encode(value);
-        out += '"';
+        writer.key("value_base64").string(base64_encode(value));
     }
     if (expires) {
-        out += ", \"expires\": ";
-        append_seconds(out, *expires);
+        writer.key("expires").seconds(*expires);
     }
-    out += '}';
+    out = writer.end_object().take();
 }
 
 std::string base64_encode(std::string_view bytes) {

@@ -1,5 +1,5 @@
-// The small part of JSON cacheman speaks: writing strings and numbers, and reading the flat
-// objects of the export format, one line at a time. Hand-written rather than a library so the
+// The export format: reading its flat objects one line at a time, and writing them (with
+// json::Writer, which every JSON output uses). Hand-written rather than a library so the
 // binary links statically (see PERFORMANCE.md: dynamic loading costs more than the query).
 #pragma once
 
@@ -9,15 +9,6 @@
 #include <string_view>
 
 namespace cacheman::json {
-
-// Appends text as a JSON string literal (quotes included). text must be valid UTF-8.
-void append_string(std::string& out, std::string_view text);
-std::string quote(std::string_view text);
-
-// Appends a number of seconds with up to millisecond precision and no trailing zeros.
-void append_seconds(std::string& out, double seconds);
-// The same as a string, or "null" for no value.
-std::string seconds_or_null(const std::optional<double>& seconds);
 
 // One entry of the export format.
 struct Entry {
@@ -35,7 +26,7 @@ Entry parse_entry(std::string_view line);
 void parse_lines(std::string_view data, std::string_view source_name,
                  const std::function<void(Entry&)>& on_entry = {});
 
-// Formats one entry as a line of the export format, without the newline.
+// Formats one entry as a line of the export format, without the newline, with json::Writer.
 void append_entry(std::string& out, std::string_view key, std::string_view value,
                   std::optional<double> expires);
 
