@@ -6,9 +6,9 @@
 #include "base/Error.hpp"
 #include "base/Names.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 
 namespace cacheman::json {
 
@@ -79,7 +79,8 @@ class Reader {
         return out;
     }
 
-    double read_number() {
+    // Checks the syntax of a number (RFC 8259) and returns its text.
+    std::string_view scan_number() {
         skip_space();
         const std::size_t start = m_pos;
         if (peek() == '-') {
@@ -92,8 +93,14 @@ class Reader {
             }
             return m_pos - from;
         };
-        if (digits() == 0) {
+        const std::size_t integer_start = m_pos;
+        const std::size_t integer_digits = digits();
+        if (integer_digits == 0) {
             fail("expected a number");
+        }
+        if (integer_digits > 1 && m_text[integer_start] == '0') {
+            m_pos = integer_start;
+            fail("leading zero in a number");
         }
         if (peek() == '.') {
             ++m_pos;
@@ -110,9 +117,15 @@ class Reader {
                 fail("malformed number");
             }
         }
-        const std::string text(m_text.substr(start, m_pos - start));
-        const double value = std::strtod(text.c_str(), nullptr);
-        if (!std::isfinite(value)) {
+        return m_text.substr(start, m_pos - start);
+    }
+
+    double read_number() {
+        const std::string_view text = scan_number();
+        double value = 0;
+        // from_chars, unlike strtod, ignores the locale.
+        const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (result.ec != std::errc{} || !std::isfinite(value)) {
             fail("number out of range");
         }
         return value;
@@ -151,13 +164,15 @@ class Reader {
             } while (consume(','));
             expect(close);
         } else if (!read_literal("true") && !read_literal("false") && !read_literal("null")) {
-            read_number();
+            scan_number();
         }
     }
 
-    [[noreturn]] void fail(const std::string& why) const {
-        throw UsageError(why + " at column " + std::to_string(m_pos + 1));
+    [[noreturn]] void fail(const std::string& why) const { fail_at(m_pos, why); }
+    [[noreturn]] static void fail_at(std::size_t pos, const std::string& why) {
+        throw UsageError(why + " at column " + std::to_string(pos + 1));
     }
+    [[nodiscard]] std::size_t position() const { return m_pos; }
 
   private:
     unsigned read_hex4() {
@@ -261,6 +276,19 @@ int base64_digit(char c) {
     return found == std::string_view::npos ? -1 : static_cast<int>(found);
 }
 
+// An expiry the store and the export hold exactly: from 0 to k_latest_expires, rounded to the
+// millisecond (the export's precision), so that export writes back what was read.
+double read_expires(Reader& reader) {
+    reader.skip_space();
+    const std::size_t start = reader.position();
+    const double seconds = reader.read_number();
+    if (!(seconds >= 0 && seconds <= k_latest_expires)) {
+        Reader::fail_at(start, "\"expires\" is not between 0 and 253402300799.999 (unix seconds up to the end "
+                    "of year 9999)");
+    }
+    return static_cast<double>(std::llround(seconds * 1000.0)) / 1000.0;
+}
+
 } // namespace
 
 Entry parse_entry(std::string_view line) {
@@ -293,7 +321,7 @@ Entry parse_entry(std::string_view line) {
             } else if (member == "expires") {
                 once(have_expires);
                 if (!reader.read_literal("null")) {
-                    entry.expires = reader.read_number();
+                    entry.expires = read_expires(reader);
                 }
             } else {
                 reader.skip_value();
@@ -374,7 +402,10 @@ std::string base64_decode(std::string_view text) {
     out.reserve(text.size() / 4 * 3);
     for (std::size_t i = 0; i < text.size(); i += 4) {
         const bool last = i + 4 == text.size();
-        const int pad = last ? (text[i + 3] == '=') + (text[i + 2] == '=') : 0;
+        int pad = 0;
+        if (last && text[i + 3] == '=') {
+            pad = text[i + 2] == '=' ? 2 : 1;
+        }
         std::uint32_t n = 0;
         for (std::size_t k = 0; k < 4; ++k) {
             const bool padding = k >= 4 - static_cast<std::size_t>(pad);
@@ -383,6 +414,11 @@ std::string base64_decode(std::string_view text) {
                 throw UsageError("invalid base64 in \"value_base64\"");
             }
             n = (n << 6) | static_cast<std::uint32_t>(digit);
+        }
+        // The bits after the last byte must be zero, or two texts would decode to the same bytes.
+        const std::uint32_t unused = pad == 2 ? 0xFFFF : pad == 1 ? 0xFF : 0;
+        if ((n & unused) != 0) {
+            throw UsageError("invalid base64 in \"value_base64\": padding bits are not zero");
         }
         out += static_cast<char>((n >> 16) & 0xFF);
         if (pad < 2) {

@@ -20,6 +20,12 @@ std::string seconds(double value) {
     return json::Writer().seconds(value).take();
 }
 
+// The expiry a line reads back as.
+std::optional<double> expires_of(const std::string& expires_text) {
+    return json::parse_entry(R"({"key": "k", "value": "v", "expires": )" + expires_text + "}")
+        .expires;
+}
+
 } // namespace
 
 TEST_CASE("strings are escaped as JSON requires", "[json]") {
@@ -100,7 +106,7 @@ TEST_CASE("seconds print to the millisecond without trailing zeros", "[json]") {
     CHECK(seconds(-1.5) == "-1.5");
     CHECK(seconds(-0.25) == "-0.25");
     CHECK(seconds(-0.0004) == "0");
-    CHECK(seconds(253402300799.999) == "253402300799.999");
+    CHECK(seconds(json::k_latest_expires) == "253402300799.999");
 }
 
 TEST_CASE("seconds beyond milliseconds are exact, and what JSON cannot hold is null", "[json]") {
@@ -155,6 +161,42 @@ TEST_CASE("append_entry appends to what the buffer holds", "[json]") {
     CHECK(out == "before\n{\"key\": \"k\", \"value\": \"v\", \"expires\": 2.5}");
 }
 
+TEST_CASE("every expiry the parser accepts is written back exactly", "[json]") {
+    const auto latest_ms = static_cast<std::int64_t>(std::llround(json::k_latest_expires * 1000));
+    CHECK(latest_ms == 253402300799999);
+    for (const std::int64_t ms :
+         {std::int64_t{0}, std::int64_t{1}, std::int64_t{999}, std::int64_t{1795748279346},
+          std::int64_t{4102444800001}, latest_ms - 1, latest_ms}) {
+        INFO(ms);
+        const double expires = static_cast<double>(ms) / 1000.0;
+        std::string line;
+        json::append_entry(line, "k", "v", expires);
+        const auto entry = json::parse_entry(line);
+        REQUIRE(entry.expires);
+        CHECK(*entry.expires == expires);
+        std::string again;
+        json::append_entry(again, "k", "v", entry.expires);
+        CHECK(again == line);
+    }
+}
+
+TEST_CASE("expires is read to the millisecond, within 0 and the end of year 9999", "[json]") {
+    CHECK(expires_of("1.0004") == 1.0);
+    CHECK(expires_of("1.0006") == 1.001);
+    CHECK(expires_of("1e3") == 1000.0);
+    CHECK(expires_of("0") == 0.0);
+    CHECK(expires_of("-0") == 0.0);
+    CHECK(expires_of("253402300799.999") == json::k_latest_expires);
+    CHECK(expires_of("null") == std::nullopt);
+    for (const char* bad : {"1e300", "-1e300", "1e400", "-1", "-0.001", "253402300800",
+                            "253402300799.9995", "9223372036854775807", "1e-400"}) {
+        INFO(bad);
+        CHECK_THROWS_AS(expires_of(bad), UsageError);
+    }
+    CHECK_THROWS_WITH(expires_of("1e300"), Catch::Contains("\"expires\" is not between 0 and "
+                                                           "253402300799.999"));
+}
+
 TEST_CASE("the export format is exactly as the contract writes it", "[json]") {
     std::string line;
     json::append_entry(line, "k", "v", std::nullopt);
@@ -172,6 +214,10 @@ TEST_CASE("entries parse with escapes, surrogate pairs, unknown members", "[json
     CHECK_FALSE(entry.expires);
     entry = json::parse_entry(R"({"key": "k", "value_base64": "AP8=", "expires": null})");
     CHECK(entry.value == std::string("\x00\xFF", 2));
+    // Unknown members may repeat and hold any valid JSON, numbers out of a double's range too.
+    entry = json::parse_entry(
+        R"({"key": "k", "x": 1e400, "x": -0.5E-3, "y": [true, false, null, 0, -0, 10], "value": ""})");
+    CHECK(entry.value.empty());
     entry = json::parse_entry("{\"key\": \"k\", \"value\": \"\\u0000\x7f\"}\r");
     CHECK(entry.value == std::string("\0\x7f", 2));
 }
@@ -189,6 +235,22 @@ TEST_CASE("malformed entries are refused with a reason", "[json]") {
         INFO(bad);
         CHECK_THROWS_AS(json::parse_entry(bad), UsageError);
     }
+}
+
+TEST_CASE("numbers with a leading zero are refused, wherever they are", "[json]") {
+    for (const char* number : {"01", "-01", "00", "00.5", "012e3", "-00"}) {
+        INFO(number);
+        CHECK_THROWS_WITH(expires_of(number), Catch::Contains("leading zero"));
+        CHECK_THROWS_AS(
+            json::parse_entry(std::string(R"({"key": "k", "value": "v", "x": [)") + number + "]}"),
+            UsageError);
+    }
+    for (const char* bad : {"1.", ".5", "+1", "-", "1e", "1e+", "0x10", "Infinity", "NaN", "1_0"}) {
+        INFO(bad);
+        CHECK_THROWS_AS(expires_of(bad), UsageError);
+    }
+    CHECK(expires_of("0.5") == 0.5);
+    CHECK(expires_of("10") == 10.0);
 }
 
 TEST_CASE("a member given twice is refused", "[json]") {
@@ -259,4 +321,22 @@ TEST_CASE("base64 round-trips every length", "[json]") {
     CHECK(json::base64_encode("fo") == "Zm8=");
     CHECK(json::base64_decode("Zg==") == "f");
     CHECK(json::base64_decode("") == "");
+}
+
+TEST_CASE("base64 that is not canonical is refused", "[json]") {
+    for (const char* bad : {
+             "Zh==",      "Zm9=",       "AP9=", // padding bits that are not zero: "f", "fo",
+                                                // "\0\xFF" again
+             "Zg",        "Zm8",        "Zg=",      "Zm9vYg",       // missing padding
+             "Zg===",     "Zm8==",      "Zg======", "Zm9vYmFy====", // extra padding
+             "Zg==Zg==",  "Z=g=",       "=Zg=",     "Zm=8", // padding that does not end the text
+             "Zm9v YmFy", "Zm9v\nYmFy", "Zm9-",     "Zm9_", // outside the alphabet (no URL-safe)
+         }) {
+        INFO(bad);
+        CHECK_THROWS_AS(json::base64_decode(bad), UsageError);
+        CHECK_THROWS_AS(
+            json::parse_entry(std::string(R"({"key": "k", "value_base64": ")") + bad + "\"}"),
+            UsageError);
+    }
+    CHECK_THROWS_WITH(json::base64_decode("AP9="), Catch::Contains("padding bits"));
 }
