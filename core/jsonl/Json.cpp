@@ -283,8 +283,9 @@ double read_expires(Reader& reader) {
     const std::size_t start = reader.position();
     const double seconds = reader.read_number();
     if (!(seconds >= 0 && seconds <= k_latest_expires)) {
-        Reader::fail_at(start, "\"expires\" is not between 0 and 253402300799.999 (unix seconds up to the end "
-                    "of year 9999)");
+        Reader::fail_at(
+            start, "\"expires\" is not between 0 and 253402300799.999 (unix seconds up to the end "
+                   "of year 9999)");
     }
     return static_cast<double>(std::llround(seconds * 1000.0)) / 1000.0;
 }

@@ -325,12 +325,30 @@ TEST_CASE("base64 round-trips every length", "[json]") {
 
 TEST_CASE("base64 that is not canonical is refused", "[json]") {
     for (const char* bad : {
-             "Zh==",      "Zm9=",       "AP9=", // padding bits that are not zero: "f", "fo",
-                                                // "\0\xFF" again
-             "Zg",        "Zm8",        "Zg=",      "Zm9vYg",       // missing padding
-             "Zg===",     "Zm8==",      "Zg======", "Zm9vYmFy====", // extra padding
-             "Zg==Zg==",  "Z=g=",       "=Zg=",     "Zm=8", // padding that does not end the text
-             "Zm9v YmFy", "Zm9v\nYmFy", "Zm9-",     "Zm9_", // outside the alphabet (no URL-safe)
+             // Padding bits that are not zero: "f", "fo" and "\0\xFF" written another way.
+             "Zh==",
+             "Zm9=",
+             "AP9=",
+             // Missing padding.
+             "Zg",
+             "Zm8",
+             "Zg=",
+             "Zm9vYg",
+             // Extra padding.
+             "Zg===",
+             "Zm8==",
+             "Zg======",
+             "Zm9vYmFy====",
+             // Padding that does not end the text.
+             "Zg==Zg==",
+             "Z=g=",
+             "=Zg=",
+             "Zm=8",
+             // Outside the alphabet (no URL-safe variant, no white space).
+             "Zm9v YmFy",
+             "Zm9v\nYmFy",
+             "Zm9-",
+             "Zm9_",
          }) {
         INFO(bad);
         CHECK_THROWS_AS(json::base64_decode(bad), UsageError);
