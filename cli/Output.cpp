@@ -1,6 +1,6 @@
 #include "Output.hpp"
 
-#include "jsonl/Json.hpp"
+#include "jsonl/Writer.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -23,16 +23,9 @@ void write_lines(const std::vector<std::string>& items, bool nul) {
     }
 }
 
-std::string json_array(const std::vector<std::string>& items) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < items.size(); ++i) {
-        if (i > 0) {
-            out += ", ";
-        }
-        json::append_string(out, items[i]);
-    }
-    out += ']';
-    return out;
+void write_json(const json::Writer& json) {
+    write_out(json.text());
+    std::fputc('\n', stdout);
 }
 
 bool flush_out() {

@@ -5,14 +5,18 @@
 #include <string_view>
 #include <vector>
 
+namespace cacheman::json {
+class Writer;
+} // namespace cacheman::json
+
 namespace cacheman::cli {
 
 // Writes bytes to stdout exactly as given (binary-safe).
 void write_out(std::string_view bytes);
 // Writes each item on a line of its own, or separated by NUL when `nul` is set.
 void write_lines(const std::vector<std::string>& items, bool nul = false);
-// A JSON array of strings, on one line.
-std::string json_array(const std::vector<std::string>& items);
+// Writes one JSON value and a newline: the whole stdout of a command run with --json.
+void write_json(const json::Writer& json);
 // Flushes stdout; false when writing failed (a full disk, a closed pipe).
 bool flush_out();
 

@@ -6,7 +6,7 @@
 #include "commands/HookCommands.hpp"
 #include "Input.hpp"
 #include "commands/InspectCommands.hpp"
-#include "jsonl/Json.hpp"
+#include "jsonl/Writer.hpp"
 #include "base/Location.hpp"
 #include "Output.hpp"
 #include "commands/RunCommand.hpp"
@@ -149,7 +149,7 @@ int run_keys(Context& ctx) {
     }
     const auto& keys = found.value;
     if (ctx.global.json) {
-        write_out(json_array(keys) + "\n");
+        write_json(json::Writer().strings(keys));
     } else {
         write_lines(keys, ctx.args.nul);
     }
@@ -164,16 +164,23 @@ int run_list(Context& ctx) {
         }
         return k_found;
     }
-    std::string out = "[";
-    for (std::size_t i = 0; i < caches.size(); ++i) {
-        const auto& cache = caches[i];
-        out += i == 0 ? "" : ", ";
-        out += fmt::format(R"({{"name": {}, "entries": {}, "bytes": {}, "parents": {}, )"
-                           R"("children": {}}})",
-                           json::quote(cache.name), cache.entries, cache.bytes,
-                           json_array(cache.parents), json_array(cache.children));
+    json::Writer out;
+    out.begin_array();
+    for (const auto& cache : caches) {
+        out.begin_object()
+            .key("name")
+            .string(cache.name)
+            .key("entries")
+            .integer(cache.entries)
+            .key("bytes")
+            .integer(cache.bytes)
+            .key("parents")
+            .strings(cache.parents)
+            .key("children")
+            .strings(cache.children)
+            .end_object();
     }
-    write_out(out + "]\n");
+    write_json(out.end_array());
     return k_found;
 }
 
@@ -192,7 +199,7 @@ int run_undepend(Context& ctx) {
 
 void print_cache_names(const Context& ctx, const std::vector<std::string>& names) {
     if (ctx.global.json) {
-        write_out(json_array(names) + "\n");
+        write_json(json::Writer().strings(names));
     } else {
         write_lines(names);
     }
@@ -262,10 +269,15 @@ int run_deps(Context& ctx) {
     }
     const auto& deps = found.value;
     if (ctx.global.json) {
-        write_out(fmt::format(R"({{"name": {}, "parents": {}, "children": {}}})"
-                              "\n",
-                              json::quote(ctx.args.cache), json_array(deps.parents),
-                              json_array(deps.children)));
+        write_json(json::Writer()
+                       .begin_object()
+                       .key("name")
+                       .string(ctx.args.cache)
+                       .key("parents")
+                       .strings(deps.parents)
+                       .key("children")
+                       .strings(deps.children)
+                       .end_object());
         return k_found;
     }
     for (const auto& parent : deps.parents) {

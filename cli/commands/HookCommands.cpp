@@ -1,7 +1,7 @@
 #include "commands/HookCommands.hpp"
 
 #include "base/Duration.hpp"
-#include "jsonl/Json.hpp"
+#include "jsonl/Writer.hpp"
 #include "Output.hpp"
 
 #include <CLI/CLI.hpp>
@@ -65,10 +65,6 @@ void apply(const Arguments& args, CacheSettings& settings) {
     }
 }
 
-std::string json_or_null(const std::optional<std::string>& text) {
-    return text ? json::quote(*text) : "null";
-}
-
 } // namespace
 
 void declare_create(CLI::App& app, Arguments& args) {
@@ -117,16 +113,24 @@ int run_show(Context& ctx) {
     const CacheSettings& settings = *found;
     const std::string checks = format_time_checks(settings.checks());
     if (ctx.global.json) {
-        std::string out = "{\"name\": " + json::quote(name);
+        json::Writer out;
+        out.begin_object().key("name").string(name);
         for (const auto& hook : k_hooks) {
-            out +=
-                fmt::format(", \"{}\": {}", hook.json_name, json_or_null(settings.*(hook.setting)));
+            out.key(hook.json_name).string_or_null(settings.*(hook.setting));
         }
-        out += ", \"ttl_ms\": " +
-               (settings.default_ttl ? std::to_string(settings.default_ttl->count()) : "null");
-        out += fmt::format(", \"volatile\": {}, \"autosync\": {}, \"autosync_checks\": {}}}\n",
-                           settings.is_volatile, settings.autosync_on(), json::quote(checks));
-        write_out(out);
+        out.key("ttl_ms");
+        if (settings.default_ttl) {
+            out.integer(settings.default_ttl->count());
+        } else {
+            out.null();
+        }
+        out.key("volatile")
+            .boolean(settings.is_volatile)
+            .key("autosync")
+            .boolean(settings.autosync_on())
+            .key("autosync_checks")
+            .string(checks);
+        write_json(out.end_object());
         return 0;
     }
     const auto line = [](std::string_view label, std::string_view value) {

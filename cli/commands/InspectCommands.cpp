@@ -1,7 +1,7 @@
 #include "commands/InspectCommands.hpp"
 
 #include "base/Error.hpp"
-#include "jsonl/Json.hpp"
+#include "jsonl/Writer.hpp"
 #include "Output.hpp"
 
 #include <CLI/CLI.hpp>
@@ -70,15 +70,27 @@ int run_stats(Context& ctx) {
         }
     }
     if (ctx.global.json) {
-        std::string out = "[";
+        json::Writer out;
+        out.begin_array();
         for (const auto& c : caches) {
-            out += out.size() > 1 ? ", " : "";
-            out += fmt::format(R"({{"name": {}, "entries": {}, "bytes": {}, "hits": {}, )"
-                               R"("misses": {}, "last_invalidated": {}, "volatile": {}}})",
-                               json::quote(c.name), c.entries, c.bytes, c.hits, c.misses,
-                               json::seconds_or_null(c.invalidated), c.is_volatile);
+            out.begin_object()
+                .key("name")
+                .string(c.name)
+                .key("entries")
+                .integer(c.entries)
+                .key("bytes")
+                .integer(c.bytes)
+                .key("hits")
+                .integer(c.hits)
+                .key("misses")
+                .integer(c.misses)
+                .key("last_invalidated")
+                .seconds_or_null(c.invalidated)
+                .key("volatile")
+                .boolean(c.is_volatile)
+                .end_object();
         }
-        write_out(out + "]\n");
+        write_json(out.end_array());
         return 0;
     }
     std::vector<std::vector<std::string>> rows;
@@ -100,12 +112,17 @@ int run_graph(Context& ctx) {
         for (const auto& c : caches) {
             names.push_back(c.name);
         }
-        std::string out = "{\"nodes\": " + json_array(names) + ", \"edges\": [";
-        for (std::size_t i = 0; i < edges.size(); ++i) {
-            out += (i ? ", " : "") + std::string("{\"parent\": ") + json::quote(edges[i].parent) +
-                   ", \"child\": " + json::quote(edges[i].child) + "}";
+        json::Writer out;
+        out.begin_object().key("nodes").strings(names).key("edges").begin_array();
+        for (const auto& edge : edges) {
+            out.begin_object()
+                .key("parent")
+                .string(edge.parent)
+                .key("child")
+                .string(edge.child)
+                .end_object();
         }
-        write_out(out + "]}\n");
+        write_json(out.end_array().end_object());
         return 0;
     }
     std::string out = "digraph cacheman {\n    rankdir=LR;\n";
@@ -127,11 +144,12 @@ int run_why(Context& ctx) {
     constexpr std::size_t k_max_chains = 1000;
     const auto chains = Graph(session.edges()).chains_to(ctx.args.cache, k_max_chains);
     if (ctx.global.json) {
-        std::string out = "[";
-        for (std::size_t i = 0; i < chains.size(); ++i) {
-            out += (i ? ", " : "") + json_array(chains[i]);
+        json::Writer out;
+        out.begin_array();
+        for (const auto& chain : chains) {
+            out.strings(chain);
         }
-        write_out(out + "]\n");
+        write_json(out.end_array());
         return 0;
     }
     for (const auto& chain : chains) {
@@ -146,15 +164,21 @@ int run_why(Context& ctx) {
 int run_log(Context& ctx) {
     const auto entries = ctx.session(OpenMode::read).log(ctx.args.optional_cache, ctx.args.limit);
     if (ctx.global.json) {
-        std::string out = "[";
+        json::Writer out;
+        out.begin_array();
         for (const auto& e : entries) {
-            out += out.size() > 1 ? ", " : "";
-            out += "{\"at\": " + json::seconds_or_null(e.at) +
-                   ", \"command\": " + json::quote(e.command) +
-                   ", \"cache\": " + json::quote(e.cache) +
-                   ", \"cleared\": " + json_array(e.cleared) + "}";
+            out.begin_object()
+                .key("at")
+                .seconds(e.at)
+                .key("command")
+                .string(e.command)
+                .key("cache")
+                .string(e.cache)
+                .key("cleared")
+                .strings(e.cleared)
+                .end_object();
         }
-        write_out(out + "]\n");
+        write_json(out.end_array());
         return 0;
     }
     std::vector<std::vector<std::string>> rows;
@@ -168,11 +192,17 @@ int run_log(Context& ctx) {
 int run_check(Context& ctx) {
     const engine::CheckReport report = ctx.session(OpenMode::read).check();
     if (ctx.global.json) {
-        write_out(fmt::format(R"({{"ok": {}, "integrity": {}, "schema_version": {}, )"
-                              R"("problems": {}}})"
-                              "\n",
-                              report.healthy(), json_array(report.integrity), report.schema_version,
-                              json_array(report.problems)));
+        write_json(json::Writer()
+                       .begin_object()
+                       .key("ok")
+                       .boolean(report.healthy())
+                       .key("integrity")
+                       .strings(report.integrity)
+                       .key("schema_version")
+                       .integer(report.schema_version)
+                       .key("problems")
+                       .strings(report.problems)
+                       .end_object());
     } else {
         write_out("integrity: " + joined(report.integrity, "; ") + "\n");
         write_out(fmt::format("schema version: {}\n", report.schema_version));

@@ -6,7 +6,7 @@
 #include "base/Error.hpp"
 #include "commands/InspectCommands.hpp"
 #include "proc/Interrupt.hpp"
-#include "jsonl/Json.hpp"
+#include "jsonl/Writer.hpp"
 #include "base/Names.hpp"
 #include "Output.hpp"
 #include "Signals.hpp"
@@ -96,22 +96,34 @@ std::vector<std::string> refresh_argv(Context& ctx) {
 void print_explanation(const Context& ctx, const Explanation& explanation) {
     const auto& record = explanation.record;
     if (ctx.global.json) {
-        std::string out = "{\"key\": " + json::quote(explanation.key.hex) +
-                          ", \"cache\": " + json::quote(ctx.args.run.cache) + ", \"parts\": [";
-        for (std::size_t i = 0; i < explanation.key.parts.size(); ++i) {
-            const auto& part = explanation.key.parts[i];
-            out += (i ? ", " : "") + std::string("{\"part\": ") + json::quote(part.label) +
-                   ", \"value\": " + json::quote(part.description) + "}";
+        json::Writer out;
+        out.begin_object()
+            .key("key")
+            .string(explanation.key.hex)
+            .key("cache")
+            .string(ctx.args.run.cache)
+            .key("parts")
+            .begin_array();
+        for (const auto& part : explanation.key.parts) {
+            out.begin_object()
+                .key("part")
+                .string(part.label)
+                .key("value")
+                .string(part.description)
+                .end_object();
         }
-        out += fmt::format("], \"hit\": {}", record ? "true" : "false");
+        out.end_array().key("hit").boolean(record.has_value());
         if (record) {
-            out += fmt::format(", \"exit\": {}, \"duration\": {:.3f}, \"created\": {}, "
-                               "\"expires\": {}",
-                               record->exit_code, record->duration,
-                               json::seconds_or_null(record->created_at),
-                               json::seconds_or_null(explanation.expires));
+            out.key("exit")
+                .integer(record->exit_code)
+                .key("duration")
+                .fixed(record->duration, 3)
+                .key("created")
+                .seconds(record->created_at)
+                .key("expires")
+                .seconds_or_null(explanation.expires);
         }
-        write_out(out + "}\n");
+        write_json(out.end_object());
         return;
     }
     std::size_t width = 6;

@@ -1,20 +1,19 @@
 #include "jsonl/Json.hpp"
 
 #include "jsonl/EntryReader.hpp"
+#include "jsonl/Writer.hpp"
 
 #include "base/Error.hpp"
 #include "base/Names.hpp"
 
-#include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 
 namespace cacheman::json {
 
 namespace {
 
-constexpr std::string_view k_hex = "0123456789abcdef";
 constexpr std::string_view k_base64 =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -80,7 +79,8 @@ class Reader {
         return out;
     }
 
-    double read_number() {
+    // Checks the syntax of a number (RFC 8259) and returns its text.
+    std::string_view scan_number() {
         skip_space();
         const std::size_t start = m_pos;
         if (peek() == '-') {
@@ -93,8 +93,14 @@ class Reader {
             }
             return m_pos - from;
         };
-        if (digits() == 0) {
+        const std::size_t integer_start = m_pos;
+        const std::size_t integer_digits = digits();
+        if (integer_digits == 0) {
             fail("expected a number");
+        }
+        if (integer_digits > 1 && m_text[integer_start] == '0') {
+            m_pos = integer_start;
+            fail("leading zero in a number");
         }
         if (peek() == '.') {
             ++m_pos;
@@ -111,9 +117,15 @@ class Reader {
                 fail("malformed number");
             }
         }
-        const std::string text(m_text.substr(start, m_pos - start));
-        const double value = std::strtod(text.c_str(), nullptr);
-        if (!std::isfinite(value)) {
+        return m_text.substr(start, m_pos - start);
+    }
+
+    double read_number() {
+        const std::string_view text = scan_number();
+        double value = 0;
+        // from_chars, unlike strtod, ignores the locale.
+        const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (result.ec != std::errc{} || !std::isfinite(value)) {
             fail("number out of range");
         }
         return value;
@@ -152,13 +164,15 @@ class Reader {
             } while (consume(','));
             expect(close);
         } else if (!read_literal("true") && !read_literal("false") && !read_literal("null")) {
-            read_number();
+            scan_number();
         }
     }
 
-    [[noreturn]] void fail(const std::string& why) const {
-        throw UsageError(why + " at column " + std::to_string(m_pos + 1));
+    [[noreturn]] void fail(const std::string& why) const { fail_at(m_pos, why); }
+    [[noreturn]] static void fail_at(std::size_t pos, const std::string& why) {
+        throw UsageError(why + " at column " + std::to_string(pos + 1));
     }
+    [[nodiscard]] std::size_t position() const { return m_pos; }
 
   private:
     unsigned read_hex4() {
@@ -262,83 +276,21 @@ int base64_digit(char c) {
     return found == std::string_view::npos ? -1 : static_cast<int>(found);
 }
 
+// An expiry the store and the export hold exactly: from 0 to k_latest_expires, rounded to the
+// millisecond (the export's precision), so that export writes back what was read.
+double read_expires(Reader& reader) {
+    reader.skip_space();
+    const std::size_t start = reader.position();
+    const double seconds = reader.read_number();
+    if (!(seconds >= 0 && seconds <= k_latest_expires)) {
+        Reader::fail_at(
+            start, "\"expires\" is not between 0 and 253402300799.999 (unix seconds up to the end "
+                   "of year 9999)");
+    }
+    return static_cast<double>(std::llround(seconds * 1000.0)) / 1000.0;
+}
+
 } // namespace
-
-void append_string(std::string& out, std::string_view text) {
-    out += '"';
-    std::size_t start = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            continue;
-        }
-        out.append(text.substr(start, i - start));
-        start = i + 1;
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        case '\b':
-            out += "\\b";
-            break;
-        case '\f':
-            out += "\\f";
-            break;
-        default:
-            out += "\\u00";
-            out += k_hex[c >> 4];
-            out += k_hex[c & 0xF];
-        }
-    }
-    out.append(text.substr(start));
-    out += '"';
-}
-
-std::string quote(std::string_view text) {
-    std::string out;
-    append_string(out, text);
-    return out;
-}
-
-void append_seconds(std::string& out, double seconds) {
-    const auto millis = static_cast<std::int64_t>(std::llround(seconds * 1000.0));
-    out += std::to_string(millis / 1000);
-    std::int64_t fraction = millis % 1000;
-    if (fraction != 0) {
-        std::array<char, 4> digits{'0', '0', '0', '\0'};
-        for (int i = 2; i >= 0; --i) {
-            digits[static_cast<std::size_t>(i)] = static_cast<char>('0' + fraction % 10);
-            fraction /= 10;
-        }
-        std::string_view text(digits.data(), 3);
-        while (text.back() == '0') {
-            text.remove_suffix(1);
-        }
-        out += '.';
-        out += text;
-    }
-}
-
-std::string seconds_or_null(const std::optional<double>& seconds) {
-    if (!seconds) {
-        return "null";
-    }
-    std::string out;
-    append_seconds(out, *seconds);
-    return out;
-}
 
 Entry parse_entry(std::string_view line) {
     Reader reader(line);
@@ -370,7 +322,7 @@ Entry parse_entry(std::string_view line) {
             } else if (member == "expires") {
                 once(have_expires);
                 if (!reader.read_literal("null")) {
-                    entry.expires = reader.read_number();
+                    entry.expires = read_expires(reader);
                 }
             } else {
                 reader.skip_value();
@@ -405,21 +357,17 @@ void parse_lines(std::string_view data, std::string_view source_name,
 
 void append_entry(std::string& out, std::string_view key, std::string_view value,
                   std::optional<double> expires) {
-    out += "{\"key\": ";
-    append_string(out, key);
+    Writer writer(std::move(out));
+    writer.begin_object().key("key").string(key);
     if (is_valid_utf8(value)) {
-        out += ", \"value\": ";
-        append_string(out, value);
+        writer.key("value").string(value);
     } else {
-        out += ", \"value_base64\": \"";
-        out += base64_encode(value);
-        out += '"';
+        writer.key("value_base64").string(base64_encode(value));
     }
     if (expires) {
-        out += ", \"expires\": ";
-        append_seconds(out, *expires);
+        writer.key("expires").seconds(*expires);
     }
-    out += '}';
+    out = writer.end_object().take();
 }
 
 std::string base64_encode(std::string_view bytes) {
@@ -455,7 +403,10 @@ std::string base64_decode(std::string_view text) {
     out.reserve(text.size() / 4 * 3);
     for (std::size_t i = 0; i < text.size(); i += 4) {
         const bool last = i + 4 == text.size();
-        const int pad = last ? (text[i + 3] == '=') + (text[i + 2] == '=') : 0;
+        int pad = 0;
+        if (last && text[i + 3] == '=') {
+            pad = text[i + 2] == '=' ? 2 : 1;
+        }
         std::uint32_t n = 0;
         for (std::size_t k = 0; k < 4; ++k) {
             const bool padding = k >= 4 - static_cast<std::size_t>(pad);
@@ -464,6 +415,11 @@ std::string base64_decode(std::string_view text) {
                 throw UsageError("invalid base64 in \"value_base64\"");
             }
             n = (n << 6) | static_cast<std::uint32_t>(digit);
+        }
+        // The bits after the last byte must be zero, or two texts would decode to the same bytes.
+        const std::uint32_t unused = pad == 2 ? 0xFFFF : pad == 1 ? 0xFF : 0;
+        if ((n & unused) != 0) {
+            throw UsageError("invalid base64 in \"value_base64\": padding bits are not zero");
         }
         out += static_cast<char>((n >> 16) & 0xFF);
         if (pad < 2) {

@@ -1,5 +1,5 @@
-// The small part of JSON cacheman speaks: writing strings and numbers, and reading the flat
-// objects of the export format, one line at a time. Hand-written rather than a library so the
+// The export format: reading its flat objects one line at a time, and writing them (with
+// json::Writer, which every JSON output uses). Hand-written rather than a library so the
 // binary links statically (see PERFORMANCE.md: dynamic loading costs more than the query).
 #pragma once
 
@@ -10,24 +10,27 @@
 
 namespace cacheman::json {
 
-// Appends text as a JSON string literal (quotes included). text must be valid UTF-8.
-void append_string(std::string& out, std::string_view text);
-std::string quote(std::string_view text);
-
-// Appends a number of seconds with up to millisecond precision and no trailing zeros.
-void append_seconds(std::string& out, double seconds);
-// The same as a string, or "null" for no value.
-std::string seconds_or_null(const std::optional<double>& seconds);
+// The latest `expires` the export format carries: the last millisecond of year 9999 (UTC), in
+// unix seconds. Every instant from 0 to this one, to the millisecond, is exact in a double and
+// in the export's text, so an entry reads back exactly as it was written.
+constexpr double k_latest_expires = 253402300799.999;
 
 // One entry of the export format.
 struct Entry {
     std::string key;
     std::string value;
-    std::optional<double> expires; // unix seconds
+    std::optional<double> expires; // unix seconds, a whole number of milliseconds
 };
 
-// Parses one line of the export format. Throws UsageError saying what is wrong with it (the caller
-// adds the line number). Unknown members are ignored so that newer exports still import.
+// Parses one line of the export format: one JSON object (RFC 8259) with "key" (a string),
+// exactly one of "value" (a string) and "value_base64" (canonical padded base64), and optionally
+// "expires" (a number or null). Throws UsageError saying what is wrong with it (the caller adds
+// the line number): anything that is not such an object, with nothing but white space after it;
+// a member known here given twice; a number with a leading zero ("01"); a control character or
+// invalid UTF-8 in a string; a \u escape of a lone surrogate; a key that validate_key refuses; an
+// "expires" below 0 or above k_latest_expires (not finite included). "expires" is rounded to the
+// millisecond, the precision the export writes. Unknown members are ignored (their values must
+// still be valid JSON) so that newer exports still import.
 Entry parse_entry(std::string_view line);
 
 // Calls `on_entry` for each entry of `data` (the export format, one per line; blank lines are
@@ -35,12 +38,14 @@ Entry parse_entry(std::string_view line);
 void parse_lines(std::string_view data, std::string_view source_name,
                  const std::function<void(Entry&)>& on_entry = {});
 
-// Formats one entry as a line of the export format, without the newline.
+// Formats one entry as a line of the export format, without the newline, with json::Writer.
 void append_entry(std::string& out, std::string_view key, std::string_view value,
                   std::optional<double> expires);
 
 std::string base64_encode(std::string_view bytes);
-// Throws UsageError when text is not canonical padded base64.
+// Throws UsageError when text is not canonical padded base64 (RFC 4648): a length that is not a
+// multiple of 4, a character outside the alphabet, padding anywhere but at the end, or padding
+// bits that are not zero.
 std::string base64_decode(std::string_view text);
 
 } // namespace cacheman::json

@@ -300,6 +300,29 @@ class MalformedImport(BadInputTestCase):
         b'{"key": "a\\u0000b", "value": "x"}',
         b'{"key": "c", "value": "bad escape \\q"}',
         b'{"key": "\xff", "value": "x"}',
+        # Numbers the store could not give back, and numbers JSON does not allow.
+        b'{"key": "c", "value": "x", "expires": 1e300}',
+        b'{"key": "c", "value": "x", "expires": -1}',
+        b'{"key": "c", "value": "x", "expires": 253402300800}',
+        b'{"key": "c", "value": "x", "expires": 1e400}',
+        b'{"key": "c", "value": "x", "expires": 01}',
+        b'{"key": "c", "value": "x", "expires": -01}',
+        b'{"key": "c", "value": "x", "other": [01]}',
+        b'{"key": "c", "value": "x", "expires": NaN}',
+        # Base64 that is not canonical: padding bits, missing or extra padding.
+        b'{"key": "c", "value_base64": "AP9="}',
+        b'{"key": "c", "value_base64": "Zh=="}',
+        b'{"key": "c", "value_base64": "Zg"}',
+        b'{"key": "c", "value_base64": "Zg==="}',
+        b'{"key": "c", "value_base64": "Zg==Zg=="}',
+        # Members twice, control characters, lone surrogates, trailing garbage.
+        b'{"key": "c", "value": "x", "value": "y"}',
+        b'{"key": "c", "value": "x", "expires": null, "expires": null}',
+        b'{"key": "c", "value": "a\x01b"}',
+        b'{"key": "c", "value": "\\ud800"}',
+        b'{"key": "c", "value": "\\udc00\\ud800"}',
+        b'{"key": "c", "value": "x"}{"key": "d", "value": "y"}',
+        b'{"key": "c", "value": "x"},',
     ]
 
     def setUp(self):
@@ -316,6 +339,29 @@ class MalformedImport(BadInputTestCase):
                 self.assertEqual(self.ok("keys", "c").out, b"a\npre\n")
                 self.assertEqual(self.get("c", "a"), b"old-a")
                 self.assertEqual(self.get("c", "pre"), b"existing")
+
+    def test_expires_the_store_cannot_hold_is_refused_and_named(self):
+        # Once accepted, and exported as "-9223372036854775.(0(", which import then refused.
+        before = self.ok("export", "c").out
+        for expires in [b"1e300", b"-1e300", b"-0.5", b"253402300800", b"253402300799.9996"]:
+            with self.subTest(expires=expires):
+                data = (b'{"key": "n", "value": "1"}\n'
+                        b'{"key": "a", "value": "b", "expires": ' + expires + b'}\n')
+                r = self.refused("import", "c", input=data)
+                self.assertEqual(r.out, b"")
+                self.assertEqual(
+                    r.errtext,
+                    'cacheman: error: malformed import line 2: "expires" is not between 0 and '
+                    '253402300799.999 (unix seconds up to the end of year 9999) at column 39 '
+                    '(stdin)\n')
+                self.assertEqual(self.ok("export", "c").out, before)
+
+    def test_expires_at_the_bounds_is_kept_exactly(self):
+        data = (b'{"key": "last", "value": "x", "expires": 253402300799.999}\n'
+                b'{"key": "zero", "value": "x", "expires": 0}\n')
+        self.ok("import", "d", input=data)
+        self.assertEqual(self.ok("export", "d").out,
+                         b'{"key": "last", "value": "x", "expires": 253402300799.999}\n')
 
     def test_malformed_first_line_of_file(self):
         path = os.path.join(self.tmp, "bad.jsonl")

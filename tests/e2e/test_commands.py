@@ -581,6 +581,32 @@ class ExportImport(CommandTestCase):
             if se is not None:
                 self.assertAlmostEqual(se, de, delta=1.0)
 
+    def test_round_trip_with_ttls_is_exact(self):
+        # export | import | export writes the same bytes: every expires, to the millisecond.
+        for ttl, key in [("1h", "hour"), ("7d", "week"), ("90061s", "odd"), ("3600001ms", "ms")]:
+            self.ok("set", "--ttl", ttl, "src", key, "v-" + key)
+        self.ok("set", "src", "forever", "no ttl")
+        self.ok("import", "src", input=(
+            b'{"key": "fraction", "value": "f", "expires": 4102444800.3456}\n'
+            b'{"key": "below", "value": "b", "expires": 4102444800.0004}\n'
+            b'{"key": "half", "value_base64": "/wA=", "expires": 4102444800.5}\n'
+            b'{"key": "exponent", "value": "e", "expires": 4.1024448001e9}\n'))
+        dump = self.ok("export", "src").out
+        lines = dict((json.loads(l)["key"], l) for l in dump.splitlines())
+        self.assertEqual(lines["fraction"], b'{"key": "fraction", "value": "f", "expires": 4102444800.346}')
+        self.assertEqual(lines["below"], b'{"key": "below", "value": "b", "expires": 4102444800}')
+        self.assertEqual(lines["half"], b'{"key": "half", "value_base64": "/wA=", "expires": 4102444800.5}')
+        self.assertEqual(lines["exponent"], b'{"key": "exponent", "value": "e", "expires": 4102444800.1}')
+        self.assertEqual(lines["forever"], b'{"key": "forever", "value": "no ttl"}')
+        for key in ["hour", "week", "odd", "ms"]:
+            self.assertRegex(lines[key], rb'^\{"key": "%s", "value": "v-%s", "expires": [1-9][0-9]*(\.[0-9]{0,2}[1-9])?\}$'
+                             % (key.encode(), key.encode()))
+        self.ok("import", "dst", input=dump)
+        self.assertEqual(self.ok("export", "dst").out, dump)
+        self.ok("import", "dst2", input=self.ok("export", "dst").out)
+        self.assertEqual(self.ok("export", "dst2").out, dump)
+        self.assertEqual(self.get("dst2", "half"), b"\xff\x00")
+
     def test_import_from_file(self):
         path = os.path.join(self.tmp, "in.jsonl")
         with open(path, "wb") as f:

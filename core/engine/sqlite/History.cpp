@@ -1,7 +1,7 @@
 #include "engine/sqlite/History.hpp"
 
 #include "engine/sqlite/Schema.hpp"
-#include "jsonl/Json.hpp"
+#include "jsonl/Writer.hpp"
 
 #include <algorithm>
 
@@ -9,12 +9,7 @@ namespace cacheman::sqlite {
 
 void History::append_log(std::string_view command, std::string_view cache,
                          const std::vector<std::string>& cleared, double when) {
-    std::string names = "[";
-    for (const auto& name : cleared) {
-        names += names.size() > 1 ? ", " : "";
-        json::append_string(names, name);
-    }
-    names += ']';
+    const std::string names = json::Writer().strings(cleared).take();
     auto& insert =
         m_connection.prepared("INSERT INTO log(at, command, cache, cleared) VALUES(?, ?, ?, ?)");
     insert.bind(1, when);
