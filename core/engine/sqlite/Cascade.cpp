@@ -3,6 +3,8 @@
 #include "base/Error.hpp"
 #include "engine/sqlite/Transaction.hpp"
 
+#include <algorithm>
+
 namespace cacheman::sqlite {
 
 Graph Cascade::graph() {
@@ -57,10 +59,12 @@ void Cascade::clear(CacheRow row, double when) {
     m_history.forget_edits(row);
 }
 
-void Cascade::clear_volatile_first(std::string_view cache, const std::optional<std::string>& key,
-                                   bool include_root) {
+std::vector<std::string> Cascade::clear_volatile_first(std::string_view cache,
+                                                       const std::optional<std::string>& key,
+                                                       bool include_root) {
+    std::vector<std::string> cleared;
     if (!m_volatile.attached()) {
-        return;
+        return cleared;
     }
     Transaction tx(m_connection.db(), Transaction::Kind::write);
     const auto members = with_dependents(cache);
@@ -74,8 +78,27 @@ void Cascade::clear_volatile_first(std::string_view cache, const std::optional<s
         } else {
             m_entries.clear(row);
         }
+        cleared.push_back(members[i]);
     }
     tx.commit();
+    return cleared;
+}
+
+bool Cascade::volatile_members_ready(const std::vector<std::string>& members,
+                                     const std::vector<std::string>& cleared_first,
+                                     bool include_root) {
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        if (!m_catalog.existing(members[i]).is_volatile) {
+            continue;
+        }
+        const bool to_clear = i > 0 || include_root;
+        if (!m_volatile.attached() ||
+            (to_clear && std::find(cleared_first.begin(), cleared_first.end(), members[i]) ==
+                             cleared_first.end())) {
+            return false;
+        }
+    }
+    return true;
 }
 
 std::optional<std::vector<std::string>> Cascade::invalidate(std::string_view cache,
@@ -90,70 +113,85 @@ std::optional<std::vector<std::string>> Cascade::invalidate(std::string_view cac
         }
         return with_dependents(cache);
     }
-    {
-        Transaction probe(m_connection.db(), Transaction::Kind::read);
-        if (!m_catalog.find(cache)) {
-            return std::nullopt;
+    while (true) {
+        {
+            Transaction probe(m_connection.db(), Transaction::Kind::read);
+            if (!m_catalog.find(cache)) {
+                return std::nullopt;
+            }
         }
+        const auto cleared_first = clear_volatile_first(cache, key, true);
+        m_connection.allow_large_transaction();
+        Transaction tx(m_connection.db(), Transaction::Kind::write);
+        auto root = m_catalog.find(cache);
+        if (!root) {
+            return std::nullopt; // dropped in the meantime
+        }
+        const auto cleared = with_dependents(cache);
+        if (!volatile_members_ready(cleared, cleared_first, true)) {
+            // A cache became volatile since the first pass (another process): attach, again.
+            tx.rollback();
+            m_volatile.attach();
+            continue;
+        }
+        const double when = m_connection.now();
+        if (key) {
+            m_entries.remove(*root, *key);
+            // The root's entries are not all cleared, but it was invalidated: stamp it as such.
+            auto& stamp = m_connection.prepared("UPDATE caches SET invalidated = ? WHERE id = ?");
+            stamp.bind(1, when);
+            stamp.bind(2, root->id);
+            stamp.run();
+            m_catalog.next_generation(*root);
+        } else {
+            clear(*root, when);
+        }
+        for (std::size_t i = 1; i < cleared.size(); ++i) {
+            clear(m_catalog.existing(cleared[i]), when);
+        }
+        m_history.append_log(command, cache, cleared, when);
+        tx.commit();
+        return cleared;
     }
-    clear_volatile_first(cache, key, true);
-    m_connection.allow_large_transaction();
-    Transaction tx(m_connection.db(), Transaction::Kind::write);
-    auto root = m_catalog.find(cache);
-    if (!root) {
-        return std::nullopt; // dropped in the meantime
-    }
-    const auto cleared = with_dependents(cache);
-    const double when = m_connection.now();
-    if (key) {
-        m_entries.remove(*root, *key);
-        // The root's entries are not all cleared, but it was invalidated: stamp it as such.
-        auto& stamp = m_connection.prepared("UPDATE caches SET invalidated = ? WHERE id = ?");
-        stamp.bind(1, when);
-        stamp.bind(2, root->id);
-        stamp.run();
-        m_catalog.next_generation(*root);
-    } else {
-        clear(*root, when);
-    }
-    for (std::size_t i = 1; i < cleared.size(); ++i) {
-        clear(m_catalog.existing(cleared[i]), when);
-    }
-    m_history.append_log(command, cache, cleared, when);
-    tx.commit();
-    return cleared;
 }
 
 std::optional<std::vector<std::string>> Cascade::drop(std::string_view cache) {
     m_volatile.attach_if_any();
-    {
-        Transaction probe(m_connection.db(), Transaction::Kind::read);
-        if (!m_catalog.find(cache)) {
+    while (true) {
+        {
+            Transaction probe(m_connection.db(), Transaction::Kind::read);
+            if (!m_catalog.find(cache)) {
+                return std::nullopt;
+            }
+        }
+        const auto cleared_first = clear_volatile_first(cache, std::nullopt, false);
+        m_connection.allow_large_transaction();
+        Transaction tx(m_connection.db(), Transaction::Kind::write);
+        const auto root = m_catalog.find(cache);
+        if (!root) {
             return std::nullopt;
         }
+        const auto cleared = with_dependents(cache); // the cache itself first
+        if (!volatile_members_ready(cleared, cleared_first, false)) {
+            tx.rollback();
+            m_volatile.attach();
+            continue;
+        }
+        const std::vector<std::string> dependents(cleared.begin() + 1, cleared.end());
+        const double when = m_connection.now();
+        for (const auto& dependent : dependents) {
+            clear(m_catalog.existing(dependent), when);
+        }
+        auto& edges = m_connection.prepared("DELETE FROM depends WHERE parent = ?1 OR child = ?1");
+        edges.bind(1, cache);
+        edges.run();
+        m_history.forget_edits(*root);
+        m_history.forget_lookup_counts(cache);
+        m_catalog.remove(*root);
+        m_history.append_log("drop", cache, cleared, when);
+        tx.commit();
+        return dependents;
     }
-    clear_volatile_first(cache, std::nullopt, false);
-    m_connection.allow_large_transaction();
-    Transaction tx(m_connection.db(), Transaction::Kind::write);
-    const auto root = m_catalog.find(cache);
-    if (!root) {
-        return std::nullopt;
-    }
-    const auto cleared = with_dependents(cache); // the cache itself first
-    const std::vector<std::string> dependents(cleared.begin() + 1, cleared.end());
-    const double when = m_connection.now();
-    for (const auto& dependent : dependents) {
-        clear(m_catalog.existing(dependent), when);
-    }
-    auto& edges = m_connection.prepared("DELETE FROM depends WHERE parent = ?1 OR child = ?1");
-    edges.bind(1, cache);
-    edges.run();
-    m_history.forget_edits(*root);
-    m_history.forget_lookup_counts(cache);
-    m_catalog.remove(*root);
-    m_history.append_log("drop", cache, cleared, when);
-    tx.commit();
-    return dependents;
 }
 
 } // namespace cacheman::sqlite

@@ -48,8 +48,17 @@ class Cascade {
   private:
     // Empties one cache as an invalidation does: entries, build state, edit counts.
     void clear(CacheRow row, double when);
-    void clear_volatile_first(std::string_view cache, const std::optional<std::string>& key,
-                              bool include_root);
+    // Clears the volatile members of the cascade in the volatile file (when it is attached);
+    // returns their names.
+    std::vector<std::string> clear_volatile_first(std::string_view cache,
+                                                  const std::optional<std::string>& key,
+                                                  bool include_root);
+    // Inside the main transaction: whether every volatile member of `members` (the root
+    // included, when it is cleared) was cleared first, so the cascade may go on. Another
+    // process may have made a cache volatile since (then: attach, and start again).
+    bool volatile_members_ready(const std::vector<std::string>& members,
+                                const std::vector<std::string>& cleared_first,
+                                bool include_root);
 
     Connection& m_connection;
     Catalog& m_catalog;

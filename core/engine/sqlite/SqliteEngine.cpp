@@ -250,6 +250,12 @@ std::vector<engine::CacheSummary> SqliteEngine::list() {
     rows.reserve(summaries.size());
     for (const auto& summary : summaries) {
         rows.push_back(m_catalog.existing(summary.name));
+        if (rows.back().is_volatile && !m_volatile.attached()) {
+            // Made volatile by another process since attach_if_any: attach, and read again.
+            tx.rollback();
+            m_volatile.attach();
+            return list();
+        }
     }
     const auto totals = m_entries.totals(rows);
     const Graph graph = m_cascade.graph();
