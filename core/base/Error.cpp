@@ -16,4 +16,11 @@ Interrupted::~Interrupted() = default;
 
 } // namespace v1
 
+void rethrow_with_context(const StoreError& error, const std::string& context) {
+    if (dynamic_cast<const LockedError*>(&error) != nullptr) {
+        throw LockedError(context + error.what());
+    }
+    throw StoreError(context + error.what());
+}
+
 } // namespace cacheman

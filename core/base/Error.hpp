@@ -4,3 +4,11 @@
 #pragma once
 
 #include <cacheman/Error.hpp>
+
+namespace cacheman {
+
+// Throws the same kind of store error (a LockedError stays one) with `context` before its
+// message, so that it names the cache or key it was about.
+[[noreturn]] void rethrow_with_context(const StoreError& error, const std::string& context);
+
+} // namespace cacheman

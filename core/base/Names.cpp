@@ -113,4 +113,16 @@ void validate_key(std::string_view key) {
     }
 }
 
+std::string quoted_for_message(std::string_view name) {
+    constexpr std::size_t k_shown = 64;
+    if (name.size() <= k_shown) {
+        return "'" + std::string(name) + "'";
+    }
+    std::size_t cut = k_shown;
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) {
+        --cut; // not inside a UTF-8 sequence
+    }
+    return "'" + std::string(name.substr(0, cut)) + "...'";
+}
+
 } // namespace cacheman

@@ -2,6 +2,7 @@
 // before any file is touched.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace cacheman {
@@ -17,5 +18,8 @@ void validate_cache_name(std::string_view name);
 
 // A key: any UTF-8 text without NUL (the empty key included).
 void validate_key(std::string_view key);
+
+// A name or key for a message: quoted, and cut (at a character boundary) after 64 bytes.
+std::string quoted_for_message(std::string_view name);
 
 } // namespace cacheman

@@ -206,5 +206,30 @@ class RunOutputErrors(CachemanTestCase):
                          2000000, "the whole result was stored")
 
 
+@unittest.skipUnless(os.geteuid() == 0, "mounts a small tmpfs: needs root")
+class FullDisk(CachemanTestCase):
+    def setUp(self):
+        super().setUp()
+        self.mount = os.path.join(self.tmp, "small")
+        os.makedirs(self.mount)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", self.mount],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a tmpfs here")
+        self.env["CACHEMAN_DIR"] = os.path.join(self.mount, "store")
+
+    def tearDown(self):
+        subprocess.run(["umount", self.mount], check=False)
+        super().tearDown()
+
+    def test_a_full_disk_is_exit_3_naming_the_cache_and_keeps_the_data(self):
+        self.ok("set", "c", "k", "v")
+        r = self.fails(3, "set", "c", "big", input=os.urandom(2 << 20))
+        self.assertIn("cannot write cache 'c': ", r.errtext)
+        self.assertIn("database or disk is full", r.errtext)
+        self.assertEqual(self.get("c", "k"), b"v")
+        self.assertIsNone(self.get("c", "big"))
+        self.ok("check")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,5 +1,6 @@
 #include "engine/sqlite/Entries.hpp"
 
+#include "base/Error.hpp"
 #include "base/Names.hpp"
 
 namespace cacheman::sqlite {
@@ -114,10 +115,14 @@ std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes) {
         if (expires && (!earliest || *expires < *earliest)) {
             earliest = expires;
         }
-        insert.bind(1, write.key);
-        insert.bind(2, expires);
-        insert.bind_blob(3, *write.value);
-        insert.run();
+        try {
+            insert.bind(1, write.key);
+            insert.bind(2, expires);
+            insert.bind_blob(3, *write.value);
+            insert.run();
+        } catch (const StoreError& error) {
+            rethrow_with_context(error, "key " + quoted_for_message(write.key) + ": ");
+        }
     }
     if (earliest) {
         note_expiry(row, *earliest);

@@ -1,5 +1,6 @@
 #include "engine/sqlite/SqliteEngine.hpp"
 
+#include "base/Error.hpp"
 #include "base/Names.hpp"
 #include "engine/sqlite/Check.hpp"
 #include "engine/sqlite/LookupCounts.hpp"
@@ -114,9 +115,16 @@ auto SqliteEngine::in_cache(std::string_view cache, Transaction::Kind kind, bool
         if (access == Access::built && row->needs_build) {
             return {Status::unbuilt, Value{}};
         }
-        Value value = body(*row);
-        tx.commit();
-        return {Status::ok, std::move(value)};
+        try {
+            Value value = body(*row);
+            tx.commit();
+            return {Status::ok, std::move(value)};
+        } catch (const StoreError& error) {
+            rethrow_with_context(error, std::string(kind == Transaction::Kind::write
+                                                        ? "cannot write cache "
+                                                        : "cannot read cache ") +
+                                            quoted_for_message(cache) + ": ");
+        }
     }
 }
 
