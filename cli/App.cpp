@@ -7,8 +7,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <optional>
 #include <fmt/core.h>
+#include <optional>
 
 namespace cacheman::cli {
 
@@ -110,7 +110,7 @@ const GlobalOption k_globals[] = {
 // --help, which are answered before any CLI11 command tree is built (every command is a fresh
 // process, and building the tree costs more than a whole `get`).
 struct Prescan {
-    int command;         // the index of the first word that is not a global option, or argc
+    int command;          // the index of the first word that is not a global option, or argc
     bool version = false; // as in CLI11, --version wins over --help
     bool help = false;
 };
@@ -148,8 +148,8 @@ std::string help_row(std::string_view name, std::string_view description) {
 
 // `cacheman --help`: the global options and the commands, from their tables.
 std::string overview() {
-    std::string out = fmt::format("{}\nUsage: cacheman [OPTIONS] [SUBCOMMAND]\n\nOptions:\n",
-                                  k_description);
+    std::string out =
+        fmt::format("{}\nUsage: cacheman [OPTIONS] [SUBCOMMAND]\n\nOptions:\n", k_description);
     for (const auto& option : k_globals) {
         const bool takes_value = option.kind == Kind::text;
         out += help_row(takes_value ? fmt::format("{} TEXT", option.names) : option.names,

@@ -184,10 +184,9 @@ constexpr CodeRange k_double_width[] = {
 // clang-format on
 
 template <std::size_t N> bool in_table(const CodeRange (&table)[N], char32_t c) {
-    const auto* it = std::upper_bound(std::begin(table), std::end(table), c,
-                                      [](char32_t value, const CodeRange& range) {
-                                          return value < range.first;
-                                      });
+    const auto* it = std::upper_bound(
+        std::begin(table), std::end(table), c,
+        [](char32_t value, const CodeRange& range) { return value < range.first; });
     return it != std::begin(table) && c <= std::prev(it)->last;
 }
 

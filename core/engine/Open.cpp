@@ -80,8 +80,8 @@ class AbsentStore final : public Engine {
         return false;
     }
     Result<std::vector<std::string>> invalidate(std::string_view cache,
-                                                const std::optional<std::string>& key,
-                                                bool dry_run, std::string_view command) override {
+                                                const std::optional<std::string>& key, bool dry_run,
+                                                std::string_view command) override {
         if (m_empty) {
             return m_empty->invalidate(cache, key, dry_run, command);
         }
@@ -135,8 +135,7 @@ class AbsentStore final : public Engine {
         }
     }
 
-    std::vector<LogEntry> log(const std::optional<std::string>& cache,
-                              std::size_t limit) override {
+    std::vector<LogEntry> log(const std::optional<std::string>& cache, std::size_t limit) override {
         return m_empty ? m_empty->log(cache, limit) : std::vector<LogEntry>{};
     }
     void count_lookup(std::string_view cache, bool hit) noexcept override {
