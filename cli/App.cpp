@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <fmt/core.h>
+#include <optional>
 
 namespace cacheman::cli {
 
@@ -70,21 +71,85 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     return d[a.size()][b.size()];
 }
 
-// The first word that is not a global option, or nullptr when there is none.
-// The index of the first word that is not a global option, or argc when there is none.
-int command_index(int argc, char** argv) {
+constexpr std::string_view k_version = "cacheman " CACHEMAN_VERSION;
+
+// The global options (CONTRACT.md "Global options before the command"), in the order help lists
+// them: one table serves CLI11's declarations and the overview that is written without CLI11.
+struct GlobalOption {
+    enum class Kind { help, version, text, flag };
+    Kind kind;
+    std::string_view names;
+    std::string_view description;
+    std::optional<std::string> GlobalOptions::*text = nullptr;
+    bool GlobalOptions::*flag = nullptr;
+};
+using Kind = GlobalOption::Kind;
+const GlobalOption k_globals[] = {
+    {Kind::help, "-h,--help", "Print this help message and exit"},
+    {Kind::text, "--dir", "Store directory (default: see below)", &GlobalOptions::dir},
+    {Kind::text, "-n,--namespace", "Namespace: the store file's name", &GlobalOptions::name_space},
+    {Kind::flag, "--json", "Print data as JSON", nullptr, &GlobalOptions::json},
+    {Kind::flag, "-q,--quiet", "Print no 'not found' messages", nullptr, &GlobalOptions::quiet},
+    {Kind::flag, "-v,--verbose", "Say what was done on stderr", nullptr, &GlobalOptions::verbose},
+    {Kind::version, "--version", "Display program version information and exit"},
+};
+
+// The words before the command: where the command is, and whether they ask for --version or
+// --help, which are answered before any CLI11 command tree is built (every command is a fresh
+// process, and building the tree costs more than a whole `get`).
+struct Prescan {
+    int command;          // the index of the first word that is not a global option, or argc
+    bool version = false; // as in CLI11, --version wins over --help
+    bool help = false;
+};
+
+Prescan prescan(int argc, char** argv) {
+    Prescan found{argc};
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "--") {
-            return i + 1;
+            found.command = i + 1;
+            break;
         }
         if (global_option_takes_value(arg)) {
             ++i;
+        } else if (arg == "--version") {
+            found.version = true;
+        } else if (arg == "-h" || arg == "--help") {
+            found.help = true;
         } else if (arg.empty() || arg.front() != '-') {
-            return i;
+            found.command = i;
+            break;
         }
     }
-    return argc;
+    return found;
+}
+
+// One row of a help section, laid out as CLI11 lays out a command's help.
+std::string help_row(std::string_view name, std::string_view description) {
+    constexpr std::size_t k_name_width = 28;
+    if (name.size() >= k_name_width) {
+        return fmt::format("  {}\n  {:<{}}{}\n", name, "", k_name_width, description);
+    }
+    return fmt::format("  {:<{}}{}\n", name, k_name_width, description);
+}
+
+// `cacheman --help`: the global options and the commands, from their tables.
+std::string overview() {
+    std::string out =
+        fmt::format("{}\nUsage: cacheman [OPTIONS] [SUBCOMMAND]\n\nOptions:\n", k_description);
+    for (const auto& option : k_globals) {
+        const bool takes_value = option.kind == Kind::text;
+        out += help_row(takes_value ? fmt::format("{} TEXT", option.names) : option.names,
+                        option.description);
+    }
+    out += "\nSubcommands:\n";
+    for (const auto& command : commands()) {
+        if (!command.hidden) {
+            out += help_row(command.name, command.summary);
+        }
+    }
+    return out + "\n" + std::string(k_footer) + "\n";
 }
 
 void refuse_unknown_command(std::string_view word) {
@@ -107,18 +172,29 @@ void refuse_unknown_command(std::string_view word) {
 }
 
 void declare_globals(CLI::App& app, GlobalOptions& global) {
-    app.add_option("--dir", global.dir, "Store directory (default: see below)");
-    app.add_option("-n,--namespace", global.name_space, "Namespace: the store file's name");
-    app.add_flag("--json", global.json, "Print data as JSON");
-    app.add_flag("-q,--quiet", global.quiet, "Print no 'not found' messages");
-    app.add_flag("-v,--verbose", global.verbose, "Say what was done on stderr");
-    app.set_version_flag("--version", "cacheman " CACHEMAN_VERSION);
+    for (const auto& option : k_globals) {
+        const std::string names(option.names);
+        const std::string description(option.description);
+        switch (option.kind) {
+        case Kind::help:
+            app.set_help_flag(names, description);
+            break;
+        case Kind::version:
+            app.set_version_flag(names, std::string(k_version), description);
+            break;
+        case Kind::text:
+            app.add_option(names, global.*option.text, description);
+            break;
+        case Kind::flag:
+            app.add_flag(names, global.*option.flag, description);
+            break;
+        }
+    }
 }
 
 int print_help(CLI::App& app, const std::string& topic) {
     if (topic.empty()) {
-        // Not app.help(): with `help` selected, CLI11 would describe `help` itself.
-        write_out(app.get_formatter()->make_help(&app, "cacheman", CLI::AppFormatMode::Normal));
+        write_out(overview());
         return 0;
     }
     if (find_command(topic) == nullptr) {
@@ -131,7 +207,7 @@ int print_help(CLI::App& app, const std::string& topic) {
 int run_command(CLI::App& app, const GlobalOptions& global, const Arguments& args) {
     const auto selected = app.get_subcommands();
     if (selected.empty()) {
-        fmt::print(stderr, "{}", app.help());
+        fmt::print(stderr, "{}", overview());
         return k_exit_usage;
     }
     const std::string name = selected.front()->get_name();
@@ -160,11 +236,16 @@ int run(int argc, char** argv) {
     GlobalOptions global;
     Arguments args;
     try {
+        const Prescan before = prescan(argc, argv);
+        if (before.version || before.help) {
+            write_out(before.version ? std::string(k_version) + "\n" : overview());
+            return flush_out() ? 0 : k_exit_store;
+        }
         CLI::App app(std::string(k_description), "cacheman");
         app.footer(std::string(k_footer));
         app.require_subcommand(0, 1);
         declare_globals(app, global);
-        const int index = command_index(argc, argv);
+        const int index = before.command;
         const char* word = index < argc ? argv[index] : nullptr;
         if (word && !find_command(word)) {
             refuse_unknown_command(word);
@@ -173,11 +254,11 @@ int run(int argc, char** argv) {
             argc = split_command(argc, argv, index, args.command);
         }
         // Building CLI11 subcommands and options costs start-up time (every command is a fresh
-        // process), so only the command being run is built; all of them only for an overview
-        // or for `help`, whose topic needs its options listed.
-        const bool declare_all = !word || std::string_view(word) == "help";
+        // process), so only the command being run is built; all of them only for `help`, whose
+        // topic needs its options listed. The overview is written from the tables (overview()).
+        const bool declare_all = word && std::string_view(word) == "help";
         for (const auto& command : commands()) {
-            if (!declare_all && command.name != word) {
+            if (!word || (!declare_all && command.name != word)) {
                 continue;
             }
             auto* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
@@ -191,7 +272,8 @@ int run(int argc, char** argv) {
         try {
             app.parse(argc, argv);
         } catch (const CLI::CallForHelp&) {
-            write_out(app.help());
+            // Help of the selected command, or the overview (e.g. for `-qh`).
+            write_out(app.get_subcommands().empty() ? overview() : app.help());
             return 0;
         } catch (const CLI::CallForVersion& version) {
             write_out(std::string(version.what()) + "\n");

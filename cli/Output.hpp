@@ -1,6 +1,7 @@
 // Everything cacheman writes goes through here: data to stdout, messages to stderr.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,12 +25,17 @@ bool stdout_is_terminal();
 // Colour (and bold) only on a terminal, and never when NO_COLOR is set.
 bool use_colour();
 
+// The columns `text` (UTF-8) takes on a terminal: one per code point, two for East Asian wide
+// and fullwidth ones, none for combining marks; a byte that is not valid UTF-8 takes one.
+std::size_t display_width(std::string_view text);
+
 // Rows of cells: aligned under a header on a terminal; tab-separated lines, no header, when piped.
 void write_table(const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows);
 
 // A progress bar on stderr for long imports and exports: drawn only when stderr is a terminal
-// and the work is large, at most ten times a second, and erased when done.
+// and the work is large, at most ten times a second, and erased when done. Drawing never throws
+// (a bar that cannot be written is skipped), so neither does the destructor.
 class ProgressBar {
   public:
     explicit ProgressBar(std::string label);

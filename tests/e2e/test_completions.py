@@ -147,7 +147,48 @@ class CompleteCommand(CompletionTestCase):
         self.assertFalse(os.path.exists(self.marker))
 
 
-class Bash(CompletionTestCase):
+def help_options(*args):
+    """The option names of the Options section of `cacheman [help CMD]` (-n,--namespace -> both)."""
+    proc = subprocess.run([BIN, *args], stdout=subprocess.PIPE, check=True,
+                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    lines = proc.stdout.decode().splitlines()
+    names = set()
+    for line in lines[lines.index("Options:") + 1:]:
+        if not line.strip():
+            break
+        if line.split()[0].startswith("-"):  # not a wrapped description
+            names.update(line.split()[0].split(","))
+    return names
+
+
+# What each shell must offer for `cacheman -` and `cacheman CMD -`: exactly the options the
+# binary has. Global options come before the command (CONTRACT.md); all but --version are
+# accepted after it too, except after run, whose options are its own.
+GLOBAL_OPTIONS = help_options("--help")
+GLOBALS_AFTER = GLOBAL_OPTIONS - {"--version", "-h", "--help"}
+
+
+def expected_options(command):
+    if command is None:
+        return sorted(GLOBAL_OPTIONS)
+    own = help_options("help", command)
+    return sorted(own if command == "run" else own | GLOBALS_AFTER)
+
+
+class OptionsOfEveryCommand:
+    """Mixin: `complete(line)` offers exactly the binary's options, no more, no fewer."""
+
+    def check_options(self, complete):
+        for command in [None] + help_commands():
+            with self.subTest(command=command):
+                line = "cacheman %s-" % ("" if command is None else command + " ")
+                # "-" and "--" (the end of run's options, offered by zsh) are not options.
+                offered = sorted(o for o in complete(line)
+                                 if o.startswith("-") and o not in ("-", "--"))
+                self.assertEqual(offered, expected_options(command), line)
+
+
+class Bash(CompletionTestCase, OptionsOfEveryCommand):
     WRAPPER = r"""
         # The prompt says when readline is ready for input: typed before, a TAB would reach
         # the terminal's line discipline instead.
@@ -237,6 +278,10 @@ class Bash(CompletionTestCase):
     def test_bash_alone(self):
         self.check_common(self.bash_session(with_package=False))
 
+    def test_bash_offers_exactly_the_options_of_each_command(self):
+        session = self.bash_session(with_package=False)
+        self.check_options(lambda line: self.bash_complete(session, line))
+
     def test_bash_with_bash_completion(self):
         session = self.bash_session(with_package=True)
         self.check_common(session)
@@ -248,7 +293,7 @@ class Bash(CompletionTestCase):
         self.assertEqual(complete("cacheman --dir %s get colons a:" % self.store), ["b"])
 
 
-class Fish(CompletionTestCase):
+class Fish(CompletionTestCase, OptionsOfEveryCommand):
     def fish_complete(self, line):
         if not shutil.which("fish"):
             self.skipTest("fish is not installed")
@@ -260,6 +305,9 @@ class Fish(CompletionTestCase):
         self.assertEqual(proc.stderr, b"", proc)
         out = [line for line in proc.stdout.decode().splitlines() if line]
         return sorted(entry.split("\t")[0] for entry in out)
+
+    def test_fish_offers_exactly_the_options_of_each_command(self):
+        self.check_options(self.fish_complete)
 
     def test_fish(self):
         complete = self.fish_complete
@@ -292,7 +340,7 @@ class Fish(CompletionTestCase):
         self.assertIn("echo", complete("cacheman run --ttl 1d -- ech"))
 
 
-class Zsh(CompletionTestCase):
+class Zsh(CompletionTestCase, OptionsOfEveryCommand):
     ZSH_CAPTURE = r"""
         # Runs an interactive zsh on a pseudo-terminal with the completion functions of $1 (and
         # compinit's dump file $3), types $2 and TAB, and prints every match the completion
@@ -329,6 +377,9 @@ class Zsh(CompletionTestCase):
                               stderr=subprocess.PIPE, env=self.env, cwd=self.tmp, timeout=60)
         self.assertEqual(proc.returncode, 0, proc)
         return sorted({line for line in proc.stdout.decode().splitlines() if line})
+
+    def test_zsh_offers_exactly_the_options_of_each_command(self):
+        self.check_options(self.zsh_complete)
 
     def test_zsh(self):
         complete = self.zsh_complete

@@ -129,15 +129,28 @@ void create_whole(const std::string& path, int busy_timeout_ms, const Clock& clo
     }
 }
 
+// Whether `path` exists (filling `info`); only a path that is not there counts as missing.
+bool stat_store(const std::string& path, struct stat& info) {
+    if (stat(path.c_str(), &info) == 0) {
+        return true;
+    }
+    if (errno != ENOENT) {
+        throw StoreError(system_message("cannot access store", path));
+    }
+    return false;
+}
+
 } // namespace
+
+bool store_file_exists(const std::string& path) {
+    struct stat info {};
+    return stat_store(path, info);
+}
 
 std::unique_ptr<Connection> open_store_file(const std::string& dir, const std::string& path,
                                             OpenMode mode, int busy_timeout_ms, Clock clock) {
     struct stat info {};
-    const bool exists = stat(path.c_str(), &info) == 0;
-    if (!exists && errno != ENOENT) {
-        throw StoreError(system_message("cannot access store", path));
-    }
+    const bool exists = stat_store(path, info);
     if (!exists && mode != OpenMode::create) {
         return open_in_memory(busy_timeout_ms, std::move(clock));
     }

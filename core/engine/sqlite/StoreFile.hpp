@@ -20,6 +20,10 @@ using engine::OpenMode;
 std::unique_ptr<Connection> open_store_file(const std::string& dir, const std::string& path,
                                             OpenMode mode, int busy_timeout_ms, Clock clock);
 
+// Whether something is at the store path `path` (false only when nothing is; StoreError when
+// it cannot be told, e.g. for lack of permission on the directory).
+bool store_file_exists(const std::string& path);
+
 // An empty store in memory: tests, and reads of a store that does not exist.
 std::unique_ptr<Connection> open_in_memory(int busy_timeout_ms, Clock clock);
 
