@@ -73,26 +73,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 constexpr std::string_view k_version = "cacheman " CACHEMAN_VERSION;
 
-// The global options (CONTRACT.md "Global options before the command"), in the order help lists
-// them: one table serves CLI11's declarations and the overview that is written without CLI11.
-struct GlobalOption {
-    enum class Kind { help, version, text, flag };
-    Kind kind;
-    std::string_view names;
-    std::string_view description;
-    std::optional<std::string> GlobalOptions::*text = nullptr;
-    bool GlobalOptions::*flag = nullptr;
-};
 using Kind = GlobalOption::Kind;
-const GlobalOption k_globals[] = {
-    {Kind::help, "-h,--help", "Print this help message and exit"},
-    {Kind::text, "--dir", "Store directory (default: see below)", &GlobalOptions::dir},
-    {Kind::text, "-n,--namespace", "Namespace: the store file's name", &GlobalOptions::name_space},
-    {Kind::flag, "--json", "Print data as JSON", nullptr, &GlobalOptions::json},
-    {Kind::flag, "-q,--quiet", "Print no 'not found' messages", nullptr, &GlobalOptions::quiet},
-    {Kind::flag, "-v,--verbose", "Say what was done on stderr", nullptr, &GlobalOptions::verbose},
-    {Kind::version, "--version", "Display program version information and exit"},
-};
 
 // The words before the command: where the command is, and whether they ask for --version or
 // --help, which are answered before any CLI11 command tree is built (every command is a fresh
@@ -138,7 +119,7 @@ std::string help_row(std::string_view name, std::string_view description) {
 std::string overview() {
     std::string out =
         fmt::format("{}\nUsage: cacheman [OPTIONS] [SUBCOMMAND]\n\nOptions:\n", k_description);
-    for (const auto& option : k_globals) {
+    for (const auto& option : global_options()) {
         const bool takes_value = option.kind == Kind::text;
         out += help_row(takes_value ? fmt::format("{} TEXT", option.names) : option.names,
                         option.description);
@@ -172,7 +153,7 @@ void refuse_unknown_command(std::string_view word) {
 }
 
 void declare_globals(CLI::App& app, GlobalOptions& global) {
-    for (const auto& option : k_globals) {
+    for (const auto& option : global_options()) {
         const std::string names(option.names);
         const std::string description(option.description);
         switch (option.kind) {
@@ -190,6 +171,29 @@ void declare_globals(CLI::App& app, GlobalOptions& global) {
             break;
         }
     }
+}
+
+// The first word after the command that looks like an option but is neither one of the
+// command's nor a global one (`get -rf k`), so that a parse error names it rather than what went
+// missing because of it.
+std::optional<std::string> unknown_option(CLI::App& command, int argc, char** argv, int index) {
+    for (int i = index + 1; i < argc; ++i) {
+        const std::string_view word = argv[i];
+        if (word == "--") {
+            break;
+        }
+        if (word.size() < 2 || word.front() != '-') {
+            continue;
+        }
+        // `--ttl=1s` is --ttl; `-rf` is -r then -f: its first letter decides.
+        const std::string name(word.starts_with("--") ? word.substr(0, word.find('='))
+                                                      : word.substr(0, 2));
+        if (command.get_option_no_throw(name) == nullptr && global_option_words(name) == 0 &&
+            name != "-h" && name != "--help") {
+            return std::string(word);
+        }
+    }
+    return std::nullopt;
 }
 
 int print_help(CLI::App& app, const std::string& topic) {
@@ -279,6 +283,11 @@ int run(int argc, char** argv) {
             write_out(std::string(version.what()) + "\n");
             return 0;
         } catch (const CLI::ParseError& error) {
+            if (word != nullptr) {
+                if (auto unknown = unknown_option(*app.get_subcommand(word), argc, argv, index)) {
+                    throw UsageError(fmt::format("unknown option '{}' for {}", *unknown, word));
+                }
+            }
             throw UsageError(error.what());
         }
         const int status = run_command(app, global, args);

@@ -2,6 +2,7 @@
 // help, completions and the man page can be checked against it.
 #pragma once
 
+#include "Globals.hpp"
 #include "base/Location.hpp"
 #include "run/RunOptions.hpp"
 #include "session/Namespace.hpp"
@@ -17,33 +18,6 @@ class App;
 }
 
 namespace cacheman::cli {
-
-// Global options, given before (or after) the command.
-struct GlobalOptions {
-    std::optional<std::string> dir;
-    std::optional<std::string> name_space;
-    bool json = false;
-    bool quiet = false;
-    bool verbose = false;
-};
-
-// Whether `word` is a global option that takes the next word as its value.
-inline bool global_option_takes_value(std::string_view word) {
-    return word == "--dir" || word == "-n" || word == "--namespace";
-}
-
-// How many words the global option that starts at `word` spans (its value included), or 0 when
-// `word` is not a global option. --help and --version are left out: after a command, they are
-// the command's.
-inline int global_option_words(std::string_view word) {
-    if (global_option_takes_value(word)) {
-        return 2;
-    }
-    const bool flag = word == "--json" || word == "-q" || word == "--quiet" || word == "-v" ||
-                      word == "--verbose";
-    const bool with_value = word.rfind("--dir=", 0) == 0 || word.rfind("--namespace=", 0) == 0;
-    return flag || with_value ? 1 : 0;
-}
 
 // The arguments any command may take; each command binds the ones it uses.
 struct Arguments {
