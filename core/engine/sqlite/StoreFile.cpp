@@ -6,6 +6,9 @@
 #include "engine/sqlite/Transaction.hpp"
 
 #include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
@@ -106,14 +109,46 @@ void identify_or_initialise(Connection& connection, std::int64_t file_size) {
 // a half-initialised file or one still switching its journal mode; a process killed meanwhile
 // leaves only its temporary file. link(2) never replaces: when another process created the
 // store first, its store is used.
+// Removes the temporary files of creations that were killed (their process is gone).
+void sweep_killed_creations(const std::string& path) {
+    const auto slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+    const std::string prefix = path.substr(slash + 1) + ".creating.";
+    DIR* listing = ::opendir(dir.c_str());
+    if (listing == nullptr) {
+        return;
+    }
+    while (const dirent* entry = ::readdir(listing)) {
+        const std::string_view name = entry->d_name;
+        if (!name.starts_with(prefix)) {
+            continue;
+        }
+        std::string_view pid_text = name.substr(prefix.size());
+        for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+            if (pid_text.ends_with(suffix)) {
+                pid_text.remove_suffix(std::string_view(suffix).size());
+            }
+        }
+        pid_t pid = 0;
+        const auto [end, error] =
+            std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
+        const bool whole = error == std::errc() && end == pid_text.data() + pid_text.size();
+        if (whole && pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+            ::unlinkat(::dirfd(listing), entry->d_name, 0);
+        }
+    }
+    ::closedir(listing);
+}
+
 void create_whole(const std::string& path, int busy_timeout_ms, const Clock& clock) {
+    sweep_killed_creations(path);
     const std::string temporary = path + ".creating." + std::to_string(getpid());
     ::unlink(temporary.c_str()); // left by a killed process that had this pid
     ensure_private_file(temporary);
     struct Remove {
         const std::string& file;
         ~Remove() {
-            for (const char* suffix : {"", "-wal", "-shm"}) {
+            for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
                 ::unlink((file + suffix).c_str());
             }
         }
