@@ -231,5 +231,36 @@ class FullDisk(CachemanTestCase):
         self.ok("check")
 
 
+class ReadsNeverWrite(CachemanTestCase):
+    def test_reads_of_a_zero_byte_store_leave_it_untouched(self):
+        os.makedirs(self.dir, mode=0o700)
+        store = os.path.join(self.dir, "default.sqlite")
+        open(store, "wb").close()
+        self.assertEqual(self.cm("get", "c", "k").code, 1)
+        self.assertEqual(self.ok("list").out, b"")
+        self.assertEqual(self.cm("keys", "c").code, 1)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["default.sqlite"])
+        self.assertEqual(os.path.getsize(store), 0)
+        self.ok("set", "c", "k", "v")  # a write makes it a store
+        self.assertEqual(self.get("c", "k"), b"v")
+
+    @unittest.skipUnless(os.geteuid() == 0, "mounts a tmpfs: needs root")
+    def test_reads_work_on_a_read_only_mount(self):
+        mount = os.path.join(self.tmp, "ro")
+        os.makedirs(mount)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", mount],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a tmpfs here")
+        try:
+            open(os.path.join(mount, "default.sqlite"), "wb").close()
+            self.env["CACHEMAN_DIR"] = mount
+            subprocess.run(["mount", "-o", "remount,ro", mount], check=True)
+            self.assertEqual(self.cm("get", "c", "k").code, 1, "a miss, not a store error")
+            self.assertEqual(self.ok("list").out, b"")
+            self.fails(3, "set", "c", "k", "v")
+        finally:
+            subprocess.run(["umount", mount], check=False)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -186,7 +186,9 @@ std::unique_ptr<Connection> open_store_file(const std::string& dir, const std::s
                                             OpenMode mode, int busy_timeout_ms, Clock clock) {
     struct stat info {};
     const bool exists = stat_store(path, info);
-    if (!exists && mode != OpenMode::create) {
+    // A zero-byte file is an empty store: a command that does not create one reads it as empty
+    // and writes nothing (reads never write, so they work on a read-only mount).
+    if ((!exists || (S_ISREG(info.st_mode) && info.st_size == 0)) && mode != OpenMode::create) {
         return open_in_memory(busy_timeout_ms, std::move(clock));
     }
     if (!exists) {
