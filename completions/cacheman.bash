@@ -118,7 +118,8 @@ _cacheman_run() {
                 ((i++))
                 break
                 ;;
-            --cache | --ttl | --stale | --watch | --env | --key) ((i += 2)) ;;
+            --cache | --ttl | --stale | --watch | --env | --key | --max-age | --dir | -n | \
+                --namespace) ((i += 2)) ;;
             -*) ((i++)) ;;
             *) break ;;
         esac
@@ -137,8 +138,8 @@ _cacheman_run() {
             _cacheman_files
         fi
     elif [[ $cur == -* ]] && ! $after_dashdash; then
-        COMPREPLY=($(compgen -W '-h --help --cache --ttl --stale --watch --env --key
-            --cache-failures --force --explain' -- "$cur"))
+        COMPREPLY=($(compgen -W '-h --help --cache --ttl --stale --watch --env --key --stdin
+            --max-age --cache-failures --replay-only --force --explain' -- "$cur"))
     else
         COMPREPLY=($(compgen -c -- "$cur"))
     fi

@@ -151,6 +151,41 @@ void print_explanation(const Context& ctx, const Explanation& explanation) {
     line("result", status);
 }
 
+// "5 s", "3 min", "2 h", "4 d": how long ago a result was recorded, for -v.
+std::string age_of(double seconds) {
+    const auto whole = static_cast<long long>(seconds < 0 ? 0 : seconds);
+    if (whole < 120) {
+        return fmt::format("{} s", whole);
+    }
+    if (whole < 7200) {
+        return fmt::format("{} min", whole / 60);
+    }
+    if (whole < 172800) {
+        return fmt::format("{} h", whole / 3600);
+    }
+    return fmt::format("{} d", whole / 86400);
+}
+
+// The line -v prints about the lookup: it says hit or miss.
+std::string hit_or_miss(const RunOutcome& outcome) {
+    const std::string age = outcome.age ? age_of(*outcome.age) : "";
+    switch (outcome.source) {
+    case RunSource::hit:
+        return "hit: replayed the result recorded " + age + " ago";
+    case RunSource::stale_hit:
+        return "hit: replayed the result recorded " + age + " ago; refreshing it in the background";
+    case RunSource::waited:
+        return "miss: another run executed it; replayed its result";
+    case RunSource::executed:
+        return "miss: ran the command";
+    case RunSource::missed:
+        return "miss: nothing to replay";
+    case RunSource::skipped:
+        break;
+    }
+    return "";
+}
+
 // Ends cacheman the way the interrupting signal would have, so the calling shell sees it.
 int die_of(int signal) {
     std::signal(signal, SIG_DFL);
@@ -233,7 +268,13 @@ int split_command(int argc, char** argv, int run_index, std::vector<std::string>
 }
 
 int run_run(Context& ctx) {
-    const RunRequest request = run_request(ctx.args.run, ctx.args.command, current_directory());
+    RunRequest request = run_request(ctx.args.run, ctx.args.command, current_directory());
+    std::optional<CapturedInput> input;
+    if (ctx.args.run.stdin) {
+        input.emplace(STDIN_FILENO);
+        request.spec.stdin = input->summary();
+        request.stdin_fd = input->fd();
+    }
     if (ctx.args.run.explain) {
         print_explanation(ctx, ctx.session(OpenMode::read).explain(request));
         return 0;
@@ -249,8 +290,14 @@ int run_run(Context& ctx) {
     } catch (const Interrupted&) {
         return die_of(interrupted());
     }
+    if (const std::string said = hit_or_miss(outcome); !said.empty()) {
+        ctx.note(said);
+    }
     if (!outcome.note.empty()) {
         ctx.note(outcome.note);
+    }
+    if (outcome.source == RunSource::missed) {
+        return ctx.not_found("no stored result to replay (--replay-only): ran nothing");
     }
     if (!outcome.warning.empty()) {
         print_error(outcome.warning);

@@ -266,10 +266,11 @@ pid_t spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
 }
 
 ProcessResult run_process(const std::vector<std::string>& argv, const OutputSink& on_stdout,
-                          const OutputSink& on_stderr) {
+                          const OutputSink& on_stderr, int stdin_fd) {
     Pipe out;
     Pipe err;
     SpawnOptions options;
+    options.stdin_fd = stdin_fd;
     options.stdout_fd = out.write_end;
     options.stderr_fd = err.write_end;
 

@@ -38,11 +38,12 @@ struct ProcessResult {
     double duration = 0; // wall-clock seconds
 };
 
-// Runs argv with the caller's stdin, handing its stdout and stderr to the sinks as they arrive.
+// Runs argv with the caller's stdin (or `stdin_fd`), handing its stdout and stderr to the sinks
+// as they arrive.
 // While it runs, forward_interrupt_to_child() (proc/Interrupt.hpp) sends to it, and after an
 // interrupt it returns as soon as the command has exited. Throws SpawnError as spawn() does.
 ProcessResult run_process(const std::vector<std::string>& argv, const OutputSink& on_stdout,
-                          const OutputSink& on_stderr);
+                          const OutputSink& on_stderr, int stdin_fd = -1);
 
 struct FilterResult {
     int exit_code = 0;

@@ -10,9 +10,15 @@ namespace cacheman {
 
 namespace {
 
+// Writes the recorded chunks to their streams in the order they arrived.
 void replay(const RunRecord& record, const OutputSink& out, const OutputSink& err) {
-    out(record.out);
-    err(record.err);
+    for (const auto& chunk : record.chunks) {
+        (chunk.stream == Stream::out ? out : err)(chunk.bytes);
+    }
+}
+
+double seconds_of(const Duration& duration) {
+    return static_cast<double>(duration.count()) / 1000.0;
 }
 
 } // namespace
@@ -31,6 +37,10 @@ std::optional<RunRecord> Memoizer::lookup(const RunRequest& request, const std::
     if (record && record->exit_code != 0 && !request.cache_failures) {
         return std::nullopt; // a stored failure replays only to runs that cache failures too
     }
+    if (record && request.max_age &&
+        m_results.now() - record->created_at >= seconds_of(*request.max_age)) {
+        return std::nullopt; // too old for this caller, whatever its TTL
+    }
     return record;
 }
 
@@ -38,8 +48,15 @@ bool Memoizer::is_stale(const RunRequest& request, const RunRecord& record) {
     if (!request.stale) {
         return false;
     }
-    const double limit = static_cast<double>(request.stale->count()) / 1000.0;
-    return m_results.now() - record.created_at >= limit;
+    return m_results.now() - record.created_at >= seconds_of(*request.stale);
+}
+
+RunOutcome Memoizer::replayed(const RunRecord& record, RunSource source, const OutputSink& out,
+                              const OutputSink& err) {
+    replay(record, out, err);
+    RunOutcome outcome{record.exit_code, source, 0, {}, {}, std::nullopt};
+    outcome.age = m_results.now() - record.created_at;
+    return outcome;
 }
 
 RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const OutputSink& err,
@@ -49,32 +66,34 @@ RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const
         auto flight = m_results.flights().try_lead(key.hex);
         const auto current = lookup(request, key.hex);
         if (!flight || (current && !is_stale(request, *current))) {
-            return {0, RunSource::skipped, 0, {}, {}}; // someone else refreshes, or already did
+            return {0, RunSource::skipped, 0, {}, {}, std::nullopt}; // refreshed elsewhere
         }
         return execute(request, key.hex, *flight, out, err);
     }
     if (!request.force) {
         if (const auto record = lookup(request, key.hex)) {
             const bool stale = is_stale(request, *record);
-            replay(*record, out, err);
+            RunOutcome outcome =
+                replayed(*record, stale ? RunSource::stale_hit : RunSource::hit, out, err);
             if (stale) {
                 start_refresh();
             }
-            return {record->exit_code, stale ? RunSource::stale_hit : RunSource::hit, 0, {}, {}};
+            return outcome;
         }
+    }
+    if (request.replay_only) {
+        return {1, RunSource::missed, 0, {}, {}, std::nullopt};
     }
     auto flight = m_results.flights().join(key.hex);
     if (flight->role() == engine::Flight::Role::follower) {
         if (const auto record = decode_run_record(flight->result())) {
-            replay(*record, out, err);
-            return {record->exit_code, RunSource::waited, 0, {}, {}};
+            return replayed(*record, RunSource::waited, out, err);
         }
     }
     if (!request.force) {
         // Another process may have stored it between the first look and taking the lead.
         if (const auto record = lookup(request, key.hex)) {
-            replay(*record, out, err);
-            return {record->exit_code, RunSource::hit, 0, {}, {}};
+            return replayed(*record, RunSource::hit, out, err);
         }
     }
     return execute(request, key.hex, *flight, out, err);
@@ -90,17 +109,18 @@ RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key,
     const ProcessResult result = run_process(
         request.spec.argv,
         [&](std::string_view chunk) {
-            record.out.append(chunk);
+            record.append(Stream::out, chunk);
             out(chunk);
         },
         [&](std::string_view chunk) {
-            record.err.append(chunk);
+            record.append(Stream::err, chunk);
             err(chunk);
-        });
+        },
+        request.stdin_fd);
     record.exit_code = result.exit_code;
     record.duration = result.duration;
 
-    RunOutcome outcome{result.exit_code, RunSource::executed, 0, {}, {}};
+    RunOutcome outcome{result.exit_code, RunSource::executed, 0, {}, {}, std::nullopt};
     if (const int signal = interrupted()) {
         outcome.interrupted_by = signal; // nothing stored, nothing published: waiters take over
         return outcome;

@@ -21,7 +21,10 @@ struct RunRequest {
     std::string cache = "run";
     std::optional<Duration> ttl;   // the entry expires after this
     std::optional<Duration> stale; // older than this: replay, and refresh in the background
+    std::optional<Duration> max_age; // older than this: a miss
+    int stdin_fd = -1;             // the command's stdin (-1: cacheman's own)
     bool cache_failures = false;   // store a non-zero exit too
+    bool replay_only = false;      // on a miss, execute nothing
     bool force = false;            // execute even on a hit, and overwrite
     bool refresh = false;          // the background refresh: lead or leave, never replay
 };
@@ -32,6 +35,7 @@ enum class RunSource {
     executed,  // the command ran here
     waited,    // another process ran it; its result was replayed
     skipped,   // a refresh found nothing to do
+    missed,    // --replay-only found nothing to replay
 };
 
 struct RunOutcome {
@@ -40,6 +44,7 @@ struct RunOutcome {
     int interrupted_by = 0; // the signal that interrupted the run (nothing was stored)
     std::string warning;    // a problem that did not change the command's result
     std::string note;       // what -v says besides hit or miss
+    std::optional<double> age; // of the replayed result, in seconds
 };
 
 struct Explanation {
@@ -88,6 +93,9 @@ class Memoizer {
     // The stored record for `key`, when the request may replay it.
     std::optional<RunRecord> lookup(const RunRequest& request, const std::string& key,
                                     std::optional<double>* expires = nullptr);
+    // Replays a stored (or published) record.
+    RunOutcome replayed(const RunRecord& record, RunSource source, const OutputSink& out,
+                        const OutputSink& err);
     RunOutcome execute(const RunRequest& request, const std::string& key, engine::Flight& flight,
                        const OutputSink& out, const OutputSink& err);
     [[nodiscard]] bool is_stale(const RunRequest& request, const RunRecord& record);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -174,6 +175,46 @@ std::string quoted_list(const std::vector<std::string>& items) {
 
 } // namespace
 
+CapturedInput::CapturedInput(int fd) {
+    m_fd = ::memfd_create("cacheman-stdin", MFD_CLOEXEC);
+    if (m_fd < 0) {
+        throw StoreError(std::string("cannot hold stdin: ") + std::strerror(errno));
+    }
+    Hasher hasher;
+    char buffer[1 << 16];
+    while (true) {
+        const ssize_t got = ::read(fd, buffer, sizeof buffer);
+        if (got == 0) {
+            break;
+        }
+        if (got < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            const int error = errno;
+            ::close(m_fd);
+            throw UsageError(std::string("cannot read stdin: ") + std::strerror(error));
+        }
+        hasher.raw(buffer, static_cast<std::size_t>(got));
+        for (ssize_t put = 0; put < got;) {
+            const ssize_t wrote = ::write(m_fd, buffer + put, static_cast<std::size_t>(got - put));
+            if (wrote < 0 && errno != EINTR) {
+                const int error = errno;
+                ::close(m_fd);
+                throw StoreError(std::string("cannot hold stdin: ") + std::strerror(error));
+            }
+            put += wrote > 0 ? wrote : 0;
+        }
+        m_summary.bytes += static_cast<std::uint64_t>(got);
+    }
+    m_summary.digest = hasher.hex();
+    ::lseek(m_fd, 0, SEEK_SET);
+}
+
+CapturedInput::~CapturedInput() {
+    ::close(m_fd);
+}
+
 RunKey compute_run_key(const RunSpec& spec, const EnvLookup& env) {
     Hasher hasher;
     RunKey key;
@@ -202,10 +243,18 @@ RunKey compute_run_key(const RunSpec& spec, const EnvLookup& env) {
     for (const auto& path : spec.watch_paths) {
         key.parts.push_back(hash_watch(hasher, path));
     }
-    if (spec.extra_key) {
+    for (const auto& extra : spec.extra_keys) {
         hasher.field("key");
-        hasher.field(*spec.extra_key);
-        key.parts.push_back({"key", "'" + *spec.extra_key + "'"});
+        hasher.field(extra);
+        key.parts.push_back({"key", "'" + extra + "'"});
+    }
+    if (spec.stdin) {
+        hasher.field("stdin");
+        hasher.field(spec.stdin->digest);
+        key.parts.push_back({"stdin", std::to_string(spec.stdin->bytes) + " bytes, hash " +
+                                          spec.stdin->digest.substr(0, 16)});
+    } else {
+        key.parts.push_back({"stdin", "not part of the key (--stdin makes it one)"});
     }
     key.hex = hasher.hex();
     return key;

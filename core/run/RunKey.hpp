@@ -4,18 +4,26 @@
 
 #include "base/Location.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace cacheman {
 
+// What a stream of input hashed to (run --stdin).
+struct InputSummary {
+    std::uint64_t bytes = 0;
+    std::string digest; // 32 hex digits
+};
+
 struct RunSpec {
     std::vector<std::string> argv;        // the command and its arguments
     std::string cwd;                      // working directory
     std::vector<std::string> env_names;   // --env: these variables' values (unset differs from "")
     std::vector<std::string> watch_paths; // --watch: these paths' contents
-    std::optional<std::string> extra_key; // --key
+    std::vector<std::string> extra_keys;  // --key, in order
+    std::optional<InputSummary> stdin;    // --stdin: the bytes it will receive
 };
 
 struct KeyPart {
@@ -26,6 +34,23 @@ struct KeyPart {
 struct RunKey {
     std::string hex; // 32 hex digits: the cache entry's key
     std::vector<KeyPart> parts;
+};
+
+// stdin read to its end into an unlinked file (memory-backed), hashed on the way: the command
+// gets the same bytes from fd(). Memory stays bounded whatever the size.
+class CapturedInput {
+  public:
+    // Throws UsageError when `fd` cannot be read, StoreError when no file can hold it.
+    explicit CapturedInput(int fd);
+    ~CapturedInput();
+    CapturedInput(const CapturedInput&) = delete;
+    CapturedInput& operator=(const CapturedInput&) = delete;
+    [[nodiscard]] int fd() const { return m_fd; }
+    [[nodiscard]] const InputSummary& summary() const { return m_summary; }
+
+  private:
+    int m_fd = -1;
+    InputSummary m_summary;
 };
 
 // Hashes the spec. A watched file contributes its bytes; a directory every entry below it

@@ -1,6 +1,7 @@
 #include "run/RunOptions.hpp"
 
 #include "base/Duration.hpp"
+#include "base/Error.hpp"
 #include "base/Names.hpp"
 
 #include <type_traits>
@@ -56,14 +57,22 @@ RunRequest run_request(const RunOptions& options, const std::vector<std::string>
     request.spec.cwd = std::move(cwd);
     request.spec.env_names = options.env;
     request.spec.watch_paths = options.watch;
-    request.spec.extra_key = options.key;
+    request.spec.extra_keys = options.key;
     request.cache = options.cache;
     if (options.ttl) {
         request.ttl = parse_duration(*options.ttl);
     }
     if (options.stale) {
+        if (options.stdin) {
+            throw UsageError("--stale cannot be used with --stdin: a background refresh has no "
+                             "stdin to read");
+        }
         request.stale = parse_duration(*options.stale);
     }
+    if (options.max_age) {
+        request.max_age = parse_duration(*options.max_age);
+    }
+    request.replay_only = options.replay_only;
     request.cache_failures = options.cache_failures;
     request.force = options.force;
     request.refresh = options.background_refresh;

@@ -18,8 +18,11 @@ struct RunOptions {
     std::optional<std::string> stale;
     std::vector<std::string> watch;
     std::vector<std::string> env;
-    std::optional<std::string> key;
+    std::vector<std::string> key;
+    std::optional<std::string> max_age;
+    bool stdin = false;
     bool cache_failures = false;
+    bool replay_only = false;
     bool force = false;
     bool explain = false;
     bool background_refresh = false;
@@ -43,9 +46,16 @@ template <class Options, class Visitor> void visit_run_options(Options& options,
           options.watch);
     visit(RunOptionInfo{"--env", "An environment variable whose value is part of the key", true},
           options.env);
-    visit(RunOptionInfo{"--key", "An extra string that is part of the key", true}, options.key);
+    visit(RunOptionInfo{"--key", "An extra string that is part of the key (repeatable)", true},
+          options.key);
+    visit(RunOptionInfo{"--stdin", "Read stdin to its end: its bytes are part of the key", false},
+          options.stdin);
+    visit(RunOptionInfo{"--max-age", "A result older than this is a miss, whatever its TTL", true},
+          options.max_age);
     visit(RunOptionInfo{"--cache-failures", "Store a non-zero exit too", true},
           options.cache_failures);
+    visit(RunOptionInfo{"--replay-only", "Replay a hit; on a miss run nothing and exit 1", false},
+          options.replay_only);
     visit(RunOptionInfo{"--force", "Run even on a hit, and overwrite the result", false},
           options.force);
     visit(RunOptionInfo{"--explain", "Print the key's parts and whether it would hit; run nothing",

@@ -7,7 +7,8 @@ namespace cacheman {
 
 namespace {
 
-constexpr std::string_view k_magic{"cacheman-run\x01", 13};
+constexpr std::string_view k_magic_v1{"cacheman-run\x01", 13};
+constexpr std::string_view k_magic{"cacheman-run\x02", 13};
 
 template <typename T> void put(std::string& out, T value) {
     char bytes[sizeof(T)];
@@ -34,34 +35,97 @@ bool take_bytes(std::string_view& in, std::string& value) {
     return true;
 }
 
+bool take_header(std::string_view& in, RunRecord& record) {
+    std::int32_t code = 0;
+    if (!take(in, code) || !take(in, record.duration) || !take(in, record.created_at)) {
+        return false;
+    }
+    record.exit_code = code;
+    return true;
+}
+
+std::optional<RunRecord> decode_v1(std::string_view bytes) {
+    RunRecord record;
+    std::string out;
+    std::string err;
+    if (!take_header(bytes, record) || !take_bytes(bytes, out) || !take_bytes(bytes, err) ||
+        !bytes.empty()) {
+        return std::nullopt;
+    }
+    record.append(Stream::out, out);
+    record.append(Stream::err, err);
+    return record;
+}
+
 } // namespace
 
-std::string encode(const RunRecord& record) {
+void RunRecord::append(Stream stream, std::string_view bytes) {
+    if (bytes.empty()) {
+        return;
+    }
+    if (!chunks.empty() && chunks.back().stream == stream) {
+        chunks.back().bytes.append(bytes);
+    } else {
+        chunks.push_back({stream, std::string(bytes)});
+    }
+}
+
+std::string RunRecord::bytes_of(Stream stream) const {
     std::string out;
-    out.reserve(k_magic.size() + 40 + record.out.size() + record.err.size());
+    for (const auto& chunk : chunks) {
+        if (chunk.stream == stream) {
+            out += chunk.bytes;
+        }
+    }
+    return out;
+}
+
+std::string encode(const RunRecord& record) {
+    std::size_t size = k_magic.size() + 28;
+    for (const auto& chunk : record.chunks) {
+        size += 9 + chunk.bytes.size();
+    }
+    std::string out;
+    out.reserve(size);
     out.append(k_magic);
     put<std::int32_t>(out, record.exit_code);
     put<double>(out, record.duration);
     put<double>(out, record.created_at);
-    put<std::uint64_t>(out, record.out.size());
-    out.append(record.out);
-    put<std::uint64_t>(out, record.err.size());
-    out.append(record.err);
+    put<std::uint64_t>(out, record.chunks.size());
+    for (const auto& chunk : record.chunks) {
+        put<unsigned char>(out, static_cast<unsigned char>(chunk.stream));
+        put<std::uint64_t>(out, chunk.bytes.size());
+        out.append(chunk.bytes);
+    }
     return out;
 }
 
 std::optional<RunRecord> decode_run_record(std::string_view bytes) {
-    if (bytes.substr(0, k_magic.size()) != k_magic) {
-        return std::nullopt;
+    const std::string_view magic = bytes.substr(0, k_magic.size());
+    bytes.remove_prefix(magic.size());
+    if (magic == k_magic_v1) {
+        return decode_v1(bytes);
     }
-    bytes.remove_prefix(k_magic.size());
     RunRecord record;
-    std::int32_t code = 0;
-    if (!take(bytes, code) || !take(bytes, record.duration) || !take(bytes, record.created_at) ||
-        !take_bytes(bytes, record.out) || !take_bytes(bytes, record.err) || !bytes.empty()) {
+    std::uint64_t count = 0;
+    if (magic != k_magic || !take_header(bytes, record) || !take(bytes, count) ||
+        count > bytes.size() / 9) {
         return std::nullopt;
     }
-    record.exit_code = code;
+    record.chunks.reserve(count);
+    for (std::uint64_t i = 0; i < count; ++i) {
+        unsigned char stream = 0;
+        Chunk chunk;
+        if (!take(bytes, stream) || (stream != 1 && stream != 2) ||
+            !take_bytes(bytes, chunk.bytes)) {
+            return std::nullopt;
+        }
+        chunk.stream = static_cast<Stream>(stream);
+        record.chunks.push_back(std::move(chunk));
+    }
+    if (!bytes.empty()) {
+        return std::nullopt;
+    }
     return record;
 }
 

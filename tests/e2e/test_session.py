@@ -206,6 +206,93 @@ class RunOutputErrors(CachemanTestCase):
                          2000000, "the whole result was stored")
 
 
+class RunOptionsOfPeers(CachemanTestCase):
+    """Replay as it happened, and the run options other memoizers have (issue 10)."""
+
+    def counter(self):
+        path = os.path.join(self.tmp, "count")
+        return ["sh", "-c", 'echo x >> "%s"; wc -l < "%s"' % (path, path)]
+
+    def test_a_hit_replays_stdout_and_stderr_interleaved_as_written(self):
+        # On the miss, each write waits until the test has read the one before it from
+        # cacheman's live output: the order of arrival is the command's order.
+        gates = [os.path.join(self.tmp, "gate%d" % i) for i in range(3)]
+        wait = 'until [ -e "%s" ]; do sleep 0.01; done'
+        script = "; ".join(["echo 1", wait % gates[0], "echo 2 >&2", wait % gates[1], "echo 3",
+                            wait % gates[2], "echo 4 >&2"])
+        proc = self.popen("run", "--", "sh", "-c", script, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE)
+        try:
+            for stream, line, gate in ((proc.stdout, b"1\n", gates[0]),
+                                       (proc.stderr, b"2\n", gates[1]),
+                                       (proc.stdout, b"3\n", gates[2])):
+                self.assertEqual(stream.readline(), line)
+                open(gate, "w").close()
+            self.assertEqual(proc.stderr.readline(), b"4\n")
+            self.assertEqual(proc.wait(timeout=60), 0)
+        finally:
+            proc.stdout.close()
+            proc.stderr.close()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        merged = subprocess.run([BIN, "run", "--", "sh", "-c", script], env=self.env,
+                                cwd=self.tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                timeout=60)
+        self.assertEqual(merged.stdout, b"1\n2\n3\n4\n", "2>&1 sees the live order")
+        split = self.ok("run", "--", "sh", "-c", script)
+        self.assertEqual((split.out, split.err), (b"1\n3\n", b"2\n4\n"), "each its own bytes")
+
+    def test_stdin_is_part_of_the_key_only_with_stdin(self):
+        self.assertEqual(self.ok("run", "--", "cat", input=b"b").out, b"b")
+        self.assertEqual(self.ok("run", "--", "cat", input=b"z").out, b"b",
+                         "without --stdin, stdin is not part of the key")
+        self.assertEqual(self.ok("run", "--stdin", "--", "cat", input=b"z").out, b"z")
+        self.assertEqual(self.ok("run", "--stdin", "--", "cat", input=b"y").out, b"y")
+        big = os.urandom(3 << 20)
+        self.assertEqual(self.ok("run", "--stdin", "--", "cat", input=big).out, big)
+        self.assertEqual(self.ok("run", "--stdin", "--", "wc", "-c", input=big).out.strip(),
+                         str(len(big)).encode())
+        explained = json.loads(self.ok("--json", "run", "--explain", "--", "cat").text)
+        self.assertIn({"part": "stdin", "value": "not part of the key (--stdin makes it one)"},
+                      explained["parts"])
+        self.fails(2, "run", "--stdin", "--stale", "1h", "--", "cat")
+
+    def test_keys_are_repeatable_and_ordered(self):
+        runs = [("--key", "a", "--key", "b"), ("--key", "b", "--key", "a"), ("--key", "a",)]
+        outputs = [self.ok("run", *keys, "--", *self.counter()).out for keys in runs]
+        self.assertEqual(outputs, [b"1\n", b"2\n", b"3\n"])
+        self.assertEqual(self.ok("run", "--key", "a", "--key", "b", "--", *self.counter()).out,
+                         b"1\n")
+
+    def test_max_age_treats_an_older_result_as_a_miss(self):
+        clock = {"CACHEMAN_TEST": "1", "CACHEMAN_NOW": "1800000000"}
+        self.assertEqual(self.ok("run", "--", *self.counter(), env=clock).out, b"1\n")
+        later = dict(clock, CACHEMAN_NOW="1800000100")
+        self.assertEqual(self.ok("run", "--max-age", "2m", "--", *self.counter(), env=later).out,
+                         b"1\n", "100 s old, younger than 2 m")
+        self.assertEqual(self.ok("run", "--max-age", "90s", "--", *self.counter(), env=later).out,
+                         b"2\n", "older than 90 s: executed again")
+        self.fails(2, "run", "--max-age", "soon", "--", "true")
+
+    def test_replay_only(self):
+        r = self.cm("run", "--replay-only", "--", *self.counter())
+        self.assertEqual((r.code, r.out), (1, b""))
+        self.assertIn(b"no stored result", r.err)
+        self.assertEqual(self.cm("-q", "run", "--replay-only", "--", *self.counter()).err, b"")
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "count")), "nothing executed")
+        self.ok("run", "--", *self.counter())
+        self.assertEqual(self.ok("run", "--replay-only", "--", *self.counter()).out, b"1\n")
+
+    def test_verbose_says_hit_or_miss(self):
+        clock = {"CACHEMAN_TEST": "1", "CACHEMAN_NOW": "1800000000"}
+        miss = self.ok("-v", "run", "--", "echo", "v", env=clock)
+        self.assertEqual(miss.err, b"cacheman: miss: ran the command\n")
+        hit = self.ok("run", "-v", "--", "echo", "v", env=dict(clock, CACHEMAN_NOW="1800000005"))
+        self.assertEqual(hit.err, b"cacheman: hit: replayed the result recorded 5 s ago\n")
+        self.assertEqual(self.ok("run", "--", "echo", "v").err, b"", "silent without -v")
+
+
 @unittest.skipUnless(os.geteuid() == 0, "mounts a small tmpfs: needs root")
 class FullDisk(CachemanTestCase):
     def setUp(self):

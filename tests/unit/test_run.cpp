@@ -143,15 +143,29 @@ struct MemoFixture {
 
 } // namespace
 
+RunRecord record_of(int exit_code, double duration, double created_at, std::string_view out,
+                    std::string_view err) {
+    RunRecord record{exit_code, duration, created_at, {}};
+    record.append(Stream::out, out);
+    record.append(Stream::err, err);
+    return record;
+}
+
 TEST_CASE("run records round-trip and refuse anything else", "[run]") {
-    RunRecord record{3, 1.25, 1700000000.5, std::string("out\0put", 7), "err"};
+    RunRecord record = record_of(3, 1.25, 1700000000.5, std::string("out\0put", 7), "err");
+    record.append(Stream::out, "more");
+    record.append(Stream::out, " out");
     const auto decoded = decode_run_record(encode(record));
     REQUIRE(decoded);
     CHECK(decoded->exit_code == 3);
     CHECK(decoded->duration == 1.25);
     CHECK(decoded->created_at == 1700000000.5);
-    CHECK(decoded->out == record.out);
-    CHECK(decoded->err == "err");
+    // In arrival order, adjacent writes to one stream merged.
+    CHECK(decoded->chunks == std::vector<Chunk>{{Stream::out, std::string("out\0put", 7)},
+                                                {Stream::err, "err"},
+                                                {Stream::out, "more out"}});
+    CHECK(decoded->bytes_of(Stream::out) == std::string("out\0putmore out", 15));
+    CHECK(decoded->bytes_of(Stream::err) == "err");
     const std::string bytes = encode(record);
     CHECK_FALSE(decode_run_record(bytes.substr(0, bytes.size() - 1)));
     CHECK_FALSE(decode_run_record(bytes + "x"));
@@ -159,9 +173,26 @@ TEST_CASE("run records round-trip and refuse anything else", "[run]") {
     CHECK_FALSE(decode_run_record(""));
 }
 
+TEST_CASE("a version 1 run record decodes as stdout then stderr", "[run]") {
+    std::string v1("cacheman-run\x01", 13);
+    const auto put = [&v1](const auto& value) {
+        v1.append(reinterpret_cast<const char*>(&value), sizeof value);
+    };
+    put(std::int32_t{2});
+    put(0.5);
+    put(1700000000.0);
+    put(std::uint64_t{3});
+    v1 += "out";
+    put(std::uint64_t{0});
+    const auto decoded = decode_run_record(v1);
+    REQUIRE(decoded);
+    CHECK(decoded->exit_code == 2);
+    CHECK(decoded->chunks == std::vector<Chunk>{{Stream::out, "out"}});
+}
+
 TEST_CASE("the run key covers argv, cwd, env and --key", "[run][key]") {
     const auto env = env_of({{"A", "1"}, {"EMPTY", ""}});
-    RunSpec spec{{"echo", "a b"}, "/w", {}, {}, std::nullopt};
+    RunSpec spec{{"echo", "a b"}, "/w", {}, {}, {}};
     const std::string base = compute_run_key(spec, env).hex;
     CHECK(base.size() == 32);
     CHECK(compute_run_key(spec, env).hex == base); // stable
@@ -187,8 +218,22 @@ TEST_CASE("the run key covers argv, cwd, env and --key", "[run][key]") {
     CHECK(compute_run_key(with_env, env).hex != empty);
 
     RunSpec keyed = spec;
-    keyed.extra_key = "v2";
-    CHECK(compute_run_key(keyed, env).hex != base);
+    keyed.extra_keys = {"v2"};
+    const std::string v2 = compute_run_key(keyed, env).hex;
+    CHECK(v2 != base);
+    keyed.extra_keys = {"v2", "x"};
+    const std::string v2x = compute_run_key(keyed, env).hex;
+    CHECK(v2x != v2);
+    keyed.extra_keys = {"x", "v2"};
+    CHECK(compute_run_key(keyed, env).hex != v2x); // order matters
+    keyed.extra_keys = {"v2x"};
+    CHECK(compute_run_key(keyed, env).hex != v2x); // fields are delimited
+
+    RunSpec with_stdin = spec;
+    with_stdin.stdin = InputSummary{3, "0123456789abcdef0123456789abcdef"};
+    CHECK(compute_run_key(with_stdin, env).hex != base);
+    CHECK(compute_run_key(spec, env).parts.back().description ==
+          "not part of the key (--stdin makes it one)");
 }
 
 TEST_CASE("watched files and directories are hashed by contents", "[run][key]") {
@@ -197,7 +242,7 @@ TEST_CASE("watched files and directories are hashed by contents", "[run][key]") 
     std::filesystem::create_directories(dir / "nested");
     write(dir / "a.txt", "one");
     write(dir / "nested" / "b.txt", "two");
-    RunSpec spec{{"make"}, "/w", {}, {dir.string()}, std::nullopt};
+    RunSpec spec{{"make"}, "/w", {}, {dir.string()}, {}};
     const auto key = [&] { return compute_run_key(spec).hex; };
 
     const std::string first = key();
@@ -215,9 +260,9 @@ TEST_CASE("watched files and directories are hashed by contents", "[run][key]") 
     std::filesystem::rename(dir / "z.txt", dir / "a.txt");
     CHECK(key() == first);
 
-    RunSpec missing{{"make"}, "/w", {}, {(tmp.path() / "nope").string()}, std::nullopt};
+    RunSpec missing{{"make"}, "/w", {}, {(tmp.path() / "nope").string()}, {}};
     const auto missing_key = compute_run_key(missing);
-    CHECK(missing_key.parts.back().description == "missing");
+    CHECK(missing_key.parts.at(2).description == "missing"); // argv, cwd, then the watch
     write(tmp.path() / "nope", "");
     CHECK(compute_run_key(missing).hex != missing_key.hex);
 }
@@ -282,8 +327,8 @@ TEST_CASE("the memoizer executes once, then replays", "[run][memo]") {
     CHECK_FALSE(stored.expires);
     const auto record = decode_run_record(stored.value);
     REQUIRE(record);
-    CHECK(record->out == "out");
-    CHECK(record->err == "err");
+    CHECK(record->bytes_of(Stream::out) == "out");
+    CHECK(record->bytes_of(Stream::err) == "err");
     CHECK(record->created_at == f.results.clock);
 
     const auto second = f.run(request);
@@ -375,7 +420,7 @@ TEST_CASE("the memoizer replays a stale entry and starts a refresh", "[run][memo
 TEST_CASE("the memoizer replays the result of the leader it waited for", "[run][memo][flight]") {
     MemoFixture f;
     const RunRequest request = f.counting();
-    RunRecord record{3, 0.5, f.results.clock, "leader's out", "leader's err"};
+    RunRecord record = record_of(3, 0.5, f.results.clock, "leader's out", "leader's err");
     f.results.fake_flights.leader_result = encode(record);
     const auto outcome = f.run(request);
     CHECK(outcome.source == RunSource::waited);
