@@ -65,8 +65,10 @@ class RunTestCase(CachemanTestCase):
         pids = {p.pid for p in procs}
 
         def state():
+            # The gate first: a step that waits there has already counted its execution.
+            at_gate = bool(gate.waiters())
             steps, waiting = self.executions(), len(self.flight_waiters() & pids)
-            if steps > 1 or (gate.waiters() and waiting == followers):
+            if steps > 1 or (at_gate and waiting == followers):
                 return steps, waiting
             return None
         self.assertEqual(self.wait_until(state, what="%d runs to wait for one" % followers),
