@@ -48,15 +48,14 @@ TEST_CASE("an unset or empty CACHEMAN_NOW leaves the system clock", "[clock]") {
 }
 
 TEST_CASE("an invalid CACHEMAN_NOW under CACHEMAN_TEST=1 is a usage error", "[clock]") {
-    for (const char* bad : {"x", "-1", "+1", "1e9", "1.", ".5", "1.5.5", " 1", "1 ", "1s",
-                            "0x10", "inf", "nan", "253402300800", "99999999999999999999"}) {
+    for (const char* bad : {"x", "-1", "+1", "1e9", "1.", ".5", "1.5.5", " 1", "1 ", "1s", "0x10",
+                            "inf", "nan", "253402300800", "99999999999999999999"}) {
         INFO(bad);
         CHECK_THROWS_AS(test_clock_time(fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", bad}})),
                         UsageError);
     }
-    CHECK_THROWS_WITH(
-        test_clock_time(fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", "soon"}})),
-        Catch::Contains("invalid CACHEMAN_NOW 'soon'"));
+    CHECK_THROWS_WITH(test_clock_time(fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", "soon"}})),
+                      Catch::Contains("invalid CACHEMAN_NOW 'soon'"));
 }
 
 TEST_CASE("unix_now uses an injected clock before anything else", "[clock]") {
