@@ -1,5 +1,6 @@
 #include "Commands.hpp"
 
+#include "base/Clock.hpp"
 #include "base/Duration.hpp"
 #include "Embedded.hpp"
 #include "base/Error.hpp"
@@ -351,6 +352,9 @@ Namespace& Context::session(OpenMode mode) {
     if (!m_session) {
         engine::EngineOptions options;
         options.busy_timeout_ms = busy_timeout_ms();
+        // Checked here so that an invalid test clock fails every command that opens a store,
+        // not only those that happen to read the time.
+        (void)process_test_clock_time();
         m_session = Namespace::open(location(), mode, options);
     }
     return *m_session;

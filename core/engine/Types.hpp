@@ -26,7 +26,8 @@ enum class OpenMode {
 struct EngineOptions {
     // How long a writer waits for another process's lock before failing (LockedError).
     int busy_timeout_ms = 10'000;
-    // Unix time in seconds; the system clock when empty. Tests inject a fake one.
+    // Unix time in seconds; when empty, unix_now()'s: the system clock or the test clock
+    // (CACHEMAN_TEST=1, CACHEMAN_NOW). Tests inject a fake one.
     std::function<double()> clock;
 };
 

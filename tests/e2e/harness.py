@@ -2,12 +2,19 @@
 
 Every test gets its own temporary directory and a clean environment (only PATH, plus what the
 test sets), so nothing leaks from the developer's own ~/.cache or CACHEMAN_* variables.
+
+Tests never sleep and never measure time. What depends on the time (TTLs, --stale, auto-sync
+windows, the log) runs on the test clock, set_now(); what depends on another process reaching a
+point waits for an observable sign of it with wait_until(): a lock it holds or waits for
+(/proc/locks), a process that is asleep in the kernel, a file it wrote.
 """
+import fcntl
 import os
 import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
 import unittest
 
 BIN = os.environ.get("CACHEMAN_BIN") or shutil.which("cacheman")
@@ -34,8 +41,71 @@ class Result:
         return f"Result(code={self.code}, out={self.out[:200]!r}, err={self.err[:300]!r})"
 
 
+# Where the test clock starts in tests that set it: a whole second, so that times are exact.
+CLOCK_START = 1_700_000_000
+
+
+def format_seconds(seconds):
+    """Unix seconds as CACHEMAN_NOW takes them: digits, and a fraction when there is one."""
+    if float(seconds).is_integer():
+        return str(int(seconds))
+    return ("%.6f" % seconds).rstrip("0")
+
+
+def flock_waiters(path):
+    """The pids of the processes blocked waiting for a flock() on the file at `path` (they are
+    listed in /proc/locks with "->"), or an empty set when the file does not exist."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return set()
+    dev_ino = "%02x:%02x:%d" % (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino)
+    waiters = set()
+    with open("/proc/locks") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) > 6 and fields[1] == "->" and fields[2] == "FLOCK" and fields[6] == dev_ino:
+                waiters.add(int(fields[5]))
+    return waiters
+
+
+def is_sleeping(pid):
+    """Whether process `pid` is asleep in nanosleep (SQLite's busy handler between two tries of
+    a lock that another process holds)."""
+    try:
+        with open("/proc/%d/wchan" % pid) as f:
+            return "nanosleep" in f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+class Gate:
+    """A file lock that the test holds, for a shell step to wait on without sleeping: the step
+    runs `flock GATE true` (see wait_cmd), which blocks until the test calls release(). The step
+    shows up in flock_waiters(gate.path) while it waits."""
+
+    def __init__(self, path):
+        self.path = path
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    @property
+    def wait_cmd(self):
+        return "flock '%s' true" % self.path
+
+    def waiters(self):
+        return flock_waiters(self.path)
+
+    def release(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 class CachemanTestCase(unittest.TestCase):
     """Base class: self.dir is a fresh CACHEMAN_DIR; self.cm(...) runs the binary."""
+
+    CLOCK_START = CLOCK_START
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="cacheman-e2e-")
@@ -45,10 +115,58 @@ class CachemanTestCase(unittest.TestCase):
             "HOME": os.path.join(self.tmp, "home"),
             "CACHEMAN_DIR": self.dir,
         }
+        self._gates = []
 
     def tearDown(self):
+        for gate in self._gates:
+            gate.release()
         subprocess.run(["chmod", "-R", "u+rwx", self.tmp], check=False)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- time and waiting ----------------------------------------------------------------------
+    def set_now(self, seconds):
+        """Every later command of this test (and the hooks and commands it starts) runs at
+        `seconds`, unix time, by the test clock (CACHEMAN_TEST=1 with CACHEMAN_NOW)."""
+        self.env["CACHEMAN_TEST"] = "1"
+        self.env["CACHEMAN_NOW"] = format_seconds(seconds)
+
+    def wait_until(self, condition, timeout=60.0, what="condition"):
+        """Polls condition() until it returns a true value, which it returns. The timeout only
+        ends a wait for something that never happens: it is generous, never a measurement."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = condition()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                self.fail("timed out after %.0f s waiting for %s" % (timeout, what))
+            time.sleep(0.01)
+
+    def gate(self, name="gate"):
+        """A Gate in this test's directory, released at the latest when the test ends."""
+        gate = Gate(os.path.join(self.tmp, name))
+        self._gates.append(gate)
+        return gate
+
+    def live_pids(self):
+        """The processes that run with this test's CACHEMAN_DIR (cacheman, its hooks and steps,
+        detached ones included), zombies excepted."""
+        mark = ("CACHEMAN_DIR=" + self.dir).encode()
+        pids = set()
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/environ" % entry, "rb") as f:
+                    if mark in f.read().split(b"\0"):
+                        pids.add(int(entry))
+            except OSError:
+                pass
+        return pids
+
+    def wait_for_quiet(self):
+        """Waits until no process of this test is left (a detached refresh included)."""
+        self.wait_until(lambda: not self.live_pids(), what="this test's processes to end")
 
     def put_binary_on_path(self):
         """Makes `cacheman` on PATH the binary under test (for scripts and shell completions)."""

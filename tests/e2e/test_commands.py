@@ -7,7 +7,6 @@ are out of scope here.
 import json
 import os
 import re
-import time
 import unittest
 
 from harness import CachemanTestCase
@@ -507,15 +506,12 @@ class ExportImport(CommandTestCase):
         self.assertEqual(self.ok("export", "c").out, b'{"key": "b", "value_base64": "/wA="}\n')
 
     def test_expires_for_ttl_entries(self):
-        before = time.time()
+        self.set_now(self.CLOCK_START + 0.25)
         self.ok("set", "--ttl", "100s", "c", "t", "x")
-        after = time.time()
         line = self.ok("export", "c").out
         m = re.fullmatch(rb'\{"key": "t", "value": "x", "expires": ([0-9]+(?:\.[0-9]+)?)\}\n', line)
         self.assertIsNotNone(m, line)
-        expires = float(m.group(1))
-        self.assertGreaterEqual(expires, int(before) + 100 - 1)
-        self.assertLessEqual(expires, after + 100 + 1)
+        self.assertEqual(float(m.group(1)), self.CLOCK_START + 100.25)
 
     def test_several_entries_one_object_per_line(self):
         self.ok("set", "c", "b", "2")
@@ -643,15 +639,18 @@ class ExportImport(CommandTestCase):
         self.assertEqual(self.get("c", "a"), b"3")
 
     def test_import_expires(self):
-        future = time.time() + 3600
-        past = time.time() - 3600
+        self.set_now(self.CLOCK_START)
+        future = self.CLOCK_START + 3600
+        past = self.CLOCK_START - 3600
         data = (json.dumps({"key": "f", "value": "1", "expires": future}) + "\n" +
                 json.dumps({"key": "p", "value": "2", "expires": past}) + "\n").encode()
         self.ok("import", "c", input=data)
         self.assertEqual(self.get("c", "f"), b"1")
         self.assertIsNone(self.get("c", "p"), "an entry imported already expired is invisible")
         (line,) = self.export_lines("c")
-        self.assertAlmostEqual(json.loads(line)["expires"], future, delta=1.0)
+        self.assertEqual(json.loads(line)["expires"], future)
+        self.set_now(future)
+        self.assertIsNone(self.get("c", "f"), "invisible from the moment it expires")
 
     def test_all_or_nothing(self):
         self.ok("set", "c", "pre", "existing")
@@ -718,10 +717,13 @@ class Ttl(CommandTestCase):
         self.fail("no key %r in export" % key)
 
     def test_one_second_ttl_expires_everywhere(self):
+        self.set_now(self.CLOCK_START)
         self.ok("set", "--ttl", "1s", "c", "short", "gone")
         self.ok("set", "c", "long", "kept")
         self.assertEqual(self.get("c", "short"), b"gone")
-        time.sleep(1.2)
+        self.set_now(self.CLOCK_START + 0.999)
+        self.assertEqual(self.get("c", "short"), b"gone")
+        self.set_now(self.CLOCK_START + 1)
         r = self.cm("get", "c", "short")
         self.assertEqual((r.code, r.out), (1, b""), r)
         self.assertEqual(self.keys("c"), ["long"])
@@ -733,24 +735,22 @@ class Ttl(CommandTestCase):
         self.assertEqual(self.caches(), ["c"])
 
     def test_units(self):
-        now = time.time()
+        self.set_now(self.CLOCK_START)
         for key, ttl, seconds in [("bare", "100", 100), ("ms", "1500ms", 1.5), ("s", "7s", 7),
                                   ("m", "2m", 120), ("h", "3h", 3 * 3600), ("d", "2d", 2 * 86400),
                                   ("big", "90m", 5400)]:
             self.ok("set", "--ttl", ttl, "c", key, "v")
-            exp = self.expires_of("c", key)
-            self.assertIsNotNone(exp, key)
-            self.assertGreater(exp, now + seconds - 2, key)
-            self.assertLess(exp, time.time() + seconds + 2, key)
+            self.assertEqual(self.expires_of("c", key), self.CLOCK_START + seconds, key)
 
     def test_set_without_ttl_is_permanent(self):
         self.ok("set", "c", "k", "v")
         self.assertIsNone(self.expires_of("c", "k"))
 
     def test_reset_with_new_ttl(self):
+        self.set_now(self.CLOCK_START)
         self.ok("set", "--ttl", "1h", "c", "k", "v")
         self.ok("set", "--ttl", "2d", "c", "k", "w")
-        self.assertGreater(self.expires_of("c", "k"), time.time() + 86400)
+        self.assertEqual(self.expires_of("c", "k"), self.CLOCK_START + 2 * 86400)
         self.assertEqual(self.get("c", "k"), b"w")
 
 

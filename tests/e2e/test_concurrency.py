@@ -14,7 +14,7 @@ import threading
 import time
 import unittest
 
-from harness import BIN, CachemanTestCase
+from harness import BIN, CachemanTestCase, is_sleeping
 
 
 class Call:
@@ -177,9 +177,22 @@ class KilledImport(ConcurrencyTestCase):
             f.write('{"key": "overwritten", "value": "new"}\n')
         return path
 
+    def write_locked(self):
+        """Whether another process holds the store's write lock (a transaction is under way)."""
+        con = sqlite3.connect(self.store_path(), isolation_level=None, timeout=0)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            con.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            return True
+        finally:
+            con.close()
+
     def test_sigkill_during_import(self):
         path = self.write_input()
-        delay = 0.4
         for attempt in range(8):
             # A fresh cache per attempt, holding entries from before the import.
             cache = "c%d" % attempt
@@ -187,14 +200,15 @@ class KilledImport(ConcurrencyTestCase):
             self.ok("set", cache, "overwritten", "old")
             self.ok("depend", cache, cache + "-child")
             proc = self.popen("import", cache, path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            time.sleep(delay)
+            # Killed once its transaction holds the store's write lock: mid-write.
+            self.wait_until(lambda: proc.poll() is not None or self.write_locked(),
+                            what="the import to take the write lock")
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
             _, err = proc.communicate()
             if proc.returncode == -signal.SIGKILL:
                 break  # killed while it was running
             self.assertEqual(proc.returncode, 0, "import finished before the kill but failed: %r" % err)
-            delay /= 2
         else:
             self.fail("import always finished before it could be killed")
 
@@ -223,20 +237,34 @@ class Locks(ConcurrencyTestCase):
         con.execute("BEGIN IMMEDIATE")
         return con
 
+    def start_waiting_writer(self, *args, busy_timeout):
+        """Starts a write while the lock is held; returns once it sleeps in SQLite's busy
+        handler, waiting for the lock."""
+        proc = self.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env={"CACHEMAN_BUSY_TIMEOUT": busy_timeout})
+        self.wait_until(lambda: proc.poll() is not None or is_sleeping(proc.pid),
+                        what="%s to wait for the lock" % (args,))
+        if proc.poll() is not None:
+            self.fail("%s gave up at once: %r" % (args, proc.communicate()))
+        return proc
+
     def test_lock_held_past_busy_timeout(self):
         self.ok("set", "c", "k", "before")
         con = self.hold_write_lock()
         try:
-            start = time.monotonic()
+            # Two writers wait for the same lock; the one that started waiting first has the
+            # longer busy timeout. Only if CACHEMAN_BUSY_TIMEOUT is honoured does the second
+            # give up while the first still waits.
+            patient = self.start_waiting_writer("set", "c", "k", "patient", busy_timeout="1d")
             r = self.fails(3, "set", "c", "k", "during", env={"CACHEMAN_BUSY_TIMEOUT": "300ms"})
-            elapsed = time.monotonic() - start
+            self.assertIsNone(patient.poll(), "the writer with a 1d busy timeout still waits")
         finally:
             con.rollback()
             con.close()
         self.assertRegex(r.errtext.lower(), r"lock|busy")
-        self.assertLess(elapsed, 5.0, "the busy timeout of 300ms was not honoured")
-        self.assertGreater(elapsed, 0.15, "a write must wait for the lock before giving up")
-        self.assertEqual(self.get("c", "k"), b"before")
+        out, err = patient.communicate(timeout=60)
+        self.assertEqual((patient.returncode, out), (0, b""), err)
+        self.assertEqual(self.get("c", "k"), b"patient", "the write that gave up changed nothing")
         self.assertEqual(self.integrity(), "ok")
 
     def test_other_writers_wait_for_lock_then_succeed(self):
@@ -245,12 +273,9 @@ class Locks(ConcurrencyTestCase):
         procs = []
         try:
             for i in range(3):
-                procs.append(self.popen("set", "c", "k%d" % i, "v%d" % i, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE,
-                                        env={"CACHEMAN_BUSY_TIMEOUT": "20s"}))
-            procs.append(self.popen("invalidate", "c", "k", stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, env={"CACHEMAN_BUSY_TIMEOUT": "20s"}))
-            time.sleep(0.5)
+                procs.append(self.start_waiting_writer("set", "c", "k%d" % i, "v%d" % i,
+                                                       busy_timeout="1d"))
+            procs.append(self.start_waiting_writer("invalidate", "c", "k", busy_timeout="1d"))
             self.assertEqual([p.poll() for p in procs], [None] * 4, "writers wait for the lock")
         finally:
             con.rollback()

@@ -14,7 +14,6 @@ import os
 import re
 import shlex
 import subprocess
-import time
 import unittest
 
 from harness import BIN, CachemanTestCase
@@ -102,12 +101,6 @@ class HooksTestCase(CachemanTestCase):
             self.assertIn(stderr_has, r.errtext, r)
         self.assertTrue(r.errtext.splitlines()[-1].startswith("cacheman: error: "), r)
         return r
-
-    def start_of_second(self):
-        """Waits until early in a wall-clock second, so that a few quick commands share one
-        auto-sync bucket (buckets are whole unix seconds)."""
-        while time.time() % 1.0 > 0.3:
-            time.sleep(0.02)
 
 
 # ==========================================================================================
@@ -918,16 +911,22 @@ class SettingsTest(HooksTestCase):
 
     def test_default_ttl(self):
         self.create("c", "--ttl", "1h")
-        before = time.time()
+        self.set_now(self.CLOCK_START)
         self.ok("set", "c", "k", "v")
         self.ok("set", "--ttl", "10s", "c", "short", "v")
         entries = {json.loads(l)["key"]: json.loads(l) for l in self.ok("export", "c").text.splitlines()}
-        self.assertAlmostEqual(entries["k"]["expires"], before + 3600, delta=30)
-        self.assertAlmostEqual(entries["short"]["expires"], before + 10, delta=5)
+        self.assertEqual(entries["k"]["expires"], self.CLOCK_START + 3600)
+        self.assertEqual(entries["short"]["expires"], self.CLOCK_START + 10)
 
 
 # ==========================================================================================
 class AutoSyncTest(HooksTestCase):
+    def setUp(self):
+        super().setUp()
+        # The windows are counted in whole seconds of the clock: on the wall clock, two quick
+        # commands may fall into two seconds. Tests that move time set it again.
+        self.set_now(self.CLOCK_START)
+
     def counting_saver(self, cache, *extra):
         self.create(cache, "--saver", self.file_saver(cache + ".jsonl") + "; " + self.logs("saved"),
                     *extra)
@@ -967,38 +966,26 @@ class AutoSyncTest(HooksTestCase):
     def test_autosync_checks_fire_on_the_second_quick_edit(self):
         # seed: autosync_test.test_auto_sync_time_windows ("not_enough" alone does not save;
         # "first" and "second" at one instant do), csvcache_test.test_auto_sync_csv
-        for attempt in range(3):  # a busy machine may push two commands into two seconds
-            cache = "c%d" % attempt
-            if os.path.exists(self.log):
-                os.remove(self.log)
-            self.counting_saver(cache, "--autosync-checks", "1:2")
-            self.start_of_second()
-            start = time.time()
-            self.ok("set", cache, "not_enough", "True")
-            after_one = self.saves()
-            self.ok("set", cache, "first", "1")
-            after_two = self.saves()
-            self.ok("set", cache, "second", "2")
-            self.ok("del", cache, "not_enough")  # del counts as an edit too
-            after_four = self.saves()
-            if int(time.time()) != int(start):
-                continue
-            self.assertEqual(after_one, 0, "one edit is below 1:2")
-            self.assertEqual(after_two, 1, "the 2nd edit within a second saves")
-            self.assertEqual(after_four, 2, "the counts restart after a save; the 4th edit saves")
-            self.assertEqual(self.file_entries(cache + ".jsonl"), {"first": "1", "second": "2"})
-            return
-        self.skipTest("could not run four commands within one wall-clock second")
+        self.counting_saver("c", "--autosync-checks", "1:2")
+        self.set_now(self.CLOCK_START + 0.5)  # all four edits within one second
+        self.ok("set", "c", "not_enough", "True")
+        self.assertEqual(self.saves(), 0, "one edit is below 1:2")
+        self.ok("set", "c", "first", "1")
+        self.assertEqual(self.saves(), 1, "the 2nd edit within a second saves")
+        self.ok("set", "c", "second", "2")
+        self.ok("del", "c", "not_enough")  # del counts as an edit too
+        self.assertEqual(self.saves(), 2, "the counts restart after a save; the 4th edit saves")
+        self.assertEqual(self.file_entries("c.jsonl"), {"first": "1", "second": "2"})
 
     def test_autosync_older_band(self):
         # seed: autosync_test.test_auto_sync_time_windows (edits counted in the older band:
         # "at least 10 edits between 60 and 300 s ago", scaled to 2 edits between 1 and 3 s ago)
         self.counting_saver("c", "--autosync-checks", "1:1000,3:2")
-        self.start_of_second()
+        self.set_now(self.CLOCK_START)
         self.ok("set", "c", "a", "1")
         self.ok("set", "c", "b", "2")
         self.assertEqual(self.saves(), 0, "2 edits in the newest second are below 1000")
-        time.sleep(1.2)
+        self.set_now(self.CLOCK_START + 2)
         self.ok("set", "c", "c", "3")
         self.assertEqual(self.saves(), 1, "the older band holds 2 edits")
         self.assertEqual(self.file_entries("c.jsonl"), {"a": "1", "b": "2", "c": "3"})

@@ -9,10 +9,9 @@ import os
 import signal
 import subprocess
 import threading
-import time
 import unittest
 
-from harness import CachemanTestCase
+from harness import CachemanTestCase, flock_waiters
 
 PIPE = subprocess.PIPE
 
@@ -50,13 +49,30 @@ class RunTestCase(CachemanTestCase):
         self.assertEqual(r.code, 0, r)
         return r
 
-    def wait_until(self, condition, timeout=10.0, what="condition"):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.02)
-        self.fail("timed out after %.1f s waiting for %s" % (timeout, what))
+    def flight_waiters(self):
+        """The pids blocked waiting for another process's execution of the same step (on a lock
+        file of <dir>/<namespace>.flights/)."""
+        flights = os.path.join(self.dir, "default.flights")
+        try:
+            names = os.listdir(flights)
+        except FileNotFoundError:
+            return set()
+        return set().union(*(flock_waiters(os.path.join(flights, n)) for n in names))
+
+    def wait_for_flight(self, gate, procs, followers):
+        """Waits until one execution of a step waits at `gate` and `followers` of `procs` wait
+        for it; fails as soon as a second execution starts."""
+        pids = {p.pid for p in procs}
+
+        def state():
+            # The gate first: a step that waits there has already counted its execution.
+            at_gate = bool(gate.waiters())
+            steps, waiting = self.executions(), len(self.flight_waiters() & pids)
+            if steps > 1 or (at_gate and waiting == followers):
+                return steps, waiting
+            return None
+        self.assertEqual(self.wait_until(state, what="%d runs to wait for one" % followers),
+                         (1, followers), "one execution, the other runs wait for it")
 
     def start_run(self, cmd, *options, **kwargs):
         # A test runner started in the background may run with SIGINT ignored, which cacheman
@@ -67,7 +83,7 @@ class RunTestCase(CachemanTestCase):
         kwargs.setdefault("stderr", PIPE)
         return self.popen("run", *options, "--", *cmd, **kwargs)
 
-    def finish(self, proc, timeout=20):
+    def finish(self, proc, timeout=60):
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -179,17 +195,20 @@ class ReplayTest(RunTestCase):
         self.assertEqual(self.executions(), 1)
 
     def test_output_is_streamed_live_on_a_miss(self):
-        # The first line must reach the caller while the step is still running.
-        proc = self.start_run(self.step("echo early; sleep 2; echo late"))
+        # The first line must reach the caller while the step still waits at the gate, which
+        # opens only once that line has arrived.
+        gate = self.gate()
+        proc = self.start_run(self.step("echo early; %s; echo late" % gate.wait_cmd))
         try:
             got = []
             reader = threading.Thread(target=lambda: got.append(proc.stdout.readline()))
             reader.start()
-            reader.join(1.5)
+            reader.join(60)
             self.assertEqual(got, [b"early\n"], "the first line did not arrive while running")
             self.assertIsNone(proc.poll())
         finally:
-            rest, _ = proc.communicate(timeout=20)
+            gate.release()
+            rest, _ = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0)
         self.assertEqual(rest, b"late\n")
 
@@ -358,10 +377,12 @@ class KeyTest(RunTestCase):
 class LifetimeTest(RunTestCase):
     def test_ttl_expiry(self):
         cmd = self.step("echo $n")
+        self.set_now(self.CLOCK_START)
         self.assertEqual(self.run_ok(cmd, "--ttl", "1s").out, b"1\n")
+        self.set_now(self.CLOCK_START + 0.999)
         self.assertEqual(self.run_ok(cmd, "--ttl", "1s").out, b"1\n")
         self.assertEqual(self.executions(), 1)
-        time.sleep(1.3)
+        self.set_now(self.CLOCK_START + 1)
         self.assertEqual(self.run_ok(cmd, "--ttl", "1s").out, b"2\n")
         self.assertEqual(self.executions(), 2)
 
@@ -381,38 +402,42 @@ class LifetimeTest(RunTestCase):
         self.assertEqual(len(self.stored_keys()), 1)
 
     def test_stale_replays_at_once_and_refreshes_in_background(self):
-        # The refresh (second execution) takes 2 s; the stale call must not wait for it.
-        cmd = self.step("if [ $n -gt 1 ]; then sleep 2; fi; echo v$n")
+        # The refresh (second execution) waits at a gate that opens only after the stale call
+        # has returned: the stale call must not wait for it, nor keep its pipes open.
+        gate = self.gate()
+        cmd = self.step("if [ $n -gt 1 ]; then %s; fi; echo v$n" % gate.wait_cmd)
+        self.set_now(self.CLOCK_START)
         self.assertEqual(self.run_ok(cmd, "--stale", "1s").out, b"v1\n")
+        self.set_now(self.CLOCK_START + 0.999)
         self.assertEqual(self.run_ok(cmd, "--stale", "1s").out, b"v1\n")  # fresh: plain hit
         self.assertEqual(self.executions(), 1)
-        time.sleep(1.2)
+        self.set_now(self.CLOCK_START + 2)
 
-        start = time.monotonic()
         proc = self.start_run(cmd, "--stale", "1s")
         try:
-            out, err = proc.communicate(timeout=1.8)
+            out, err = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
-            self.fail("the stale call did not return (or kept its pipes open) for 1.8 s")
-        elapsed = time.monotonic() - start
+            self.fail("the stale call waited for its refresh (or left it its pipes)")
         self.assertEqual(proc.returncode, 0, err)
         self.assertEqual(out, b"v1\n", "a stale call replays the old output")
-        self.assertLess(elapsed, 1.5)
 
         # The detached refresh runs the step once and stores v2 (a plain run only replays).
-        self.wait_until(lambda: self.run_ok(cmd).out == b"v2\n", timeout=10,
+        self.wait_until(gate.waiters, what="the background refresh to run the step")
+        gate.release()
+        self.wait_until(lambda: self.run_ok(cmd).out == b"v2\n",
                         what="the background refresh to store v2")
-        self.assertEqual(self.executions(), 2)
-        time.sleep(0.3)
+        self.wait_for_quiet()
         self.assertEqual(self.executions(), 2, "exactly one refresh")
 
     def test_stale_not_yet_stale_is_a_plain_hit(self):
         cmd = self.step("echo v$n")
+        self.set_now(self.CLOCK_START)
         self.run_ok(cmd, "--stale", "1m")
+        self.set_now(self.CLOCK_START + 59)
         self.assertEqual(self.run_ok(cmd, "--stale", "1m").out, b"v1\n")
-        time.sleep(0.3)
+        self.wait_for_quiet()
         self.assertEqual(self.executions(), 1, "no refresh for a fresh entry")
 
 
@@ -448,27 +473,32 @@ class IntegrationTest(RunTestCase):
 
 
 class SingleFlightTest(RunTestCase):
-    def start_together(self, count, cmd, *options):
-        procs = [self.start_run(cmd, *options) for _ in range(count)]
+    def start_together(self, count, cmd, gate):
+        """Starts `count` identical runs at once and opens the gate (which the step waits at)
+        once one of them executes the step and all the others wait for it."""
+        procs = [self.start_run(cmd) for _ in range(count)]
+        try:
+            self.wait_for_flight(gate, procs, count - 1)
+        finally:
+            gate.release()
         return [self.finish(p) for p in procs]
 
     def test_four_concurrent_identical_runs_execute_once(self):
-        cmd = self.step("sleep 1; echo done $n; echo note >&2")
-        start = time.monotonic()
-        results = self.start_together(4, cmd)
-        elapsed = time.monotonic() - start
+        gate = self.gate()
+        cmd = self.step("%s; echo done $n; echo note >&2" % gate.wait_cmd)
+        results = self.start_together(4, cmd, gate)
         self.assertEqual(self.executions(), 1, results)
         for code, out, err in results:
             self.assertEqual(code, 0, err)
             self.assertEqual(out, b"done 1\n")
             self.assertEqual(err, b"note\n")
-        self.assertLess(elapsed, 3.0)
         self.assertEqual(self.run_ok(cmd).out, b"done 1\n")
         self.assertEqual(self.executions(), 1)
 
     def test_concurrent_failing_runs_execute_once_and_store_nothing(self):
-        cmd = self.step("sleep 1; echo failed $n; exit 5")
-        results = self.start_together(3, cmd)
+        gate = self.gate()
+        cmd = self.step("%s; echo failed $n; exit 5" % gate.wait_cmd)
+        results = self.start_together(3, cmd, gate)
         self.assertEqual(self.executions(), 1, results)
         for code, out, err in results:
             self.assertEqual(code, 5, err)
@@ -479,42 +509,52 @@ class SingleFlightTest(RunTestCase):
         self.assertEqual(later.out, b"failed 2\n", "nothing was stored: it runs again")
 
     def test_different_keys_run_in_parallel(self):
-        start = time.monotonic()
-        procs = [self.start_run(self.step("sleep 1; echo $1", str(i))) for i in range(3)]
+        # Each step waits at the gate, which opens only once all three wait there at once.
+        gate = self.gate()
+        procs = [self.start_run(self.step("%s; echo $1" % gate.wait_cmd, str(i)))
+                 for i in range(3)]
+        try:
+            self.wait_until(lambda: len(gate.waiters()) == 3, what="three steps running at once")
+        finally:
+            gate.release()
         results = [self.finish(p) for p in procs]
-        self.assertLess(time.monotonic() - start, 2.5)
         self.assertEqual(sorted(out for _, out, _ in results), [b"0\n", b"1\n", b"2\n"])
         self.assertEqual(self.executions(), 3)
 
     def test_waiting_does_not_hold_the_store_write_lock(self):
-        cmd = self.step("sleep 2; echo done")
+        gate = self.gate()
+        cmd = self.step("%s; echo done" % gate.wait_cmd)
         leader = self.start_run(cmd)
+        follower = None
         try:
-            self.wait_until(lambda: self.executions() == 1, what="the step to start")
+            self.wait_until(gate.waiters, what="the step to start")
             follower = self.start_run(cmd)
-            time.sleep(0.2)
-            start = time.monotonic()
+            self.wait_for_flight(gate, [follower], 1)
+            # Both writes commit while the leader executes and the follower waits for it.
             self.ok("set", "other", "k", "v")
             self.ok("set", "run", "k", "v")
-            self.assertLess(time.monotonic() - start, 1.5)
+            self.assertEqual((leader.poll(), follower.poll()), (None, None))
         finally:
-            results = [self.finish(leader), self.finish(follower)]
+            gate.release()
+            results = [self.finish(p) for p in (leader, follower) if p]
         for code, out, err in results:
             self.assertEqual((code, out), (0, b"done\n"), err)
         self.assertEqual(self.executions(), 1)
 
     def test_follower_takes_over_when_leader_is_killed(self):
-        cmd = self.step("sleep 2; echo run $n")
+        gate = self.gate()
+        cmd = self.step("if [ $n -eq 1 ]; then %s; fi; echo run $n" % gate.wait_cmd)
         leader = self.start_run(cmd)
         try:
-            self.wait_until(lambda: self.executions() == 1, what="the leader's step to start")
+            self.wait_until(gate.waiters, what="the leader's step to start")
             follower = self.start_run(cmd)
-            time.sleep(0.5)
+            self.wait_for_flight(gate, [follower], 1)
             self.assertIsNone(follower.poll(), "the follower waits for the leader")
             self.assertEqual(self.executions(), 1, "the follower does not run while it waits")
             leader.send_signal(signal.SIGKILL)
         finally:
-            leader.communicate(timeout=20)
+            gate.release()  # the killed leader's step ends and lets go of its output pipes
+            leader.communicate(timeout=60)
         code, out, err = self.finish(follower)
         self.assertEqual(code, 0, err)
         self.assertEqual(out, b"run 2\n", "the follower's own execution")
@@ -559,23 +599,24 @@ class SpawnErrorTest(RunTestCase):
 
 class SignalTest(RunTestCase):
     def interrupt(self, sig, accepted, body, to_group=False):
-        # The first execution blocks until signalled; later ones finish at once.
-        cmd = self.step("if [ $n -eq 1 ]; then %s; fi; echo done $n" % body)
+        # The first execution blocks at a gate that stays closed until the test ends (so a
+        # cacheman that waited for it would never end); later ones finish at once. In `body`,
+        # {wait} is the command that waits at the gate.
+        gate = self.gate()
+        cmd = self.step("if [ $n -eq 1 ]; then %s; fi; echo done $n"
+                        % body.format(wait=gate.wait_cmd))
         proc = self.start_run(cmd, start_new_session=True)
         try:
-            self.wait_until(lambda: self.executions() == 1, what="the step to start")
-            time.sleep(0.2)  # let the shell reach its blocking command
-            start = time.monotonic()
+            self.wait_until(gate.waiters, what="the step to reach its blocking command")
             if to_group:
                 os.killpg(proc.pid, sig)  # what a terminal's Ctrl-C does
             else:
                 proc.send_signal(sig)
             try:
-                proc.communicate(timeout=4)
+                proc.communicate(timeout=60)
             except subprocess.TimeoutExpired:
-                self.fail("cacheman did not end within 4 s of %s" % sig.name)
+                self.fail("cacheman did not end after %s while its step still ran" % sig.name)
             self.assertIn(proc.returncode, accepted)
-            self.assertLess(time.monotonic() - start, 4)
         finally:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)  # the step's leftovers, if any
@@ -588,30 +629,33 @@ class SignalTest(RunTestCase):
         self.assertEqual(self.executions(), 2)
 
     def test_sigint_during_run(self):
-        self.interrupt(signal.SIGINT, (-2, 130), "exec sleep 30")
+        self.interrupt(signal.SIGINT, (-2, 130), "exec {wait}")
 
     def test_sigterm_during_run(self):
-        self.interrupt(signal.SIGTERM, (-15, 143), "exec sleep 30")
+        self.interrupt(signal.SIGTERM, (-15, 143), "exec {wait}")
 
     def test_ctrl_c_to_the_process_group(self):
-        self.interrupt(signal.SIGINT, (-2, 130), "sleep 6", to_group=True)
+        self.interrupt(signal.SIGINT, (-2, 130), "{wait}", to_group=True)
 
     def test_sigterm_during_run_of_a_shell_with_a_child(self):
-        # sh dies of the forwarded SIGTERM at once; its orphaned `sleep` still holds the output
-        # pipes, and cacheman must not wait for it before ending.
-        self.interrupt(signal.SIGTERM, (-15, 143), "sleep 6")
+        # sh dies of the forwarded SIGTERM at once; its orphaned child (waiting at the gate)
+        # still holds the output pipes, and cacheman must not wait for it before ending.
+        self.interrupt(signal.SIGTERM, (-15, 143), "{wait}")
 
     def test_sigint_while_waiting_as_follower(self):
-        cmd = self.step("sleep 2; echo done")
+        gate = self.gate()
+        cmd = self.step("%s; echo done" % gate.wait_cmd)
         leader = self.start_run(cmd)
         try:
-            self.wait_until(lambda: self.executions() == 1, what="the leader's step to start")
+            self.wait_until(gate.waiters, what="the leader's step to start")
             follower = self.start_run(cmd)
-            time.sleep(0.3)
+            self.wait_for_flight(gate, [follower], 1)
             follower.send_signal(signal.SIGINT)
-            code, _, _ = self.finish(follower, timeout=1.5)
+            code, _, _ = self.finish(follower, timeout=60)
             self.assertIn(code, (-2, 130))
+            self.assertIsNone(leader.poll(), "the interrupted follower ended on its own")
         finally:
+            gate.release()
             code, out, err = self.finish(leader)
         self.assertEqual((code, out), (0, b"done\n"), err)
         self.assertEqual(self.executions(), 1)

@@ -64,7 +64,7 @@ struct ManagerOptions {
     // How long a write waits for another process's lock before throwing LockedError.
     std::chrono::milliseconds busy_timeout{10'000};
     // The time, in unix seconds, used for expiry and for the write-back rules. Empty: the system
-    // clock. Tests inject a fake one.
+    // clock, or CACHEMAN_NOW when the environment has CACHEMAN_TEST=1. Tests inject a fake one.
     std::function<double()> clock{};
 };
 
