@@ -46,11 +46,10 @@ std::string problem_of(const struct stat& info, FileType type) {
     const bool others = (info.st_mode & S_IWOTH) != 0;
     if (group || others) {
         return std::string("writable by ") +
-               (group && others ? "group and others" : (group ? "group" : "others")) +
-               " (mode " + octal_mode(info.st_mode & 07777) +
+               (group && others ? "group and others" : (group ? "group" : "others")) + " (mode " +
+               octal_mode(info.st_mode & 07777) +
                "), so another user could change what cacheman reads and runs; " +
-               (directory ? "chmod 700 it, or use a directory only you can write"
-                          : "chmod 600 it");
+               (directory ? "chmod 700 it, or use a directory only you can write" : "chmod 600 it");
     }
     return {};
 }

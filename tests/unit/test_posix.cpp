@@ -161,8 +161,7 @@ TEST_CASE("posix: open_safe creates a private file and opens a safe one", "[posi
     CHECK_THROWS_WITH(open_safe(file, O_RDONLY, "test file"), Catch::Contains("writable by group"));
 }
 
-TEST_CASE("posix: ensure_directory creates private directories and checks the last",
-          "[posix]") {
+TEST_CASE("posix: ensure_directory creates private directories and checks the last", "[posix]") {
     TempDir tmp;
     const std::string dir = tmp.path().string() + "/a/b/c";
     ensure_directory(dir, "test directory");
