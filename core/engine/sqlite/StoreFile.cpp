@@ -131,29 +131,30 @@ void create_whole(const std::string& path, int busy_timeout_ms, const Clock& clo
 
 } // namespace
 
-std::unique_ptr<Connection> open_store_file(const std::string& dir, const std::string& given,
+std::unique_ptr<Connection> open_store_file(const std::string& dir, const std::string& path,
                                             OpenMode mode, int busy_timeout_ms, Clock clock) {
     struct stat info {};
-    const bool exists = lstat(given.c_str(), &info) == 0;
+    const bool exists = stat(path.c_str(), &info) == 0;
     if (!exists && errno != ENOENT) {
-        throw StoreError(system_message("cannot access store", given));
+        throw StoreError(system_message("cannot access store", path));
     }
     if (!exists && mode != OpenMode::create) {
         return open_in_memory(busy_timeout_ms, std::move(clock));
     }
-    // The directory and every file in it are checked before anything is read (Posix.hpp), and
-    // opened through the directory's real path, so that SQLite refuses any symbolic link.
+    // The directory and every file in it are checked before anything is read (Posix.hpp; a
+    // symbolic link at the store path, even a dangling one, is refused there), and opened
+    // through the directory's real path, so that SQLite refuses any symbolic link.
     ensure_directory(dir, "store directory");
-    const std::string path = real_directory(dir) + given.substr(given.find_last_of('/'));
+    const std::string real = real_directory(dir) + path.substr(path.find_last_of('/'));
     if (!exists) {
-        create_whole(path, busy_timeout_ms, clock);
+        create_whole(real, busy_timeout_ms, clock);
     }
-    require_safe_database_files(path, "store");
+    require_safe_database_files(real, "store");
     auto connection = std::make_unique<Connection>(
-        std::make_unique<Database>(path, Database::Mode::read_write, busy_timeout_ms),
+        std::make_unique<Database>(real, Database::Mode::read_write, busy_timeout_ms),
         std::move(clock));
     identify_or_initialise(*connection, exists ? static_cast<std::int64_t>(info.st_size) : 0);
-    require_safe_database_files(path, "store"); // the first transaction may have created them
+    require_safe_database_files(real, "store"); // the first transaction may have created them
     if (mode != OpenMode::read) {
         // WAL makes a commit one append; NORMAL syncs at checkpoints, which keeps every committed
         // transaction across a process crash (the contract) and the file consistent on power loss.
