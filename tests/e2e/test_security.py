@@ -12,6 +12,7 @@ Nothing here sleeps: a `run` command that must be running before the test acts s
 writing to a FIFO, and waits for the test by reading another.
 """
 import os
+import pwd
 import shutil
 import signal
 import stat
@@ -25,7 +26,11 @@ IS_ROOT = os.geteuid() == 0
 
 
 def has_nobody():
-    return IS_ROOT and shutil.which("runuser") is not None
+    try:
+        return (IS_ROOT and shutil.which("runuser") is not None
+                and pwd.getpwnam("nobody").pw_uid == NOBODY)
+    except KeyError:
+        return False
 
 
 class SafetyTestCase(CachemanTestCase):
