@@ -294,7 +294,8 @@ class HostileUserTest(SafetyTestCase):
         path = self.store_path()
         self.opened_to_nobody(lambda: self.as_nobody("touch '%s'; chmod 666 '%s'" % (path, path)))
         self.owned_by_nobody(path)
-        self.refused("set", "secrets", "apikey", "s3cr3t", says=("store file", "owned by uid 65534"))
+        self.refused("set", "secrets", "apikey", "s3cr3t",
+                     says=("store file", "owned by uid 65534"))
         self.assertEqual(self.read(path), b"")
         os.chmod(path, 0o600)  # private, but still nobody's
         self.refused("set", "secrets", "apikey", "s3cr3t", says=("owned by uid 65534",))
