@@ -1026,7 +1026,8 @@ class ForeignStoreTest(HooksTestCase):
                     r = self.fails(3, *command)
                     self.assertIn("own", r.errtext)
                     self.assertEqual(self.log_lines(), [], "no hook ran")
-            self.assertEqual(self.get("plain", "k"), b"v", "reads that run no hook still work")
+            # Since issue 9 (item 5) another user's store file is refused by every command.
+            self.assertIn("owned by uid 65534", self.fails(3, "get", "plain", "k").errtext)
         finally:
             os.chown(self.store_path(), 0, -1)
         self.assertEqual(self.ok("show", "c").code, 0)

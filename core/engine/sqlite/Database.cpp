@@ -1,6 +1,7 @@
 #include "engine/sqlite/Database.hpp"
 
 #include "base/Error.hpp"
+#include "base/Posix.hpp"
 
 #include <sqlite3.h>
 
@@ -13,7 +14,7 @@ void Database::Closer::operator()(sqlite3* db) const noexcept {
 Database::Database(const std::string& path, Mode mode, int busy_timeout_ms) : m_path(path) {
     sqlite3* raw = nullptr;
     const int flags = (mode == Mode::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
-                      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+                      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW;
     const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
     m_db.reset(raw);
     if (rc != SQLITE_OK) {
@@ -61,6 +62,13 @@ void Database::check(int rc, std::string_view what) const {
         throw StoreError("not a cacheman store, or damaged: " + message);
     }
     throw StoreError(message);
+}
+
+void require_safe_database_files(const std::string& path, std::string_view what) {
+    const std::string name(what);
+    require_safe_path(path, FileType::regular, name + " file");
+    require_safe_path(path + "-wal", FileType::regular, name + " -wal file", true);
+    require_safe_path(path + "-shm", FileType::regular, name + " -shm file", true);
 }
 
 } // namespace cacheman::sqlite

@@ -15,7 +15,9 @@ class Database {
     enum class Mode { read_only, read_write };
 
     // Opens an existing database file; never creates one (the caller creates the file itself so
-    // that it controls the mode bits). Throws StoreError when the file cannot be opened.
+    // that it controls the mode bits). A symbolic link anywhere in `path` is refused
+    // (SQLITE_OPEN_NOFOLLOW, for attached files too): give a path resolved by real_directory.
+    // Throws StoreError when the file cannot be opened.
     Database(const std::string& path, Mode mode, int busy_timeout_ms);
 
     // Runs one or more SQL statements that return no rows.
@@ -38,5 +40,11 @@ class Database {
     std::unique_ptr<sqlite3, Closer> m_db;
     std::string m_path;
 };
+
+// require_safe (Posix.hpp) on a database file and on its -wal and -shm when they exist, which
+// SQLite opens by itself: anyone who could write them could change what the store holds. Called
+// before the database is opened and again after its first transaction, which may create them.
+// `what` names the database ("store", "volatile store"). Throws StoreError.
+void require_safe_database_files(const std::string& path, std::string_view what);
 
 } // namespace cacheman::sqlite

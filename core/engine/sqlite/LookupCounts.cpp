@@ -1,5 +1,7 @@
 #include "engine/sqlite/LookupCounts.hpp"
 
+#include "base/Posix.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <fcntl.h>
@@ -18,10 +20,12 @@ void count_lookup(const Location& location, std::string_view cache, bool hit) no
         line += hit ? "h\t" : "m\t";
         line += cache; // cache names hold no control characters: one line each
         line += '\n';
-        const std::string path = counts_path(location);
-        const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        // A counts file that is not safe (a symbolic link, another user's) is never written:
+        // open_safe throws, and `stats` reports it.
+        const int fd =
+            open_safe(counts_path(location), O_WRONLY | O_APPEND | O_CREAT, "counts file", true);
         if (fd < 0) {
-            return;
+            return; // no store directory
         }
         // One write with O_APPEND: concurrent lines never interleave.
         (void)!::write(fd, line.data(), line.size());
@@ -35,11 +39,23 @@ std::map<std::string, LookupCounts> take_counts(const Location& location) {
     std::map<std::string, LookupCounts> counts;
     const std::string path = counts_path(location);
     const std::string taken = path + ".folding." + std::to_string(getpid());
-    if (::rename(path.c_str(), taken.c_str()) != 0) {
+    if (!require_safe_path(path, FileType::regular, "counts file", true)) {
         return counts; // nothing counted since the last fold
     }
-    std::FILE* file = std::fopen(taken.c_str(), "r");
-    if (file != nullptr) {
+    if (::rename(path.c_str(), taken.c_str()) != 0) {
+        return counts; // taken by another fold
+    }
+    int fd = -1;
+    try {
+        fd = open_safe(taken, O_RDONLY, "counts file");
+    } catch (...) {
+        ::unlink(taken.c_str());
+        throw;
+    }
+    std::FILE* file = fdopen(fd, "r");
+    if (file == nullptr) {
+        ::close(fd);
+    } else {
         char* line = nullptr;
         std::size_t capacity = 0;
         ssize_t length = 0;

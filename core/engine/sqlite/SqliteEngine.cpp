@@ -284,12 +284,20 @@ std::optional<engine::CacheSettings> SqliteEngine::settings(std::string_view cac
 void SqliteEngine::configure(std::string_view cache,
                              const std::function<void(engine::CacheSettings&)>& edit) {
     validate_cache_name(cache);
-    m_volatile.attach(); // a change of volatility needs both files
     Transaction tx(m_connection->db(), Transaction::Kind::write);
     CacheRow row = m_catalog.ensure(cache);
     engine::CacheSettings settings = *m_catalog.settings(cache);
     const engine::CacheSettings before = settings;
     edit(settings);
+    if ((before.is_volatile || settings.is_volatile) && !m_volatile.attached()) {
+        // Only a volatile cache, or one becoming or ceasing to be volatile, needs the volatile
+        // file, which is attached outside a transaction: decided here, under the write lock, and
+        // the edit made again once it is attached (a persistent cache never creates the file).
+        tx.rollback();
+        m_volatile.attach();
+        configure(cache, edit);
+        return;
+    }
     m_catalog.write_settings(row, settings);
     if (!before.builder && settings.builder && m_entries.count(row) > 0) {
         // Entries stored before a builder was attached are kept: the builder applies from the

@@ -191,16 +191,20 @@ std::unique_ptr<Connection> open_store_file(const std::string& dir, const std::s
     if ((!exists || (S_ISREG(info.st_mode) && info.st_size == 0)) && mode != OpenMode::create) {
         return open_in_memory(busy_timeout_ms, std::move(clock));
     }
+    // The directory and every file in it are checked before anything is read (Posix.hpp; a
+    // symbolic link at the store path, even a dangling one, is refused there), and opened
+    // through the directory's real path, so that SQLite refuses any symbolic link.
+    ensure_directory(dir, "store directory");
+    const std::string real = real_directory(dir) + path.substr(path.find_last_of('/'));
     if (!exists) {
-        ensure_directory(dir);
-        create_whole(path, busy_timeout_ms, clock);
-    } else if (!S_ISREG(info.st_mode)) {
-        throw StoreError("store path is not a regular file (" + path + ")");
+        create_whole(real, busy_timeout_ms, clock);
     }
+    require_safe_database_files(real, "store");
     auto connection = std::make_unique<Connection>(
-        std::make_unique<Database>(path, Database::Mode::read_write, busy_timeout_ms),
+        std::make_unique<Database>(real, Database::Mode::read_write, busy_timeout_ms),
         std::move(clock));
     identify_or_initialise(*connection, exists ? static_cast<std::int64_t>(info.st_size) : 0);
+    require_safe_database_files(real, "store"); // the first transaction may have created them
     if (mode != OpenMode::read) {
         // WAL makes a commit one append; NORMAL syncs at checkpoints, which keeps every committed
         // transaction across a process crash (the contract) and the file consistent on power loss.

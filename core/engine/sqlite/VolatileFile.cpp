@@ -12,15 +12,17 @@ void VolatileFile::attach() {
     if (m_attached) {
         return;
     }
-    const std::string file = m_path ? m_path() : "";
+    std::string file = m_path ? m_path() : "";
     if (!file.empty()) {
-        const std::string dir = file.substr(0, file.find_last_of('/'));
-        ensure_directory(dir);
-        // The runtime directory may be shared (/dev/shm): use it only when it is ours and
-        // private, so that nobody else can read the values or plant a file there.
-        require_private(dir, "volatile store directory");
+        // The runtime directory may be in a shared one (/dev/shm): it is created 0700 and used
+        // only when it is safe (Posix.hpp), as the store's own directory, and the file is
+        // reached through its real path so that SQLite refuses any symbolic link.
+        const auto slash = file.find_last_of('/');
+        const std::string dir = file.substr(0, slash);
+        ensure_directory(dir, "runtime directory");
+        file = real_directory(dir) + file.substr(slash);
         ensure_private_file(file);
-        require_private(file, "volatile store");
+        require_safe_database_files(file, "volatile store");
     }
     auto& attach = m_connection.prepared("ATTACH DATABASE ? AS volatile");
     attach.bind(1, file.empty() ? std::string_view(":memory:") : std::string_view(file));
@@ -28,6 +30,7 @@ void VolatileFile::attach() {
     m_attached = true;
     if (!file.empty()) {
         m_connection.db().exec("PRAGMA volatile.journal_mode = WAL");
+        require_safe_database_files(file, "volatile store"); // the -wal and -shm now exist
     }
     std::vector<std::int64_t> missing;
     auto& query =
