@@ -192,7 +192,7 @@ TEST_CASE("a version 1 run record decodes as stdout then stderr", "[run]") {
 
 TEST_CASE("the run key covers argv, cwd, env and --key", "[run][key]") {
     const auto env = env_of({{"A", "1"}, {"EMPTY", ""}});
-    RunSpec spec{{"echo", "a b"}, "/w", {}, {}, {}};
+    RunSpec spec{{"echo", "a b"}, "/w", {}, {}, {}, std::nullopt};
     const std::string base = compute_run_key(spec, env).hex;
     CHECK(base.size() == 32);
     CHECK(compute_run_key(spec, env).hex == base); // stable
@@ -242,7 +242,7 @@ TEST_CASE("watched files and directories are hashed by contents", "[run][key]") 
     std::filesystem::create_directories(dir / "nested");
     write(dir / "a.txt", "one");
     write(dir / "nested" / "b.txt", "two");
-    RunSpec spec{{"make"}, "/w", {}, {dir.string()}, {}};
+    RunSpec spec{{"make"}, "/w", {}, {dir.string()}, {}, std::nullopt};
     const auto key = [&] { return compute_run_key(spec).hex; };
 
     const std::string first = key();
@@ -260,7 +260,7 @@ TEST_CASE("watched files and directories are hashed by contents", "[run][key]") 
     std::filesystem::rename(dir / "z.txt", dir / "a.txt");
     CHECK(key() == first);
 
-    RunSpec missing{{"make"}, "/w", {}, {(tmp.path() / "nope").string()}, {}};
+    RunSpec missing{{"make"}, "/w", {}, {(tmp.path() / "nope").string()}, {}, std::nullopt};
     const auto missing_key = compute_run_key(missing);
     CHECK(missing_key.parts.at(2).description == "missing"); // argv, cwd, then the watch
     write(tmp.path() / "nope", "");
