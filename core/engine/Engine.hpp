@@ -82,7 +82,8 @@ class Engine {
     // --- edits of one cache ----------------------------------------------------------------
     // Applies the batch in one transaction, creating the cache when missing. Each write counts
     // as one edit for auto-sync. With `only_if`, writes nothing and reports Status::changed
-    // unless the cache is still of that generation (or missing, for the default generation).
+    // unless the cache is still of that generation. The default generation (the cache did not
+    // exist) accepts any cache: nothing could have cleared it before it existed.
     virtual Result<Edited> apply(std::string_view cache, const WriteSource& writes, Access access,
                                  const std::optional<Generation>& only_if) = 0;
     // The cache's current generation (the default one when it does not exist).

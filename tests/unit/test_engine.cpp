@@ -913,7 +913,10 @@ ENGINE_TEST("engine: a write only_if a generation is refused after any clear of 
     const auto write_if = [&](const engine::Generation& seen) {
         return e.apply("run", source_of({put("k", "v")}), Access::raw, seen).status;
     };
-    CHECK(write_if(e.generation("run")) == Status::ok); // the cache is created by the write
+    const auto before_it_existed = e.generation("run");
+    set(e, "run", "created", "by another writer meanwhile");
+    CHECK(write_if(before_it_existed) == Status::ok); // nothing cleared what did not exist
+    CHECK(value_of(e, "run", "created"));
     const auto clears = std::vector<std::function<void()>>{
         [&] { e.invalidate("run", std::nullopt, false, "invalidate"); },
         [&] { e.invalidate("run", std::string("k"), false, "invalidate"); },

@@ -98,7 +98,7 @@ auto SqliteEngine::in_cache(std::string_view cache, Transaction::Kind kind, bool
     while (true) {
         Transaction tx(m_connection->db(), kind);
         std::optional<CacheRow> row = m_catalog.find(cache);
-        if (only_if && generation_of(row) != *only_if) {
+        if (only_if && *only_if != engine::Generation{} && generation_of(row) != *only_if) {
             return {Status::changed, Value{}};
         }
         if (!row && create) {
