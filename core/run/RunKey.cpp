@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
+#include <functional>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -53,29 +54,39 @@ class Hasher {
                      path + ")");
 }
 
-void hash_file_contents(Hasher& hasher, const std::string& path, std::uint64_t& bytes) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        unreadable(path);
-    }
+// Reads fd to its end, handing each chunk to `on_chunk`. Returns 0, or the errno of a failed read.
+int read_to_end(int fd, const std::function<void(std::string_view)>& on_chunk) {
     char buffer[1 << 16];
-    std::uint64_t total = 0;
     while (true) {
         const ssize_t got = ::read(fd, buffer, sizeof buffer);
         if (got == 0) {
-            break;
+            return 0;
         }
         if (got < 0) {
             if (errno == EINTR) {
                 continue;
             }
-            ::close(fd);
-            unreadable(path);
+            return errno;
         }
-        hasher.raw(buffer, static_cast<std::size_t>(got));
-        total += static_cast<std::uint64_t>(got);
+        on_chunk(std::string_view(buffer, static_cast<std::size_t>(got)));
     }
+}
+
+void hash_file_contents(Hasher& hasher, const std::string& path, std::uint64_t& bytes) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        unreadable(path);
+    }
+    std::uint64_t total = 0;
+    const int error = read_to_end(fd, [&](std::string_view chunk) {
+        hasher.raw(chunk.data(), chunk.size());
+        total += chunk.size();
+    });
     ::close(fd);
+    if (error != 0) {
+        errno = error;
+        unreadable(path);
+    }
     hasher.raw(&total, sizeof total); // the length closes the field
     bytes += total;
 }
@@ -181,31 +192,24 @@ CapturedInput::CapturedInput(int fd) {
         throw StoreError(std::string("cannot hold stdin: ") + std::strerror(errno));
     }
     Hasher hasher;
-    char buffer[1 << 16];
-    while (true) {
-        const ssize_t got = ::read(fd, buffer, sizeof buffer);
-        if (got == 0) {
-            break;
-        }
-        if (got < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            const int error = errno;
-            ::close(m_fd);
-            throw UsageError(std::string("cannot read stdin: ") + std::strerror(error));
-        }
-        hasher.raw(buffer, static_cast<std::size_t>(got));
-        for (ssize_t put = 0; put < got;) {
-            const ssize_t wrote = ::write(m_fd, buffer + put, static_cast<std::size_t>(got - put));
+    int write_error = 0;
+    const int read_error = read_to_end(fd, [&](std::string_view chunk) {
+        hasher.raw(chunk.data(), chunk.size());
+        m_summary.bytes += chunk.size();
+        while (write_error == 0 && !chunk.empty()) {
+            const ssize_t wrote = ::write(m_fd, chunk.data(), chunk.size());
             if (wrote < 0 && errno != EINTR) {
-                const int error = errno;
-                ::close(m_fd);
-                throw StoreError(std::string("cannot hold stdin: ") + std::strerror(error));
+                write_error = errno;
             }
-            put += wrote > 0 ? wrote : 0;
+            chunk.remove_prefix(wrote > 0 ? static_cast<std::size_t>(wrote) : 0);
         }
-        m_summary.bytes += static_cast<std::uint64_t>(got);
+    });
+    if (read_error != 0 || write_error != 0) {
+        ::close(m_fd);
+        if (read_error != 0) {
+            throw UsageError(std::string("cannot read stdin: ") + std::strerror(read_error));
+        }
+        throw StoreError(std::string("cannot hold stdin: ") + std::strerror(write_error));
     }
     m_summary.digest = hasher.hex();
     ::lseek(m_fd, 0, SEEK_SET);
