@@ -5,6 +5,7 @@ is attached later, stored failures replayed only to --cache-failures runs, a res
 before an invalidation not stored)."""
 import json
 import os
+import sqlite3
 import subprocess
 import time
 import unittest
@@ -291,6 +292,24 @@ class RunOptionsOfPeers(CachemanTestCase):
         hit = self.ok("run", "-v", "--", "echo", "v", env=dict(clock, CACHEMAN_NOW="1800000005"))
         self.assertEqual(hit.err, b"cacheman: hit: replayed the result recorded 5 s ago\n")
         self.assertEqual(self.ok("run", "--", "echo", "v").err, b"", "silent without -v")
+
+
+class DeepGraphs(CachemanTestCase):
+    def test_why_on_a_chain_of_50000_caches(self):
+        # issue 9, item 7: `why` recursed once per ancestor and crashed near 46,000. The chain
+        # is written into the store directly (50,000 `depend`s would take minutes); `why` only
+        # reads the catalog and the edges.
+        self.ok("set", "c0", "k", "v")
+        count = 50000
+        with sqlite3.connect(self.store_path()) as con:
+            con.executemany("INSERT INTO caches(name, created) VALUES(?, 0)",
+                            [("c%d" % i,) for i in range(1, count)])
+            con.executemany("INSERT INTO depends(parent, child) VALUES(?, ?)",
+                            [("c%d" % i, "c%d" % (i + 1)) for i in range(count - 1)])
+        con.close()
+        r = self.ok("why", "c%d" % (count - 1))
+        self.assertTrue(r.text.startswith("c0 -> c1 -> "), r.text[:100])
+        self.assertTrue(r.text.endswith(" -> c49998 -> c49999\n"), r.text[-100:])
 
 
 @unittest.skipUnless(os.geteuid() == 0, "mounts a small tmpfs: needs root")
