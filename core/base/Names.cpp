@@ -115,14 +115,23 @@ void validate_key(std::string_view key) {
 
 std::string quoted_for_message(std::string_view name) {
     constexpr std::size_t k_shown = 64;
-    if (name.size() <= k_shown) {
-        return "'" + std::string(name) + "'";
+    std::size_t cut = name.size();
+    if (cut > k_shown) {
+        cut = k_shown;
+        while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) {
+            --cut; // not inside a UTF-8 sequence
+        }
     }
-    std::size_t cut = k_shown;
-    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) {
-        --cut; // not inside a UTF-8 sequence
+    // Appended piece by piece: g++ 12 warns (-Wrestrict, a false positive) on '+' chains here.
+    std::string out;
+    out.reserve(cut + 5);
+    out.push_back('\'');
+    out.append(name.substr(0, cut));
+    if (cut < name.size()) {
+        out.append("...");
     }
-    return "'" + std::string(name.substr(0, cut)) + "...'";
+    out.push_back('\'');
+    return out;
 }
 
 } // namespace cacheman
