@@ -17,6 +17,10 @@ void replay(const RunRecord& record, const OutputSink& out, const OutputSink& er
     }
 }
 
+// What a leader publishes when it stored its result: the followers read the result from the
+// store rather than from the flight, so the output is written once.
+constexpr std::string_view k_stored_marker = "cacheman-run-stored\x01";
+
 double seconds_of(const Duration& duration) {
     return static_cast<double>(duration.count()) / 1000.0;
 }
@@ -85,10 +89,13 @@ RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const
         return {1, RunSource::missed, 0, {}, {}, std::nullopt};
     }
     auto flight = m_results.flights().join(key.hex);
-    if (flight->role() == engine::Flight::Role::follower) {
-        if (const auto record = decode_run_record(flight->result())) {
+    while (flight->role() == engine::Flight::Role::follower) {
+        if (const auto record = published_record(request, key.hex, flight->result())) {
             return replayed(*record, RunSource::waited, out, err);
         }
+        // The leader stored its result, and it was cleared before it could be read: join
+        // again (a process that joins now leads, unless another one leads already).
+        flight = m_results.flights().join(key.hex);
     }
     if (!request.force) {
         // Another process may have stored it between the first look and taking the lead.
@@ -126,20 +133,37 @@ RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key,
         return outcome;
     }
     const std::string encoded = encode(record);
+    bool stored = false;
     if (result.exit_code == 0 || request.cache_failures) {
         try {
-            if (!m_results.store(request.cache, key, encoded, request.ttl, seen)) {
+            stored = m_results.store(request.cache, key, encoded, request.ttl, seen);
+            if (!stored) {
                 outcome.note = "the result was not stored: cache '" + request.cache +
                                "' was invalidated while the command ran";
             }
         } catch (const StoreError& error) {
             outcome.warning = std::string("the result was not stored: ") + error.what();
         } catch (const HookError& error) {
-            outcome.warning = error.what(); // stored; the auto-sync save after it failed
+            stored = true; // the auto-sync save after it failed
+            outcome.warning = error.what();
         }
     }
-    flight.publish(encoded);
+    // Waiters replay the result whatever its status: from the store when it is there, else
+    // from the flight itself.
+    flight.publish(stored ? std::string(k_stored_marker) : encoded);
     return outcome;
+}
+
+std::optional<RunRecord> Memoizer::published_record(const RunRequest& request,
+                                                    const std::string& key,
+                                                    const std::string& published) {
+    if (published != k_stored_marker) {
+        return decode_run_record(published);
+    }
+    // Whatever its exit status and age: it is the result of the execution waited for (or a
+    // later one of the same key).
+    const auto entry = m_results.lookup(request.cache, key);
+    return entry ? decode_run_record(entry->value) : std::nullopt;
 }
 
 Explanation Memoizer::explain(const RunRequest& request) {

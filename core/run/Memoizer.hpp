@@ -93,6 +93,10 @@ class Memoizer {
     // The stored record for `key`, when the request may replay it.
     std::optional<RunRecord> lookup(const RunRequest& request, const std::string& key,
                                     std::optional<double>* expires = nullptr);
+    // The record a leader published for its followers: in the flight, or (when it stored it)
+    // in the store. nullopt when it was cleared from the store before it could be read.
+    std::optional<RunRecord> published_record(const RunRequest& request, const std::string& key,
+                                              const std::string& published);
     // Replays a stored (or published) record.
     RunOutcome replayed(const RunRecord& record, RunSource source, const OutputSink& out,
                         const OutputSink& err);

@@ -321,9 +321,11 @@ TEST_CASE("the memoizer executes once, then replays", "[run][memo]") {
     CHECK(f.out == "out");
     CHECK(f.err == "err");
     CHECK(f.results.stores == 1);
-    // The leader published what it stored.
+    // The leader stored its result, so it published only that: its followers read the store.
     const auto stored = f.results.entries.at({"run", f.key_of(request)});
-    CHECK(f.results.fake_flights.published == std::vector<std::string>{stored.value});
+    REQUIRE(f.results.fake_flights.published.size() == 1);
+    CHECK(f.results.fake_flights.published[0].size() < 32);
+    CHECK_FALSE(decode_run_record(f.results.fake_flights.published[0]));
     CHECK_FALSE(stored.expires);
     const auto record = decode_run_record(stored.value);
     REQUIRE(record);
@@ -349,7 +351,9 @@ TEST_CASE("the memoizer stores failures only when asked", "[run][memo]") {
     CHECK(f.run(request).exit_code == 4);
     CHECK(f.results.stores == 0);
     CHECK_FALSE(f.memoizer.explain(request).record);     // failures are not stored by default
-    CHECK(f.results.fake_flights.published.size() == 1); // but waiters still get the result
+    // But waiters still get the result: the whole record, in the flight.
+    REQUIRE(f.results.fake_flights.published.size() == 1);
+    CHECK(decode_run_record(f.results.fake_flights.published[0])->exit_code == 4);
     CHECK(f.run(request).source == RunSource::executed);
 
     request.cache_failures = true;
@@ -440,5 +444,31 @@ TEST_CASE("the memoizer reports a result it could not store as a warning", "[run
     CHECK(outcome.exit_code == 0);
     CHECK(f.out == "out");
     CHECK_THAT(outcome.warning, Catch::Contains("not stored") && Catch::Contains("disk full"));
-    CHECK(f.results.fake_flights.published.size() == 1); // waiters still get it
+    REQUIRE(f.results.fake_flights.published.size() == 1); // waiters still get it, whole
+    CHECK(decode_run_record(f.results.fake_flights.published[0]));
+}
+
+TEST_CASE("a follower of a leader that stored its result replays it from the store",
+          "[run][memo][flight]") {
+    MemoFixture f;
+    RunRequest request = f.counting(5);
+    request.cache_failures = true;
+    f.run(request); // lead, store, publish the marker
+    const std::string marker = f.results.fake_flights.published.at(0);
+    RunRequest follower = request;
+    follower.cache_failures = false; // replays what it waited for, whatever the status
+    follower.force = true;           // skip the first lookup: straight to the flight
+    f.results.fake_flights.leader_result = marker;
+    f.out.clear();
+    const auto outcome = f.run(follower);
+    CHECK(outcome.source == RunSource::waited);
+    CHECK(outcome.exit_code == 5);
+    CHECK(f.out == "out");
+    CHECK(f.executions() == "x\n"); // the leader's execution only
+
+    // The stored result was cleared before the follower read it: it joins again, and leads.
+    f.results.entries.clear();
+    f.results.fake_flights.leader_result = marker;
+    CHECK(f.run(follower).source == RunSource::executed);
+    CHECK(f.executions() == "x\nx\n");
 }
