@@ -1,6 +1,7 @@
 #include "run/RunKey.hpp"
 
 #include "base/Error.hpp"
+#include "base/Hash.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -12,42 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 namespace cacheman {
 
 namespace {
-
-// A streaming XXH3-128 with length-prefixed fields, so that ("ab", "c") and ("a", "bc") differ.
-class Hasher {
-  public:
-    Hasher() : m_state(XXH3_createState()) { XXH3_128bits_reset(m_state); }
-    ~Hasher() { XXH3_freeState(m_state); }
-    Hasher(const Hasher&) = delete;
-    Hasher& operator=(const Hasher&) = delete;
-
-    void raw(const void* data, std::size_t size) { XXH3_128bits_update(m_state, data, size); }
-    void field(std::string_view bytes) {
-        const std::uint64_t size = bytes.size();
-        raw(&size, sizeof size);
-        raw(bytes.data(), bytes.size());
-    }
-    [[nodiscard]] std::string hex() const {
-        XXH128_canonical_t canonical;
-        XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(m_state));
-        static constexpr char k_digits[] = "0123456789abcdef";
-        std::string out;
-        for (const unsigned char byte : canonical.digest) {
-            out += k_digits[byte >> 4];
-            out += k_digits[byte & 0xF];
-        }
-        return out;
-    }
-
-  private:
-    XXH3_state_t* m_state;
-};
 
 [[noreturn]] void unreadable(const std::string& path) {
     throw UsageError(std::string("cannot read watched path: ") + std::strerror(errno) + " (" +
