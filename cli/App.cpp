@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <functional>
 #include <fmt/core.h>
 #include <optional>
 
@@ -236,10 +237,25 @@ int exit_status_of(const Error& error) {
     return k_exit_bug;
 }
 
+int guarded(const bool& quiet, const std::function<int()>& body) {
+    try {
+        return body();
+    } catch (const Error& error) {
+        return report(error, quiet);
+    } catch (const std::bad_alloc&) {
+        print_error("out of memory");
+        return k_exit_store;
+    } catch (const std::exception& error) {
+        print_error(fmt::format("internal error, a bug in cacheman (please report it): {}",
+                                error.what()));
+        return k_exit_bug;
+    }
+}
+
 int run(int argc, char** argv) {
     GlobalOptions global;
     Arguments args;
-    try {
+    return guarded(global.quiet, [&] {
         const Prescan before = prescan(argc, argv);
         if (before.version || before.help) {
             write_out(before.version ? std::string(k_version) + "\n" : overview());
@@ -296,16 +312,7 @@ int run(int argc, char** argv) {
             return k_exit_store;
         }
         return status;
-    } catch (const Error& error) {
-        return report(error, global.quiet);
-    } catch (const std::bad_alloc&) {
-        print_error("out of memory");
-        return k_exit_store;
-    } catch (const std::exception& error) {
-        print_error(fmt::format("internal error, a bug in cacheman (please report it): {}",
-                                error.what()));
-        return k_exit_bug;
-    }
+    });
 }
 
 } // namespace cacheman::cli

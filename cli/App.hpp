@@ -3,7 +3,14 @@
 
 #include "base/Error.hpp"
 
+#include <functional>
+
 namespace cacheman::cli {
+
+// Runs `body` and returns its exit status; an error it throws is printed (a missing thing
+// quietly when `quiet` is true by then) and mapped to its exit status, and any other exception
+// is reported as a bug: exit 70. Never throws.
+int guarded(const bool& quiet, const std::function<int()>& body);
 
 // The exit status for an error of this kind (the one table, CONTRACT.md "Exit status").
 int exit_status_of(const Error& error);
