@@ -294,6 +294,33 @@ class RunOptionsOfPeers(CachemanTestCase):
         self.assertEqual(self.ok("run", "--", "echo", "v").err, b"", "silent without -v")
 
 
+class WatchedLinks(CachemanTestCase):
+    def key(self, *watch):
+        args = [a for path in watch for a in ("--watch", path)]
+        return json.loads(self.ok("--json", "run", "--explain", *args, "--", "true").text)["key"]
+
+    def test_a_watched_link_is_followed_links_inside_count_by_target(self):
+        target = os.path.join(self.tmp, "config.prod")
+        with open(target, "w") as f:
+            f.write("a")
+        os.symlink("config.prod", os.path.join(self.tmp, "config"))
+        before = self.key("config")
+        with open(target, "w") as f:
+            f.write("b")
+        self.assertNotEqual(self.key("config"), before, "the watched link is followed")
+
+        tree = os.path.join(self.tmp, "tree")
+        os.makedirs(tree)
+        os.symlink("../config.prod", os.path.join(tree, "inner"))
+        inside = self.key("tree")
+        with open(target, "w") as f:
+            f.write("c")
+        self.assertEqual(self.key("tree"), inside, "a link inside counts by its target text")
+        os.remove(os.path.join(tree, "inner"))
+        os.symlink("../config", os.path.join(tree, "inner"))
+        self.assertNotEqual(self.key("tree"), inside)
+
+
 class DeepGraphs(CachemanTestCase):
     def test_why_on_a_chain_of_50000_caches(self):
         # issue 9, item 7: `why` recursed once per ancestor and crashed near 46,000. The chain
