@@ -118,7 +118,7 @@ _cacheman_run() {
                 ((i++))
                 break
                 ;;
-            --cache | --ttl | --stale | --watch | --env | --key | --max-age | --dir | -n | \
+            --cache | --ttl | --stale | --watch | --env | --key | --max-age | --root | --dir | -n | \
                 --namespace) ((i += 2)) ;;
             -*) ((i++)) ;;
             *) break ;;
@@ -129,6 +129,7 @@ _cacheman_run() {
         case $prev in
             --cache) _cacheman_caches ;;
             --watch) _cacheman_files ;;
+            --root) COMPREPLY=($(compgen -d -- "$cur")) ;;
             --env) COMPREPLY=($(compgen -e -- "$cur")) ;;
         esac
     elif ((i < cword)); then
@@ -138,7 +139,7 @@ _cacheman_run() {
             _cacheman_files
         fi
     elif [[ $cur == -* ]] && ! $after_dashdash; then
-        COMPREPLY=($(compgen -W '-h --help --cache --ttl --stale --watch --env --key --stdin
+        COMPREPLY=($(compgen -W '-h --help --cache --ttl --stale --watch --env --key --root --stdin
             --max-age --cache-failures --replay-only --force --explain' -- "$cur"))
     else
         COMPREPLY=($(compgen -c -- "$cur"))

@@ -137,7 +137,7 @@ function __cacheman_run_program
                 set dashdash 1
                 set i (math $i + 1)
                 break
-            case --cache --ttl --stale --watch --env --key --max-age --dir -n --namespace
+            case --cache --ttl --stale --watch --env --key --max-age --root --dir -n --namespace
                 set i (math $i + 2)
             case '-*'
                 set i (math $i + 1)
@@ -278,6 +278,7 @@ complete -c cacheman -n '__cacheman_command_options run' -l stale -x -d 'Older t
 complete -c cacheman -n '__cacheman_command_options run' -l watch -r -F -d 'A file or directory whose contents are part of the key'
 complete -c cacheman -n '__cacheman_command_options run' -l env -x -a '(set --names --export)' -d 'An environment variable whose value is part of the key'
 complete -c cacheman -n '__cacheman_command_options run' -l key -x -d 'An extra string that is part of the key (repeatable)'
+complete -c cacheman -n '__cacheman_command_options run' -l root -x -a '(__fish_complete_directories)' -d 'Paths enter the key relative to DIR (default: $CACHEMAN_ROOT)'
 complete -c cacheman -n '__cacheman_command_options run' -l stdin -d 'Read stdin to its end: its bytes are part of the key'
 complete -c cacheman -n '__cacheman_command_options run' -l max-age -x -d 'A result older than this is a miss, whatever its TTL'
 complete -c cacheman -n '__cacheman_command_options run' -l cache-failures -d 'Store a non-zero exit too'

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <functional>
 #include <fcntl.h>
+#include <filesystem>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -114,9 +115,10 @@ void hash_entry(Hasher& hasher, const std::string& path, const std::string& rela
     }
 }
 
-KeyPart hash_watch(Hasher& hasher, const std::string& path) {
+// Hashes the watched `path`, named `name` in the key.
+KeyPart hash_watch(Hasher& hasher, const std::string& path, const std::string& name) {
     hasher.field("watch");
-    hasher.field(path);
+    hasher.field(name);
     // The watched path itself is followed when it is a symlink (users watch `config` whatever
     // it points to); symlinks inside a watched directory are hashed as links, never followed.
     struct stat info {};
@@ -125,7 +127,7 @@ KeyPart hash_watch(Hasher& hasher, const std::string& path) {
             unreadable(path);
         }
         hasher.field("missing");
-        return {"watch " + path, "missing"};
+        return {"watch " + name, "missing"};
     }
     Hasher own;
     WatchSummary summary;
@@ -141,7 +143,7 @@ KeyPart hash_watch(Hasher& hasher, const std::string& path) {
     } else {
         description = S_ISLNK(info.st_mode) ? "symlink" : "special file";
     }
-    return {"watch " + path, description + ", hash " + digest.substr(0, 16)};
+    return {"watch " + name, description + ", hash " + digest.substr(0, 16)};
 }
 
 std::string quoted_list(const std::vector<std::string>& items) {
@@ -188,6 +190,21 @@ CapturedInput::~CapturedInput() {
     ::close(m_fd);
 }
 
+std::string relative_to_root(const std::string& path, const std::string& cwd,
+                             const std::string& root, const std::string& what) {
+    namespace fs = std::filesystem;
+    const fs::path absolute = (fs::path(cwd) / path).lexically_normal();
+    const fs::path relative = absolute.lexically_relative(fs::path(root).lexically_normal());
+    const std::string text = relative.generic_string();
+    if (text.empty() || text == ".." || text.rfind("../", 0) == 0) {
+        throw UsageError(what + " '" + path + "' is outside --root '" + root + "'");
+    }
+    if (text.size() > 1 && text.back() == '/') {
+        return text.substr(0, text.size() - 1);
+    }
+    return text;
+}
+
 RunKey compute_run_key(const RunSpec& spec, const EnvLookup& env) {
     Hasher hasher;
     RunKey key;
@@ -201,9 +218,16 @@ RunKey compute_run_key(const RunSpec& spec, const EnvLookup& env) {
     }
     key.parts.push_back({"argv", quoted_list(spec.argv)});
 
-    hasher.field("cwd");
-    hasher.field(spec.cwd);
-    key.parts.push_back({"cwd", spec.cwd});
+    const auto in_key = [&](const std::string& path, const std::string& what) {
+        return spec.root ? relative_to_root(path, spec.cwd, *spec.root, what) : path;
+    };
+    const std::string cwd = in_key(spec.cwd, "the working directory");
+    hasher.field(spec.root ? "cwd under root" : "cwd");
+    hasher.field(cwd);
+    key.parts.push_back({"cwd", cwd});
+    if (spec.root) {
+        key.parts.push_back({"root", *spec.root + " (not part of the key)"});
+    }
 
     for (const auto& name : spec.env_names) {
         const auto value = env(name.c_str());
@@ -214,7 +238,7 @@ RunKey compute_run_key(const RunSpec& spec, const EnvLookup& env) {
         key.parts.push_back({"env " + name, value ? "'" + *value + "'" : "(unset)"});
     }
     for (const auto& path : spec.watch_paths) {
-        key.parts.push_back(hash_watch(hasher, path));
+        key.parts.push_back(hash_watch(hasher, path, in_key(path, "watched path")));
     }
     for (const auto& extra : spec.extra_keys) {
         hasher.field("key");

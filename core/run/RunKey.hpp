@@ -24,6 +24,9 @@ struct RunSpec {
     std::vector<std::string> watch_paths; // --watch: these paths' contents
     std::vector<std::string> extra_keys;  // --key, in order
     std::optional<InputSummary> stdin;    // --stdin: the bytes it will receive
+    // --root: an absolute path without symbolic links; the working directory and the watched
+    // paths then enter the key relative to it (the root itself does not).
+    std::optional<std::string> root;
 };
 
 struct KeyPart {
@@ -52,6 +55,11 @@ class CapturedInput {
     int m_fd = -1;
     InputSummary m_summary;
 };
+
+// `path` (absolute, or relative to `cwd`) as it enters the key under --root: relative to `root`
+// after lexical normalisation ("." for the root itself). Throws UsageError when it is outside.
+std::string relative_to_root(const std::string& path, const std::string& cwd,
+                             const std::string& root, const std::string& what);
 
 // Hashes the spec. A watched file contributes its bytes; a directory every entry below it
 // (relative path, type, and a file's bytes or a symlink's target, in byte order of the paths); a

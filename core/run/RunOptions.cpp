@@ -4,6 +4,7 @@
 #include "base/Error.hpp"
 #include "base/Names.hpp"
 
+#include <filesystem>
 #include <type_traits>
 
 namespace cacheman {
@@ -49,8 +50,23 @@ std::vector<std::string> refresh_options(const RunOptions& options) {
     return words;
 }
 
+namespace {
+
+// The root as an absolute path without symbolic links (as the working directory is).
+std::string resolved_root(const std::string& root) {
+    std::error_code error;
+    const auto resolved = std::filesystem::canonical(root, error);
+    if (error || !std::filesystem::is_directory(resolved)) {
+        throw UsageError("--root '" + root + "' is not a directory" +
+                         (error ? ": " + error.message() : std::string()));
+    }
+    return resolved.string();
+}
+
+} // namespace
+
 RunRequest run_request(const RunOptions& options, const std::vector<std::string>& command,
-                       std::string cwd) {
+                       std::string cwd, const EnvLookup& env) {
     validate_cache_name(options.cache);
     RunRequest request;
     request.spec.argv = command;
@@ -58,6 +74,11 @@ RunRequest run_request(const RunOptions& options, const std::vector<std::string>
     request.spec.env_names = options.env;
     request.spec.watch_paths = options.watch;
     request.spec.extra_keys = options.key;
+    if (options.root) {
+        request.spec.root = resolved_root(*options.root);
+    } else if (const auto from_env = env("CACHEMAN_ROOT"); from_env && !from_env->empty()) {
+        request.spec.root = resolved_root(*from_env);
+    }
     request.cache = options.cache;
     if (options.ttl) {
         request.ttl = parse_duration(*options.ttl);

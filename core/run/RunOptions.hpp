@@ -20,6 +20,7 @@ struct RunOptions {
     std::vector<std::string> env;
     std::vector<std::string> key;
     std::optional<std::string> max_age;
+    std::optional<std::string> root;
     bool stdin = false;
     bool cache_failures = false;
     bool replay_only = false;
@@ -48,6 +49,9 @@ template <class Options, class Visitor> void visit_run_options(Options& options,
           options.env);
     visit(RunOptionInfo{"--key", "An extra string that is part of the key (repeatable)", true},
           options.key);
+    visit(RunOptionInfo{"--root",
+                        "Paths enter the key relative to DIR (default: $CACHEMAN_ROOT)", true},
+          options.root);
     visit(RunOptionInfo{"--stdin", "Read stdin to its end: its bytes are part of the key", false},
           options.stdin);
     visit(RunOptionInfo{"--max-age", "A result older than this is a miss, whatever its TTL", true},
@@ -71,9 +75,10 @@ bool run_option_takes_value(std::string_view word);
 // excluded), in the order of the list.
 std::vector<std::string> refresh_options(const RunOptions& options);
 
-// The request that the options and the command make, run from `cwd`. Throws UsageError for an
-// invalid cache name or duration.
+// The request that the options and the command make, run from `cwd` (CACHEMAN_ROOT, looked up
+// in `env`, stands for a missing --root). Throws UsageError for an invalid cache name or
+// duration, or a root that does not exist.
 RunRequest run_request(const RunOptions& options, const std::vector<std::string>& command,
-                       std::string cwd);
+                       std::string cwd, const EnvLookup& env = process_env);
 
 } // namespace cacheman

@@ -294,6 +294,43 @@ class RunOptionsOfPeers(CachemanTestCase):
         self.assertEqual(self.ok("run", "--", "echo", "v").err, b"", "silent without -v")
 
 
+class KeysThatTravel(CachemanTestCase):
+    """run --root: two checkouts of one project at different paths share their results."""
+
+    def checkout(self, where):
+        root = os.path.join(self.tmp, where, "x")
+        os.makedirs(os.path.join(root, "src"))
+        with open(os.path.join(root, "src", "main.c"), "w") as f:
+            f.write("int main;")
+        return root
+
+    def test_two_checkouts_share_a_result(self):
+        counter = os.path.join(self.tmp, "runs")
+        step = ["sh", "-c", 'echo x >> "%s"; wc -l < "%s"' % (counter, counter)]
+        first, second = self.checkout("home/runner/work"), self.checkout("builds")
+        self.assertEqual(self.ok("run", "--root", first, "--watch", "src", "--", *step,
+                                 cwd=first).out, b"1\n")
+        self.assertEqual(self.ok("run", "--root", second, "--watch", "src", "--", *step,
+                                 cwd=second).out, b"1\n", "replayed in the other checkout")
+        self.assertEqual(self.ok("run", "--watch", "src", "--", *step, env={"CACHEMAN_ROOT": second},
+                                 cwd=second).out, b"1\n", "CACHEMAN_ROOT stands for --root")
+        self.assertEqual(self.ok("run", "--watch", "src", "--", *step, cwd=second).out, b"2\n",
+                         "without a root the absolute working directory is part of the key")
+        with open(os.path.join(second, "src", "main.c"), "w") as f:
+            f.write("int main(void);")
+        self.assertEqual(self.ok("run", "--root", second, "--watch", "src", "--", *step,
+                                 cwd=second).out, b"3\n", "the watched contents still count")
+        explained = json.loads(self.ok("--json", "run", "--explain", "--root", second, "--",
+                                       "true", cwd=os.path.join(second, "src")).text)
+        self.assertIn({"part": "cwd", "value": "src"}, explained["parts"])
+
+    def test_a_path_outside_the_root_is_exit_2(self):
+        root = self.checkout("a")
+        self.fails(2, "run", "--root", root, "--", "true", cwd=self.tmp)
+        self.fails(2, "run", "--root", root, "--watch", "/etc/hostname", "--", "true", cwd=root)
+        self.fails(2, "run", "--root", os.path.join(self.tmp, "nowhere"), "--", "true")
+
+
 class WatchedLinks(CachemanTestCase):
     def key(self, *watch):
         args = [a for path in watch for a in ("--watch", path)]

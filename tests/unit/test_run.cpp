@@ -192,7 +192,7 @@ TEST_CASE("a version 1 run record decodes as stdout then stderr", "[run]") {
 
 TEST_CASE("the run key covers argv, cwd, env and --key", "[run][key]") {
     const auto env = env_of({{"A", "1"}, {"EMPTY", ""}});
-    RunSpec spec{{"echo", "a b"}, "/w", {}, {}, {}, std::nullopt};
+    RunSpec spec{{"echo", "a b"}, "/w", {}, {}, {}, std::nullopt, std::nullopt};
     const std::string base = compute_run_key(spec, env).hex;
     CHECK(base.size() == 32);
     CHECK(compute_run_key(spec, env).hex == base); // stable
@@ -236,13 +236,37 @@ TEST_CASE("the run key covers argv, cwd, env and --key", "[run][key]") {
           "not part of the key (--stdin makes it one)");
 }
 
+TEST_CASE("under --root, the working directory and watched paths enter the key relative to it",
+          "[run][key]") {
+    CHECK(relative_to_root("/w/a/b", "/w/a/b", "/w", "cwd") == "a/b");
+    CHECK(relative_to_root("/w", "/w", "/w", "cwd") == ".");
+    CHECK(relative_to_root("src/../lib/", "/w/a", "/w", "watch") == "a/lib");
+    CHECK(relative_to_root("/w/x", "/elsewhere", "/w", "watch") == "x");
+    CHECK_THROWS_AS(relative_to_root("/w2", "/w2", "/w", "cwd"), UsageError);
+    CHECK_THROWS_AS(relative_to_root("../x", "/w", "/w", "watch"), UsageError);
+    CHECK_THROWS_AS(relative_to_root("/etc", "/w", "/w", "watch"), UsageError);
+
+    const auto env = env_of({});
+    RunSpec here{{"make"}, "/home/runner/work/x/sub", {}, {}, {}, std::nullopt,
+                 std::string("/home/runner/work/x")};
+    RunSpec there = here;
+    there.cwd = "/builds/x/sub";
+    there.root = "/builds/x";
+    CHECK(compute_run_key(here, env).hex == compute_run_key(there, env).hex); // two checkouts
+    there.cwd = "/builds/x";
+    CHECK(compute_run_key(here, env).hex != compute_run_key(there, env).hex);
+    RunSpec no_root = here;
+    no_root.root.reset();
+    CHECK(compute_run_key(here, env).hex != compute_run_key(no_root, env).hex);
+}
+
 TEST_CASE("watched files and directories are hashed by contents", "[run][key]") {
     test::TempDir tmp;
     const auto dir = tmp.path() / "src";
     std::filesystem::create_directories(dir / "nested");
     write(dir / "a.txt", "one");
     write(dir / "nested" / "b.txt", "two");
-    RunSpec spec{{"make"}, "/w", {}, {dir.string()}, {}, std::nullopt};
+    RunSpec spec{{"make"}, "/w", {}, {dir.string()}, {}, std::nullopt, std::nullopt};
     const auto key = [&] { return compute_run_key(spec).hex; };
 
     const std::string first = key();
@@ -260,7 +284,7 @@ TEST_CASE("watched files and directories are hashed by contents", "[run][key]") 
     std::filesystem::rename(dir / "z.txt", dir / "a.txt");
     CHECK(key() == first);
 
-    RunSpec missing{{"make"}, "/w", {}, {(tmp.path() / "nope").string()}, {}, std::nullopt};
+    RunSpec missing{{"make"}, "/w", {}, {(tmp.path() / "nope").string()}, {}, std::nullopt, std::nullopt};
     const auto missing_key = compute_run_key(missing);
     CHECK(missing_key.parts.at(2).description == "missing"); // argv, cwd, then the watch
     write(tmp.path() / "nope", "");
