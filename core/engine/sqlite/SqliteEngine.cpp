@@ -112,6 +112,11 @@ auto SqliteEngine::in_cache(std::string_view cache, Transaction::Kind kind, bool
             m_volatile.attach();
             continue;
         }
+        if (row->is_volatile && kind == Transaction::Kind::read &&
+            !m_volatile.holds_table_of(row->id)) {
+            tx.rollback(); // the two files' snapshots disagree for a moment (VolatileFile.hpp)
+            continue;
+        }
         if (access == Access::built && row->needs_build) {
             return {Status::unbuilt, Value{}};
         }
@@ -262,6 +267,10 @@ std::vector<engine::CacheSummary> SqliteEngine::list() {
             // Made volatile by another process since attach_if_any: attach, and read again.
             tx.rollback();
             m_volatile.attach();
+            return list();
+        }
+        if (rows.back().is_volatile && !m_volatile.holds_table_of(rows.back().id)) {
+            tx.rollback(); // the two files' snapshots disagree for a moment (VolatileFile.hpp)
             return list();
         }
     }

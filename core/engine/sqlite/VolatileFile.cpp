@@ -61,4 +61,14 @@ void VolatileFile::attach_if_any() {
     }
 }
 
+bool VolatileFile::holds_table_of(std::int64_t id) {
+    auto& query = m_connection.prepared(
+        "SELECT EXISTS(SELECT 1 FROM volatile.sqlite_master WHERE type = 'table' AND name = ?)");
+    query.bind(1, "cache_" + std::to_string(id));
+    query.step();
+    const bool found = query.column_int(0) != 0;
+    query.reset();
+    return found;
+}
+
 } // namespace cacheman::sqlite

@@ -6,6 +6,7 @@
 
 #include "engine/sqlite/Connection.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -23,6 +24,10 @@ class VolatileFile {
     void attach();
     // Attaches when any cache of the store is volatile (before a cascade or a listing).
     void attach_if_any();
+    // Inside a read transaction, whether the volatile file's snapshot holds the entries table
+    // of cache `id`. A change of volatility commits the two files one after the other, so a
+    // reader's snapshots of them may disagree for a moment: then it reads again.
+    bool holds_table_of(std::int64_t id);
 
   private:
     Connection& m_connection;
