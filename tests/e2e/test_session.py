@@ -7,21 +7,9 @@ import json
 import os
 import sqlite3
 import subprocess
-import time
 import unittest
 
 from harness import BIN, CachemanTestCase
-
-
-def wait_for_file(path, proc, timeout=60):
-    """Waits until `path` exists (the command under test made it), or fails when `proc` ended."""
-    deadline = time.monotonic() + timeout
-    while not os.path.exists(path):
-        if proc.poll() is not None:
-            raise AssertionError("the command ended before %s appeared" % path)
-        if time.monotonic() > deadline:
-            raise AssertionError("%s did not appear" % path)
-        time.sleep(0.01)
 
 
 class RunIsAnEdit(CachemanTestCase):
@@ -119,7 +107,9 @@ class ClearedWhileRunning(CachemanTestCase):
         proc = self.popen("run", "-v", "--", "sh", "-c", script, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE)
         try:
-            wait_for_file(started, proc)
+            self.wait_until(lambda: os.path.exists(started) or proc.poll() is not None,
+                            what="the command to start")
+            self.assertIsNone(proc.poll(), "the command ended before it started")
             self.ok(*clear)
             open(release, "w").close()
             out, err = proc.communicate(timeout=60)
