@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <dirent.h>
 #include <functional>
@@ -157,8 +158,21 @@ std::string quoted_list(const std::vector<std::string>& items) {
 
 } // namespace
 
+namespace {
+
+// An unlinked private file for stdin's bytes: in $TMPDIR (else /tmp), so a large input goes to
+// disk rather than memory; in memory only where no such file can be made.
+int unlinked_file() {
+    const char* dir = std::getenv("TMPDIR");
+    const int fd = ::open(dir != nullptr && *dir != '\0' ? dir : "/tmp",
+                          O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+    return fd >= 0 ? fd : ::memfd_create("cacheman-stdin", MFD_CLOEXEC);
+}
+
+} // namespace
+
 CapturedInput::CapturedInput(int fd) {
-    m_fd = ::memfd_create("cacheman-stdin", MFD_CLOEXEC);
+    m_fd = unlinked_file();
     if (m_fd < 0) {
         throw StoreError(std::string("cannot hold stdin: ") + std::strerror(errno));
     }

@@ -39,8 +39,8 @@ struct RunKey {
     std::vector<KeyPart> parts;
 };
 
-// stdin read to its end into an unlinked file (memory-backed), hashed on the way: the command
-// gets the same bytes from fd(). Memory stays bounded whatever the size.
+// stdin read to its end into an unlinked private file (in $TMPDIR, else /tmp), hashed on the
+// way: the command gets the same bytes from fd(). Memory stays bounded whatever the size.
 class CapturedInput {
   public:
     // Throws UsageError when `fd` cannot be read, StoreError when no file can hold it.
