@@ -114,14 +114,16 @@ int run_set(Context& ctx) {
 int run_get(Context& ctx) {
     const auto& args = ctx.args;
     auto found = ctx.session(OpenMode::read).get(args.cache, args.key);
+    // -v says hit or miss, as for run.
     if (!found.ok()) {
-        ctx.note(no_such_cache(args.cache));
+        ctx.note("miss: " + no_such_cache(args.cache));
         return k_not_found;
     }
     if (!found.value) {
-        ctx.note(fmt::format("no such key '{}' in cache '{}'", args.key, args.cache));
+        ctx.note(fmt::format("miss: no such key '{}' in cache '{}'", args.key, args.cache));
         return k_not_found;
     }
+    ctx.note(fmt::format("hit: key '{}' in cache '{}'", args.key, args.cache));
     const std::string& value = found.value->value;
     write_out(value);
     // On a terminal, end the line so the prompt does not run on; never when piped.

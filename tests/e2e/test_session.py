@@ -283,6 +283,15 @@ class RunOptionsOfPeers(CachemanTestCase):
         self.assertEqual(hit.err, b"cacheman: hit: replayed the result recorded 5 s ago\n")
         self.assertEqual(self.ok("run", "--", "echo", "v").err, b"", "silent without -v")
 
+    def test_verbose_get_says_hit_or_miss(self):
+        self.ok("set", "c", "k", "v")
+        self.assertEqual(self.ok("-v", "get", "c", "k").err, b"cacheman: hit: key 'k' in cache 'c'\n")
+        self.assertEqual(self.cm("get", "-v", "c", "nope").err,
+                         b"cacheman: miss: no such key 'nope' in cache 'c'\n")
+        self.assertEqual(self.cm("-v", "get", "other", "k").err,
+                         b"cacheman: miss: no such cache 'other'\n")
+        self.assertEqual(self.cm("get", "c", "nope").err, b"", "silent without -v")
+
 
 class KeysThatTravel(CachemanTestCase):
     """run --root: two checkouts of one project at different paths share their results."""
