@@ -1,15 +1,12 @@
 #include "commands/RunCommand.hpp"
 
 #include "App.hpp"
-
-#include "base/Duration.hpp"
-#include "base/Error.hpp"
-#include "commands/InspectCommands.hpp"
-#include "proc/Interrupt.hpp"
-#include "jsonl/Writer.hpp"
-#include "base/Names.hpp"
 #include "Output.hpp"
 #include "Signals.hpp"
+#include "base/Error.hpp"
+#include "commands/InspectCommands.hpp"
+#include "jsonl/Writer.hpp"
+#include "proc/Interrupt.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
