@@ -1,0 +1,139 @@
+"""A store that stays within its size (issue 10): create --max-entries/--max-bytes evict the least
+recently used entries after each write; gc removes expired entries, applies the limits, a
+namespace-wide bound, and gives the space back to the file system."""
+import json
+import os
+import unittest
+
+from harness import CachemanTestCase
+
+
+class Limits(CachemanTestCase):
+    def keys(self, cache):
+        return self.ok("keys", cache).text.split()
+
+    def test_max_entries_holds_after_set_import_and_run(self):
+        self.ok("create", "--max-entries", "2", "c")
+        for key in ("k1", "k2", "k3"):
+            self.ok("set", "c", key, "v")
+        self.assertEqual(self.keys("c"), ["k2", "k3"])
+        lines = "".join(json.dumps({"key": "i%d" % i, "value": "v"}) + "\n" for i in range(5))
+        self.ok("import", "c", input=lines.encode())
+        self.assertEqual(len(self.keys("c")), 2)
+        self.ok("create", "--max-entries", "1", "runs")
+        self.ok("run", "--cache", "runs", "--", "echo", "one")
+        self.ok("run", "--cache", "runs", "--", "echo", "two")
+        self.assertEqual(len(self.keys("runs")), 1)
+        self.assertEqual(self.ok("run", "--cache", "runs", "--", "echo", "two").out, b"two\n")
+
+    def test_recent_lookups_keep_an_entry(self):
+        self.ok("create", "--max-entries", "3", "c")
+        for key in ("a", "b", "c"):
+            self.ok("set", "c", key, "v")
+        self.assertEqual(self.get("c", "a"), b"v")
+        self.ok("set", "c", "d", "v")
+        self.assertEqual(self.keys("c"), ["a", "c", "d"])
+
+    def test_max_bytes_and_show(self):
+        self.ok("create", "--max-bytes", "1K", "c")
+        self.ok("set", "c", "a", "x" * 600)
+        self.ok("set", "c", "b", "x" * 600)
+        self.assertEqual(self.keys("c"), ["b"])
+        show = self.ok("show", "c").text
+        self.assertIn("max_entries     -\n", show)
+        self.assertIn("max_bytes       1K\n", show)
+        shown = json.loads(self.ok("--json", "show", "c").text)
+        self.assertEqual((shown["max_entries"], shown["max_bytes"]), (None, 1024))
+        self.assertIn("autosync_checks", shown)  # the existing members stay
+
+    def test_empty_removes_a_limit(self):
+        self.ok("create", "--max-entries", "1", "--max-bytes", "2M", "c")
+        self.ok("create", "--max-entries", "", "c")
+        shown = json.loads(self.ok("--json", "show", "c").text)
+        self.assertEqual((shown["max_entries"], shown["max_bytes"]), (None, 2 * 1024 * 1024))
+        for key in ("a", "b", "c"):
+            self.ok("set", "c", key, "v")
+        self.assertEqual(len(self.keys("c")), 3)
+
+    def test_eviction_keeps_dependents_and_is_not_logged(self):
+        self.ok("depend", "c", "child")
+        self.ok("set", "child", "k", "derived")
+        self.ok("create", "--max-entries", "1", "c")
+        self.ok("set", "c", "a", "1")
+        self.ok("set", "c", "b", "2")
+        self.assertEqual(self.get("child", "k"), b"derived")
+        self.assertEqual(self.ok("--json", "log").text.strip(), "[]")
+
+    def test_bad_sizes_and_counts_are_usage_errors(self):
+        for bad in ("0", "-1", "1.5M", "10X", "M", "1 K", "abc"):
+            self.fails(2, "create", "--max-bytes", bad, "c")
+            self.fails(2, "gc", "--max-bytes", bad)
+        for bad in ("0", "-3", "2K", "x"):
+            self.fails(2, "create", "--max-entries", bad, "c")
+        self.assertFalse(os.path.exists(self.store_path()))
+        for good in ("512K", "100m", "2GiB", "3tb", "1000"):
+            self.ok("create", "--max-bytes", good, "c")
+
+    def test_volatile_caches_are_limited(self):
+        self.env["CACHEMAN_RUNTIME_DIR"] = os.path.join(self.tmp, "runtime")
+        self.ok("create", "--volatile", "--max-entries", "2", "v")
+        for key in ("a", "b", "c"):
+            self.ok("set", "v", key, "v")
+        self.assertEqual(self.keys("v"), ["b", "c"])
+
+
+class Gc(CachemanTestCase):
+    def test_output_and_json_shape(self):
+        self.assertEqual(self.ok("gc").out, b"removed 0 entries, 0 bytes\n")
+        self.assertEqual(json.loads(self.ok("--json", "gc").text), {"entries": 0, "bytes": 0})
+
+    def test_removes_expired_entries_and_shrinks_the_file(self):
+        self.set_now(self.CLOCK_START)
+        big = b"x" * 100_000
+        for i in range(40):
+            self.ok("set", "--ttl", "1m", "c", "k%d" % i, input=big)
+        self.ok("set", "c", "keep", "v")
+        before = os.path.getsize(self.store_path())
+        self.set_now(self.CLOCK_START + 120)
+        removed = json.loads(self.ok("--json", "gc").text)
+        self.assertEqual(removed, {"entries": 40, "bytes": 40 * 100_000})
+        self.assertLess(os.path.getsize(self.store_path()), before / 4)
+        self.assertEqual(self.get("c", "keep"), b"v")
+        self.assertEqual(self.integrity(), "ok")
+        # Again, once the store gives space back page by page.
+        for i in range(10):
+            self.ok("set", "c", "n%d" % i, input=big)
+        grown = os.path.getsize(self.store_path())
+        self.ok("del", "c", *["n%d" % i for i in range(10)])
+        self.ok("gc")
+        self.assertLess(os.path.getsize(self.store_path()), grown / 2)
+        self.assertEqual(self.get("c", "keep"), b"v")
+
+    def test_max_bytes_across_caches(self):
+        for cache in ("a", "b"):
+            for i in range(3):
+                self.ok("set", cache, "k%d" % i, input=b"x" * 1000)
+        self.assertEqual(self.get("a", "k0"), b"x" * 1000)  # a use: kept
+        removed = json.loads(self.ok("--json", "gc", "--max-bytes", "2000").text)
+        self.assertEqual(removed, {"entries": 4, "bytes": 4000})
+        self.assertEqual(self.ok("keys", "a").text, "k0\n")
+        self.assertEqual(self.ok("keys", "b").text, "k2\n")
+
+    def test_volatile_caches(self):
+        self.env["CACHEMAN_RUNTIME_DIR"] = os.path.join(self.tmp, "runtime")
+        self.set_now(self.CLOCK_START)
+        self.ok("create", "--volatile", "v")
+        self.ok("set", "--ttl", "1m", "v", "old", "1")
+        self.ok("set", "v", "new", "2")
+        self.set_now(self.CLOCK_START + 120)
+        self.assertEqual(self.ok("gc").text, "removed 1 entry, 1 bytes\n")
+        self.assertEqual(self.ok("keys", "v").text, "new\n")
+        self.ok("gc", "--max-bytes", "1")
+        self.assertEqual(self.ok("keys", "v").text, "new\n")
+        self.ok("set", "v", "newer", "22")
+        self.ok("gc", "--max-bytes", "2")
+        self.assertEqual(self.ok("keys", "v").text, "newer\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
