@@ -55,17 +55,15 @@ void count_lookup(const Location& location, std::string_view cache,
                   std::optional<std::string_view> key, bool hit) noexcept {
     try {
         std::string line;
-        line.reserve(cache.size() + 3);
-        line += hit ? "h\t" : "m\t";
+        line.reserve(cache.size() + (key ? key->size() : 0) + 4);
+        const bool used = hit && key;
+        line += used ? "H\t" : hit ? "h\t" : "m\t";
         line += cache; // cache names hold no control characters: one line each
-        line += '\n';
-        if (hit && key) {
-            line += "u\t";
-            line += cache;
-            line += '\t';
+        if (used) {
+            line += '\t'; // no cache name holds a tab
             append_escaped(line, *key);
-            line += '\n';
         }
+        line += '\n';
         // A counts file that is not safe (a symbolic link, another user's) is never written:
         // open_safe throws, and `stats` reports it.
         const int fd =
@@ -73,8 +71,7 @@ void count_lookup(const Location& location, std::string_view cache,
         if (fd < 0) {
             return; // no store directory
         }
-        // One write with O_APPEND: concurrent lines never interleave (the use line stays with
-        // its count).
+        // One write with O_APPEND: concurrent lines never interleave.
         (void)!::write(fd, line.data(), line.size());
         ::close(fd);
     } catch (...) {
@@ -109,11 +106,12 @@ Lookups take_counts(const Location& location) {
         ssize_t length = 0;
         while ((length = getline(&line, &capacity, file)) > 2) {
             const std::string_view text(line, static_cast<std::size_t>(length) - 1);
-            if (text[0] == 'u' && text[1] == '\t') {
+            if (text[0] == 'H' && text[1] == '\t') {
                 const auto tab = text.find('\t', 2);
                 if (tab != std::string_view::npos) {
-                    lookups.uses.emplace_back(text.substr(2, tab - 2),
-                                              unescaped(text.substr(tab + 1)));
+                    const std::string cache(text.substr(2, tab - 2));
+                    lookups.counts[cache].hits += 1;
+                    lookups.uses.emplace_back(cache, unescaped(text.substr(tab + 1)));
                 }
                 continue;
             }

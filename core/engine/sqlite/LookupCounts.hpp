@@ -4,10 +4,10 @@
 // table. Counts appended while a fold reads the file may be lost: the numbers are approximate by
 // design, never a reason for a lookup to be slow.
 //
-// A hit also appends a use line, `u<TAB><cache><TAB><key>` (the key with `\` and newlines
-// escaped), so that writers can fold the order of recent uses into the eviction order
-// (Schema.hpp) without the lookup writing to the store. Binaries before schema version 4 skip
-// those lines.
+// A hit of a known key is one line `H<TAB><cache><TAB><key>` (the key with `\` and newlines
+// escaped) instead of `h<TAB><cache>`, so that writers can fold the order of recent uses into
+// the eviction order (Schema.hpp) without the lookup writing to the store. Binaries before
+// schema version 4 skip those lines (their hit is not counted: approximate, as above).
 #pragma once
 
 #include "base/Location.hpp"
