@@ -3,6 +3,7 @@ recently used entries after each write; gc removes expired entries, applies the 
 namespace-wide bound, and gives the space back to the file system."""
 import json
 import os
+import sqlite3
 import unittest
 
 from harness import CachemanTestCase
@@ -77,9 +78,18 @@ class Limits(CachemanTestCase):
     def test_volatile_caches_are_limited(self):
         self.env["CACHEMAN_RUNTIME_DIR"] = os.path.join(self.tmp, "runtime")
         self.ok("create", "--volatile", "--max-entries", "2", "v")
-        for key in ("a", "b", "c"):
+        for key in ("a", "secret-key", "z"):
             self.ok("set", "v", key, "v")
-        self.assertEqual(self.keys("v"), ["b", "c"])
+        self.assertEqual(self.keys("v"), ["secret-key", "z"])
+        self.assertEqual(self.get("v", "secret-key"), b"v")
+        self.ok("set", "v", "new", "v")
+        self.assertEqual(self.keys("v"), ["new", "secret-key"])  # its use was counted
+        self.assertEqual(self.get("v", "secret-key"), b"v")
+        # The keys of a volatile cache never reach persistent disk, not even in the counts.
+        for name in os.listdir(self.dir):
+            with open(os.path.join(self.dir, name), "rb") as f:
+                self.assertNotIn(b"secret-key", f.read(), name)
+        self.assertEqual(self.ok("stats", "v").text.split("\t")[3], "2")  # hits
 
 
 class Gc(CachemanTestCase):
@@ -133,6 +143,40 @@ class Gc(CachemanTestCase):
         self.ok("set", "v", "newer", "22")
         self.ok("gc", "--max-bytes", "2")
         self.assertEqual(self.ok("keys", "v").text, "newer\n")
+
+
+class Migration(CachemanTestCase):
+    def downgrade_to_v3(self):
+        """Turns the store into the layout of schema version 3, as the previous version wrote
+        it: no limits, no use clock, entries tables (key, expires, value)."""
+        con = sqlite3.connect(self.store_path())
+        try:
+            tables = [r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'cache_*'")]
+            for table in tables:
+                con.execute('ALTER TABLE "%s" DROP COLUMN used' % table)
+            con.execute("ALTER TABLE caches DROP COLUMN max_entries")
+            con.execute("ALTER TABLE caches DROP COLUMN max_bytes")
+            con.execute("DROP TABLE use_clock")
+            con.execute("PRAGMA user_version = 3")
+            con.commit()
+        finally:
+            con.close()
+
+    def test_a_version_3_store_is_migrated_and_its_entries_are_oldest(self):
+        self.ok("set", "c", "z-old", "1")
+        self.ok("set", "c", "y-old", "2")
+        self.downgrade_to_v3()
+        self.assertEqual(self.sql("PRAGMA user_version"), [(3,)])
+        self.assertEqual(self.get("c", "z-old"), b"1")  # a reader migrates, keeps the data
+        self.assertEqual(self.sql("PRAGMA user_version"), [(4,)])
+        self.ok("set", "c", "a-new", "3")
+        self.ok("create", "--max-entries", "2", "c")
+        # The entries from before the migration were used least recently, whatever their keys,
+        # but for z-old, which the get above used.
+        self.assertEqual(self.ok("keys", "c").text, "a-new\nz-old\n")
+        self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 4\n")
+        self.assertEqual(json.loads(self.ok("--json", "gc").text), {"entries": 0, "bytes": 0})
 
 
 if __name__ == "__main__":

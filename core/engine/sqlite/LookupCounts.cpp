@@ -51,7 +51,7 @@ std::string counts_path(const Location& location) {
     return location.dir + "/" + location.name_space + ".counts";
 }
 
-void count_lookup(const Location& location, std::string_view cache,
+void count_lookup(const std::string& path, std::string_view cache,
                   std::optional<std::string_view> key, bool hit) noexcept {
     try {
         std::string line;
@@ -67,7 +67,7 @@ void count_lookup(const Location& location, std::string_view cache,
         // A counts file that is not safe (a symbolic link, another user's) is never written:
         // open_safe throws, and `stats` reports it.
         const int fd =
-            open_safe(counts_path(location), O_WRONLY | O_APPEND | O_CREAT, "counts file", true);
+            open_safe(path, O_WRONLY | O_APPEND | O_CREAT, "counts file", true);
         if (fd < 0) {
             return; // no store directory
         }
@@ -79,16 +79,14 @@ void count_lookup(const Location& location, std::string_view cache,
     }
 }
 
-Lookups take_counts(const Location& location) {
-    Lookups lookups;
+void take_counts(const std::string& path, Lookups& lookups) {
     auto& counts = lookups.counts;
-    const std::string path = counts_path(location);
     const std::string taken = path + ".folding." + std::to_string(getpid());
     if (!require_safe_path(path, FileType::regular, "counts file", true)) {
-        return lookups; // nothing counted since the last fold
+        return; // nothing counted since the last fold
     }
     if (::rename(path.c_str(), taken.c_str()) != 0) {
-        return lookups; // taken by another fold
+        return; // taken by another fold
     }
     int fd = -1;
     try {
@@ -125,7 +123,6 @@ Lookups take_counts(const Location& location) {
         std::fclose(file);
     }
     ::unlink(taken.c_str());
-    return lookups;
 }
 
 } // namespace cacheman

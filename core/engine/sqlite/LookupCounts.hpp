@@ -40,12 +40,14 @@ struct Lookups {
 // <dir>/<namespace>.counts
 std::string counts_path(const Location& location);
 
-// Appends one hit or miss of `cache`, and a use of `key` for a hit. Best effort: errors are
-// ignored.
-void count_lookup(const Location& location, std::string_view cache,
+// Appends one hit or miss of `cache`, and a use of `key` for a hit, to the counts file at
+// `path`. Best effort: errors are ignored. The keys of volatile caches go to a counts file
+// beside the volatile file (in the runtime directory), never to one on persistent disk.
+void count_lookup(const std::string& path, std::string_view cache,
                   std::optional<std::string_view> key, bool hit) noexcept;
 
-// Takes the lookups appended so far (the file is moved away and read).
-Lookups take_counts(const Location& location);
+// Takes the lookups appended so far to the counts file at `path` (it is moved away and read),
+// adding them to `into`.
+void take_counts(const std::string& path, Lookups& into);
 
 } // namespace cacheman

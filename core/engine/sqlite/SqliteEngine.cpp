@@ -133,7 +133,12 @@ Result<std::optional<engine::Entry>> SqliteEngine::get(std::string_view cache, s
                                                        Access access) {
     validate_key(key);
     return in_cache(cache, Transaction::Kind::read, false, access, std::nullopt,
-                    [&](CacheRow& row) { return m_entries.get(row, key); });
+                    [&](CacheRow& row) {
+                        if (row.is_volatile) {
+                            m_volatile_read.emplace(cache);
+                        }
+                        return m_entries.get(row, key);
+                    });
 }
 
 Result<std::vector<std::string>> SqliteEngine::keys(std::string_view cache, Access access) {
@@ -367,19 +372,33 @@ std::vector<engine::LogEntry> SqliteEngine::log(const std::optional<std::string>
 
 void SqliteEngine::count_lookup(std::string_view cache, std::optional<std::string_view> key,
                                 bool hit) noexcept {
-    if (m_location) {
-        cacheman::count_lookup(*m_location, cache, key, hit);
-        return;
-    }
     try {
-        m_unfolded_lookups.add(cache, key, hit);
+        if (!m_location) {
+            m_unfolded_lookups.add(cache, key, hit);
+        } else if (m_volatile_read.find(cache) != m_volatile_read.end()) {
+            cacheman::count_lookup(volatile_counts_path(), cache, key, hit);
+        } else {
+            cacheman::count_lookup(counts_path(*m_location), cache, key, hit);
+        }
     } catch (...) {
         // Counting must never make a lookup fail.
     }
 }
 
+std::string SqliteEngine::volatile_counts_path() {
+    return volatile_store_path(*m_location, process_env) + ".counts";
+}
+
 Lookups SqliteEngine::take_lookups() {
-    return m_location ? take_counts(*m_location) : std::exchange(m_unfolded_lookups, {});
+    if (!m_location) {
+        return std::exchange(m_unfolded_lookups, {});
+    }
+    Lookups lookups;
+    take_counts(counts_path(*m_location), lookups);
+    if (m_volatile.attached()) {
+        take_counts(volatile_counts_path(), lookups);
+    }
+    return lookups;
 }
 
 void SqliteEngine::fold_in(const Lookups& lookups) {

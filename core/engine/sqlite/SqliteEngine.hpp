@@ -20,6 +20,8 @@
 
 #include <map>
 #include <memory>
+#include <set>
+#include <string>
 
 namespace cacheman::sqlite {
 
@@ -117,6 +119,11 @@ class SqliteEngine final : public engine::Engine {
     // Lookups counted by a store in memory, which has no counts file: it lives in this process,
     // so its counts can too.
     Lookups m_unfolded_lookups;
+    // The caches a lookup of this process found volatile: their hits are counted beside the
+    // volatile file, so that their keys never reach persistent disk.
+    std::set<std::string, std::less<>> m_volatile_read;
+    // Where those are counted: <volatile file>.counts (only for a store on disk).
+    std::string volatile_counts_path();
 };
 
 } // namespace cacheman::sqlite
