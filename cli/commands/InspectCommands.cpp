@@ -225,9 +225,9 @@ void declare_gc(CLI::App& app, Arguments& args) {
 }
 
 int run_gc(Context& ctx) {
-    const auto max_bytes =
-        ctx.args.max_bytes ? std::optional<std::int64_t>(parse_size(*ctx.args.max_bytes))
-                           : std::nullopt;
+    const auto max_bytes = ctx.args.max_bytes
+                               ? std::optional<std::int64_t>(parse_size(*ctx.args.max_bytes))
+                               : std::nullopt;
     const engine::Removed removed = ctx.session(OpenMode::write).gc(max_bytes);
     if (ctx.global.json) {
         write_json(json::Writer()

@@ -20,9 +20,11 @@ TEST_CASE("sizes are bytes or a number with a power of 1024", "[size]") {
 }
 
 TEST_CASE("anything else is not a size", "[size]") {
-    for (const char* bad : {"", "0", "0K", "-1", "+1", "-5M", "1.5G", "1 M", " 1", "1M ", "M",
-                            "1X", "1KK", "1Kb2", "1B", "1iB", "1Mi", "1MIBB", "abc",
-                            "99999999999999999999", "5000000T"}) {
+    for (const char* bad : {"",        "0",    "0K",    "-1",   "+1",
+                            "-5M",     "1.5G", "1 M",   " 1",   "1M ",
+                            "M",       "1X",   "1KK",   "1Kb2", "1B",
+                            "1iB",     "1Mi",  "1MIBB", "abc",  "99999999999999999999",
+                            "5000000T"}) {
         INFO(bad);
         CHECK_THROWS_AS(parse_size(bad), UsageError);
     }

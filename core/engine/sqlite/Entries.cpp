@@ -232,9 +232,10 @@ engine::Removed Entries::evict(const CacheRow& row) {
         "SELECT key, size FROM (SELECT key, size, sum(size <= ?3) OVER newest AS n, "
         "sum(iif(size <= ?3, size, 0)) OVER newest AS total FROM (SELECT key, used, "
         "length(value) AS size FROM " +
-        table + " WHERE expires IS NULL OR expires > ?1) WINDOW newest AS (ORDER BY "
-                "coalesce(used, 0) DESC, key DESC ROWS UNBOUNDED PRECEDING)) "
-                "WHERE size > ?3 OR n > ?2 OR total > ?3");
+        table +
+        " WHERE expires IS NULL OR expires > ?1) WINDOW newest AS (ORDER BY "
+        "coalesce(used, 0) DESC, key DESC ROWS UNBOUNDED PRECEDING)) "
+        "WHERE size > ?3 OR n > ?2 OR total > ?3");
     victims.bind(1, m_connection.now());
     victims.bind(2, row.max_entries.value_or(std::numeric_limits<std::int64_t>::max()));
     victims.bind(3, row.max_bytes.value_or(std::numeric_limits<std::int64_t>::max()));

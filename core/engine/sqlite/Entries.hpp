@@ -59,8 +59,9 @@ class Entries {
 
   private:
     void note_expiry(CacheRow& row, double expires);
-    // Deletes `keys` of the cache, adding each one's bytes (`sizes`) to `removed`.
-    void remove_all(const CacheRow& row, const std::vector<std::pair<std::string, std::int64_t>>& keys,
+    // Deletes the keys of the cache, adding each one and its bytes to `removed`.
+    void remove_all(const CacheRow& row,
+                    const std::vector<std::pair<std::string, std::int64_t>>& keys,
                     engine::Removed& removed);
 
     Connection& m_connection;

@@ -66,8 +66,7 @@ void count_lookup(const std::string& path, std::string_view cache,
         line += '\n';
         // A counts file that is not safe (a symbolic link, another user's) is never written:
         // open_safe throws, and `stats` reports it.
-        const int fd =
-            open_safe(path, O_WRONLY | O_APPEND | O_CREAT, "counts file", true);
+        const int fd = open_safe(path, O_WRONLY | O_APPEND | O_CREAT, "counts file", true);
         if (fd < 0) {
             return; // no store directory
         }

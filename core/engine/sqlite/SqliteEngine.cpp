@@ -320,10 +320,9 @@ void SqliteEngine::configure(std::string_view cache,
         moved.is_volatile = settings.is_volatile;
         m_connection->db().exec(schema::create_entries_table(row.id, moved.is_volatile));
         // Columns by name: a table migrated from schema version 3 has `used` last.
-        constexpr std::string_view k_columns = "(key, expires, used, value)";
-        m_connection->db().exec("INSERT INTO " + Catalog::table(moved) + std::string(k_columns) +
-                                " SELECT " + std::string(k_columns.substr(1, k_columns.size() - 2)) +
-                                " FROM " + Catalog::table(row));
+        const std::string columns = "key, expires, used, value";
+        m_connection->db().exec("INSERT INTO " + Catalog::table(moved) + "(" + columns +
+                                ") SELECT " + columns + " FROM " + Catalog::table(row));
         m_connection->db().exec("DROP TABLE " + Catalog::table(row));
     }
     if (settings.max_entries || settings.max_bytes) {
