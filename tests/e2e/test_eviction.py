@@ -119,6 +119,28 @@ class Gc(CachemanTestCase):
         self.assertLess(os.path.getsize(self.store_path()), grown / 2)
         self.assertEqual(self.get("c", "keep"), b"v")
 
+    def test_a_reader_in_an_older_snapshot_neither_blocks_nor_breaks_gc(self):
+        for i in range(20):
+            self.ok("set", "c", "k%d" % i, input=b"x" * 50_000)
+        reader = sqlite3.connect(self.store_path(), isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            self.assertEqual(reader.execute('SELECT count(*) FROM "cache_1"').fetchone(), (20,))
+            self.ok("del", "c", *["k%d" % i for i in range(19)])
+            self.assertEqual(json.loads(self.ok("--json", "gc").text), {"entries": 0, "bytes": 0})
+            self.assertEqual(json.loads(self.ok("--json", "gc", "--max-bytes", "1").text),
+                             {"entries": 1, "bytes": 50_000})
+            # The reader still sees its snapshot, whole.
+            self.assertEqual(reader.execute('SELECT count(*), sum(length(value)) FROM '
+                                            '"cache_1"').fetchone(), (20, 20 * 50_000))
+            reader.execute("COMMIT")
+        finally:
+            reader.close()
+        self.assertEqual(self.integrity(), "ok")
+        self.assertEqual(self.ok("keys", "c").text, "")
+        self.ok("set", "c", "again", "v")
+        self.assertEqual(self.get("c", "again"), b"v")
+
     def test_max_bytes_across_caches(self):
         for cache in ("a", "b"):
             for i in range(3):

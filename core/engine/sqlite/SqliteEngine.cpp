@@ -498,10 +498,10 @@ void compact_schema(Connection& connection, const std::string& schema) {
                                  std::to_string(k_vacuum_step_pages) + ")");
         }
     }
-    // The file shrinks when the WAL is copied back; readers still in an older snapshot make
-    // this a partial checkpoint (the next one finishes it), never an error or a wait past the
-    // busy timeout.
-    connection.db().exec("PRAGMA " + schema + ".wal_checkpoint(TRUNCATE)");
+    // The file shrinks when the WAL is copied back into it. A passive checkpoint never waits:
+    // with a reader still in an older snapshot it copies what it can, and the last connection
+    // to close (or the next checkpoint) finishes it.
+    connection.db().exec("PRAGMA " + schema + ".wal_checkpoint(PASSIVE)");
 }
 
 } // namespace
