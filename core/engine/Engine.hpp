@@ -158,8 +158,8 @@ class Engine {
     // cache's limits and, with `max_bytes`, evicts the least recently used entries across the
     // namespace until its entries' values total at most that. Returns what it removed.
     virtual Removed collect_garbage(std::optional<std::int64_t> max_bytes) = 0;
-    // Gives the space freed by removals back to the file system. Never holds a lock for long
-    // where the engine can avoid it; a crash meanwhile loses nothing.
+    // Gives the space freed by removals back to the file system. Readers are never blocked;
+    // writers may wait for it up to their busy timeout; a crash meanwhile loses nothing.
     virtual void compact() = 0;
 
     // --- health and single flight ------------------------------------------------------------

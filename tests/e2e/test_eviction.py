@@ -110,7 +110,7 @@ class Gc(CachemanTestCase):
         self.assertLess(os.path.getsize(self.store_path()), before / 4)
         self.assertEqual(self.get("c", "keep"), b"v")
         self.assertEqual(self.integrity(), "ok")
-        # Again, once the store gives space back page by page.
+        # Again, with a small free list (incremental vacuum).
         for i in range(10):
             self.ok("set", "c", "n%d" % i, input=big)
         grown = os.path.getsize(self.store_path())
