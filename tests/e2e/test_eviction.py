@@ -3,7 +3,10 @@ recently used entries after each write; gc removes expired entries, applies the 
 namespace-wide bound, and gives the space back to the file system."""
 import json
 import os
+import signal
 import sqlite3
+import subprocess
+import threading
 import unittest
 
 from harness import CachemanTestCase
@@ -165,6 +168,64 @@ class Gc(CachemanTestCase):
         self.ok("set", "v", "newer", "22")
         self.ok("gc", "--max-bytes", "2")
         self.assertEqual(self.ok("keys", "v").text, "newer\n")
+
+
+class GcConcurrency(CachemanTestCase):
+    def test_writers_during_gc_lose_nothing(self):
+        self.set_now(self.CLOCK_START)
+        for i in range(30):
+            self.ok("set", "--ttl", "1m", "c", "old%d" % i, input=b"x" * 20_000)
+        self.set_now(self.CLOCK_START + 120)
+        done = threading.Event()
+        failures = []
+
+        def collect():
+            try:
+                for _ in range(5):
+                    r = self.cm("gc")
+                    if r.code != 0:
+                        failures.append(r)
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=collect)
+        thread.start()
+        written = []
+        while not done.is_set() or len(written) < 5:
+            key = "new%d" % len(written)
+            self.ok("set", "c", key, key)
+            written.append(key)
+        thread.join()
+        self.assertEqual(failures, [])
+        self.assertEqual(self.ok("keys", "c").text.split(), sorted(written))
+        self.assertEqual(self.integrity(), "ok")
+
+    def test_a_killed_gc_loses_nothing_it_was_not_removing(self):
+        for trial in range(3):
+            self.set_now(self.CLOCK_START)
+            for i in range(40):
+                self.ok("set", "--ttl", "1m", "c", "old%d" % i, input=b"x" * 50_000)
+            self.ok("set", "c", "keep", "v")
+            self.set_now(self.CLOCK_START + 120)
+            proc = self.popen("gc", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wal = os.path.realpath(self.store_path() + "-wal")
+
+            def opened_the_store():
+                try:
+                    return any(os.path.realpath("/proc/%d/fd/%s" % (proc.pid, fd)) == wal
+                               for fd in os.listdir("/proc/%d/fd" % proc.pid))
+                except (FileNotFoundError, ProcessLookupError):
+                    return proc.poll() is not None
+
+            self.wait_until(opened_the_store, what="gc to open the store")
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 4\n", trial)
+            self.assertEqual(self.get("c", "keep"), b"v")
+            left = json.loads(self.ok("--json", "gc").text)
+            self.assertEqual(left["bytes"], left["entries"] * 50_000)
+            self.assertEqual(self.ok("keys", "c").text, "keep\n")
+            self.ok("drop", "c")
 
 
 class Migration(CachemanTestCase):
