@@ -1002,6 +1002,15 @@ ENGINE_TEST("engine: a counted hit makes an entry recently used", "[size][stats]
     // The lookups were counted too.
     CHECK(summary_of(e, "c")->hits == 2);
     CHECK(summary_of(e, "c")->misses == 1);
+
+    // Any key, a newline, a tab or a backslash in it included.
+    const std::string odd = "line\nnext\tcol\\n\\";
+    set(e, "c", odd, "v");
+    set(e, "c", "e", "v");
+    set(e, "c", "f", "v");
+    e.count_lookup("c", std::string_view(odd), true);
+    set(e, "c", "g", "v");
+    CHECK(keys_of(e, "c") == Names{"f", "g", odd});
 }
 
 ENGINE_TEST("engine: max_bytes counts the values; an entry too big on its own goes", "[size]") {
