@@ -42,6 +42,8 @@ struct Arguments {
         post_processor, autosync_checks;
     std::optional<bool> make_volatile;
     std::optional<bool> autosync;
+    // create (an empty value removes the limit), gc
+    std::optional<std::string> max_entries, max_bytes;
     bool cascade = false;
     // stats, log, graph
     std::optional<std::string> optional_cache;

@@ -159,13 +159,13 @@ _cacheman() {
     fi
 
     local commands='set get del keys list depend undepend invalidate drop export import deps run
-        create show rebuild reload save stats graph why log check completions help'
+        create show rebuild reload save stats graph why log check gc completions help'
     local globals='--dir -n --namespace --json -q --quiet -v --verbose --version -h --help'
     # Global options are accepted after the command too (but for run).
     local globals_after='--dir -n --namespace --json -q --quiet -v --verbose'
-    # Options of create that take a value: a shell command, a duration or checks.
+    # Options of create that take a value: a shell command, a duration, checks or a limit.
     local create_values='--builder --loader --saver --validator --deleter --pre-processor
-        --post-processor --ttl --autosync-checks'
+        --post-processor --ttl --autosync-checks --max-entries --max-bytes'
 
     # Find the command, its arguments before the cursor, and the store that --dir
     # and -n select.
@@ -185,7 +185,7 @@ _cacheman() {
             --) dashdash=true ;;
             --dir | -n | --namespace | --ttl | --builder | --loader | --saver | --validator | \
                 --deleter | --pre-processor | --post-processor | --autosync-checks | --format | \
-                --limit)
+                --limit | --max-entries | --max-bytes)
                 if ((i + 1 < cword)); then
                     _cacheman_dequote "${words[i + 1]}"
                     case $w in
@@ -231,8 +231,8 @@ _cacheman() {
                 COMPREPLY=($(compgen -W 'dot json' -- "$cur"))
                 return
                 ;;
-            --ttl | --autosync-checks | --limit)
-                # A duration, WINDOW:EDITS checks or a number: nothing to complete.
+            --ttl | --autosync-checks | --limit | --max-entries | --max-bytes)
+                # A duration, WINDOW:EDITS checks, a number or a size: nothing to complete.
                 return
                 ;;
             --builder | --loader | --saver | --validator | --deleter | --pre-processor | \
@@ -255,6 +255,7 @@ _cacheman() {
                     reload | save) opts+=' --cascade' ;;
                     graph) opts+=' --format' ;;
                     log) opts+=' --limit' ;;
+                    gc) opts+=' --max-bytes' ;;
                 esac
             fi
             COMPREPLY=($(compgen -W "$opts" -- "$cur"))

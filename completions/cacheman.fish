@@ -31,7 +31,7 @@ function __cacheman_parse
                     set dashdash 1
                     continue
                 case --dir -n --namespace --ttl --builder --loader --saver --validator --deleter \
-                    --pre-processor --post-processor --autosync-checks --format --limit
+                    --pre-processor --post-processor --autosync-checks --format --limit --max-entries --max-bytes
                     set skip 1
                     continue
                 case '-*'
@@ -247,6 +247,7 @@ complete -c cacheman -n __cacheman_no_command -a graph -d 'Print the dependency 
 complete -c cacheman -n __cacheman_no_command -a why -d 'Print the chains of parents that would clear a cache'
 complete -c cacheman -n __cacheman_no_command -a log -d 'Print the invalidation history'
 complete -c cacheman -n __cacheman_no_command -a check -d 'Check the store; exit 3 if damaged'
+complete -c cacheman -n __cacheman_no_command -a gc -d 'Remove expired entries, apply size limits, free space'
 complete -c cacheman -n __cacheman_no_command -a completions -d 'Print the completion script for bash, zsh or fish'
 complete -c cacheman -n __cacheman_no_command -a help -d 'Describe a command'
 
@@ -268,6 +269,9 @@ complete -c cacheman -n '__cacheman_command_options create' -l no-volatile -d 'K
 complete -c cacheman -n '__cacheman_command_options create' -l autosync -d 'Run the saver when the auto-sync rules hold'
 complete -c cacheman -n '__cacheman_command_options create' -l no-autosync -d 'Never run the saver by itself'
 complete -c cacheman -n '__cacheman_command_options create' -l autosync-checks -x -d 'WINDOW_SECONDS:EDITS,... (60:10000,300:10,900:1)'
+complete -c cacheman -n '__cacheman_command_options create' -l max-entries -x -d 'Evict the least recently used entries beyond N'
+complete -c cacheman -n '__cacheman_command_options create' -l max-bytes -x -d 'Evict the least recently used entries beyond SIZE (512K, 100M, 2G)'
+complete -c cacheman -n '__cacheman_command_options gc' -l max-bytes -x -d "Evict the namespace's least recently used entries beyond SIZE"
 complete -c cacheman -n '__cacheman_command_options reload save' -l cascade -d 'Apply to its dependents too (dependents first)'
 complete -c cacheman -n '__cacheman_command_options graph' -l format -x -a 'dot json' -d 'Output format (default: dot)'
 complete -c cacheman -n '__cacheman_command_options log' -l limit -x -d 'At most this many entries (default 20)'
@@ -296,5 +300,5 @@ complete -c cacheman -n '__cacheman_argument depend 0 1' -a '(__cacheman_caches)
 complete -c cacheman -n '__cacheman_argument undepend 0 1' -a '(__cacheman_caches)' -d cache
 complete -c cacheman -n '__cacheman_argument import 1' -F
 complete -c cacheman -n '__cacheman_argument completions 0' -x -a 'bash zsh fish' -d shell
-complete -c cacheman -n '__cacheman_argument help 0' -a 'set get del keys list depend undepend invalidate drop export import deps run create show rebuild reload save stats graph why log check completions help' -d command
+complete -c cacheman -n '__cacheman_argument help 0' -a 'set get del keys list depend undepend invalidate drop export import deps run create show rebuild reload save stats graph why log check gc completions help' -d command
 complete -c cacheman -n __cacheman_run_program -a '(__cacheman_run_complete)'

@@ -432,6 +432,8 @@ const std::vector<Command>& commands() {
          declare_log, run_log},
         {"check", "Check the store: integrity, schema version, orphan edges; exit 3 if damaged",
          "cacheman check", declare_nothing, run_check},
+        {"gc", "Remove expired entries, apply size limits, give the freed space back",
+         "cacheman gc --max-bytes 1G", declare_gc, run_gc},
         {"completions", "Print the completion script for bash, zsh or fish",
          "source <(cacheman completions bash)", declare_completions, run_completions},
         {"help", "Describe a command", "cacheman help invalidate", declare_help, run_help},

@@ -1,6 +1,7 @@
 #include "commands/HookCommands.hpp"
 
 #include "base/Duration.hpp"
+#include "base/Size.hpp"
 #include "jsonl/Writer.hpp"
 #include "Output.hpp"
 
@@ -57,6 +58,16 @@ void apply(const Arguments& args, CacheSettings& settings) {
     if (args.autosync) {
         settings.autosync = *args.autosync;
     }
+    if (args.max_entries) {
+        settings.max_entries = args.max_entries->empty()
+                                   ? std::nullopt
+                                   : std::optional<std::int64_t>(parse_count(*args.max_entries));
+    }
+    if (args.max_bytes) {
+        settings.max_bytes = args.max_bytes->empty()
+                                 ? std::nullopt
+                                 : std::optional<std::int64_t>(parse_size(*args.max_bytes));
+    }
     if (args.autosync_checks) {
         settings.autosync_checks =
             args.autosync_checks->empty()
@@ -87,6 +98,11 @@ void declare_create(CLI::App& app, Arguments& args) {
         "--no-autosync", [&args] { args.autosync = false; }, "Never run the saver by itself");
     app.add_option("--autosync-checks", args.autosync_checks,
                    "WINDOW_SECONDS:EDITS,... (default 60:10000,300:10,900:1; '' resets)");
+    app.add_option("--max-entries", args.max_entries,
+                   "Evict the least recently used entries beyond N ('' removes the limit)");
+    app.add_option("--max-bytes", args.max_bytes,
+                   "Evict the least recently used entries beyond SIZE of values (512K, 100M, 2G; "
+                   "'' removes the limit)");
 }
 
 void declare_cascade(CLI::App& app, Arguments& args) {
@@ -130,6 +146,15 @@ int run_show(Context& ctx) {
             .boolean(settings.autosync_on())
             .key("autosync_checks")
             .string(checks);
+        for (const auto& [label, limit] : {std::pair{"max_entries", settings.max_entries},
+                                           std::pair{"max_bytes", settings.max_bytes}}) {
+            out.key(label);
+            if (limit) {
+                out.integer(*limit);
+            } else {
+                out.null();
+            }
+        }
         write_json(out.end_object());
         return 0;
     }
@@ -144,6 +169,8 @@ int run_show(Context& ctx) {
     line("volatile", settings.is_volatile ? "yes" : "no");
     line("autosync", settings.autosync_on() ? "on" : "off");
     line("autosync_checks", checks);
+    line("max_entries", settings.max_entries ? std::to_string(*settings.max_entries) : "-");
+    line("max_bytes", settings.max_bytes ? format_size(*settings.max_bytes) : "-");
     return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "commands/InspectCommands.hpp"
 
 #include "base/Error.hpp"
+#include "base/Size.hpp"
 #include "jsonl/Writer.hpp"
 #include "Output.hpp"
 
@@ -213,6 +214,32 @@ int run_check(Context& ctx) {
     if (!report.healthy()) {
         print_error("the store is damaged (" + ctx.location().path() + ")");
         return k_exit_damaged;
+    }
+    return 0;
+}
+
+void declare_gc(CLI::App& app, Arguments& args) {
+    app.add_option("--max-bytes", args.max_bytes,
+                   "Also evict the least recently used entries of the namespace beyond SIZE of "
+                   "values (512K, 100M, 2G)");
+}
+
+int run_gc(Context& ctx) {
+    const auto max_bytes = ctx.args.max_bytes
+                               ? std::optional<std::int64_t>(parse_size(*ctx.args.max_bytes))
+                               : std::nullopt;
+    const engine::Removed removed = ctx.session(OpenMode::write).gc(max_bytes);
+    if (ctx.global.json) {
+        write_json(json::Writer()
+                       .begin_object()
+                       .key("entries")
+                       .integer(removed.entries)
+                       .key("bytes")
+                       .integer(removed.bytes)
+                       .end_object());
+    } else {
+        write_out(fmt::format("removed {} {}, {} bytes\n", removed.entries,
+                              removed.entries == 1 ? "entry" : "entries", removed.bytes));
     }
     return 0;
 }

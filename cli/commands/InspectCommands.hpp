@@ -13,6 +13,8 @@ int run_graph(Context& context);
 int run_why(Context& context);
 int run_log(Context& context);
 int run_check(Context& context);
+void declare_gc(CLI::App& app, Arguments& args);
+int run_gc(Context& context);
 
 // "2026-11-27 02:30:01" in local time.
 std::string local_time(double unix_seconds);

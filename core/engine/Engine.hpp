@@ -140,10 +140,27 @@ class Engine {
     // The invalidation log, newest first: every entry, or those that named or cleared `cache`.
     virtual std::vector<LogEntry> log(const std::optional<std::string>& cache,
                                       std::size_t limit) = 0;
-    // Counts one lookup of `cache`. Never fails, never blocks on a writer; may be buffered.
-    virtual void count_lookup(std::string_view cache, bool hit) noexcept = 0;
-    // Folds the buffered lookup counts into the statistics that list() reports.
+    // Counts one lookup of `cache`; a hit of `key` also counts as a use of that entry (the order
+    // in which eviction keeps entries). Never fails, never blocks on a writer; may be buffered.
+    virtual void count_lookup(std::string_view cache, std::optional<std::string_view> key,
+                              bool hit) noexcept = 0;
+    // Folds the buffered lookup counts into the statistics that list() reports, and the
+    // buffered uses into the order of eviction.
     virtual void fold_lookup_counts() = 0;
+
+    // --- size --------------------------------------------------------------------------------
+    // Every write of entries (apply, replace_contents) and every configure evicts, in its own
+    // transaction, the least recently used entries (by last store or folded lookup) of a cache
+    // that has limits until it is within them. Eviction is not an invalidation: nothing else is
+    // cleared, nothing is logged, the generation stays.
+    //
+    // In one transaction: folds the buffered lookups, removes every expired entry, applies every
+    // cache's limits and, with `max_bytes`, evicts the least recently used entries across the
+    // namespace until its entries' values total at most that. Returns what it removed.
+    virtual Removed collect_garbage(std::optional<std::int64_t> max_bytes) = 0;
+    // Gives the space freed by removals back to the file system. Readers are never blocked;
+    // writers may wait for it up to their busy timeout; a crash meanwhile loses nothing.
+    virtual void compact() = 0;
 
     // --- health and single flight ------------------------------------------------------------
     // Integrity, schema version, and consistency of the store's parts with each other.

@@ -138,14 +138,24 @@ class AbsentStore final : public Engine {
     std::vector<LogEntry> log(const std::optional<std::string>& cache, std::size_t limit) override {
         return m_empty ? m_empty->log(cache, limit) : std::vector<LogEntry>{};
     }
-    void count_lookup(std::string_view cache, bool hit) noexcept override {
+    void count_lookup(std::string_view cache, std::optional<std::string_view> key,
+                      bool hit) noexcept override {
         if (m_empty) {
-            m_empty->count_lookup(cache, hit);
+            m_empty->count_lookup(cache, key, hit);
         }
     }
     void fold_lookup_counts() override {
         if (m_empty) {
             m_empty->fold_lookup_counts();
+        }
+    }
+
+    Removed collect_garbage(std::optional<std::int64_t> max_bytes) override {
+        return m_empty ? m_empty->collect_garbage(max_bytes) : Removed{};
+    }
+    void compact() override {
+        if (m_empty) {
+            m_empty->compact();
         }
     }
 

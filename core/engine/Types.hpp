@@ -44,6 +44,10 @@ struct CacheSettings {
     bool is_volatile = false;
     std::optional<bool> autosync;                          // nullopt: on when a saver is set
     std::optional<std::vector<TimeCheck>> autosync_checks; // nullopt: the seed's defaults
+    // Size limits (nullopt: none): after each write the least recently used entries are evicted
+    // until the cache holds at most this many live entries and bytes of values.
+    std::optional<std::int64_t> max_entries;
+    std::optional<std::int64_t> max_bytes;
 
     // State rather than a setting (configure leaves it as it is): false after the cache was
     // cleared by an invalidation until its saver saves it again.
@@ -124,6 +128,18 @@ struct Generation {
     std::int64_t cache_id = 0;
     std::int64_t count = 0;
     friend bool operator==(const Generation&, const Generation&) = default;
+};
+
+// What an eviction or a garbage collection removed: live and expired entries and the bytes of
+// their values.
+struct Removed {
+    std::int64_t entries = 0;
+    std::int64_t bytes = 0;
+    Removed& operator+=(const Removed& other) {
+        entries += other.entries;
+        bytes += other.bytes;
+        return *this;
+    }
 };
 
 using EditBuckets = std::map<std::int64_t, std::int64_t>; // second (unix) -> edits

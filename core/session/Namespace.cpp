@@ -77,8 +77,13 @@ class Namespace::Results final : public ResultStore {
     std::optional<engine::Entry> lookup(const std::string& cache, const std::string& key) override {
         auto found = m_owner.built(
             cache, [&](Access access) { return m_owner.m_engine->get(cache, key, access); });
+        if (found.ok() && found.value) {
+            m_found_key = key;
+        }
         return found.ok() ? std::move(found.value) : std::nullopt;
     }
+    // The key of the last lookup that found an entry (the use a replay counts).
+    [[nodiscard]] const std::optional<std::string>& found_key() const { return m_found_key; }
     bool store(const std::string& cache, const std::string& key, std::string_view value,
                std::optional<Duration> ttl, const engine::Generation& seen) override {
         const std::vector<engine::Write> writes{{key, std::string(value), std::nullopt, ttl}};
@@ -96,6 +101,7 @@ class Namespace::Results final : public ResultStore {
 
   private:
     Namespace& m_owner;
+    std::optional<std::string> m_found_key;
 };
 
 std::unique_ptr<Namespace> Namespace::open(const Location& location, engine::OpenMode mode,
@@ -162,7 +168,7 @@ void Namespace::after_edit(std::string_view cache, bool counted) {
 Result<std::optional<engine::Entry>> Namespace::get(std::string_view cache, std::string_view key) {
     auto found = built(cache, [&](Access access) { return m_engine->get(cache, key, access); });
     if (found.ok()) {
-        m_engine->count_lookup(cache, found.value.has_value());
+        m_engine->count_lookup(cache, key, found.value.has_value());
     }
     return found;
 }
@@ -420,6 +426,12 @@ engine::CheckReport Namespace::check() {
     return m_engine->check();
 }
 
+engine::Removed Namespace::gc(std::optional<std::int64_t> max_bytes) {
+    const engine::Removed removed = m_engine->collect_garbage(max_bytes);
+    m_engine->compact();
+    return removed;
+}
+
 RunOutcome Namespace::run(const RunRequest& request, const OutputSink& out, const OutputSink& err,
                           const std::function<void()>& start_refresh) {
     Results results(*this);
@@ -427,7 +439,7 @@ RunOutcome Namespace::run(const RunRequest& request, const OutputSink& out, cons
     if (outcome.source != RunSource::skipped) {
         const bool replayed =
             outcome.source == RunSource::hit || outcome.source == RunSource::stale_hit;
-        m_engine->count_lookup(request.cache, replayed);
+        m_engine->count_lookup(request.cache, results.found_key(), replayed);
     }
     return outcome;
 }

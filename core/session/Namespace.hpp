@@ -98,6 +98,10 @@ class Namespace {
     // --- history, health ------------------------------------------------------------------------
     std::vector<engine::LogEntry> log(const std::optional<std::string>& cache, std::size_t limit);
     engine::CheckReport check();
+    // Removes expired entries, applies every cache's limits and, with `max_bytes`, a
+    // namespace-wide least-recently-used bound (one transaction); then gives the freed space
+    // back to the file system. Returns what it removed.
+    engine::Removed gc(std::optional<std::int64_t> max_bytes);
 
     // --- run ------------------------------------------------------------------------------------
     // Replays or executes a memoized command (see run/Memoizer.hpp); storing its result is an

@@ -785,10 +785,10 @@ ENGINE_TEST("engine: lookup counts are folded into list's statistics", "[stats]"
     engine::Engine& e = t.store;
     set(e, "c", "k", "v");
     set(e, "d", "k", "v");
-    e.count_lookup("c", true);
-    e.count_lookup("c", true);
-    e.count_lookup("c", false);
-    e.count_lookup("d", false);
+    e.count_lookup("c", std::nullopt, true);
+    e.count_lookup("c", std::nullopt, true);
+    e.count_lookup("c", std::nullopt, false);
+    e.count_lookup("d", std::nullopt, false);
     e.fold_lookup_counts();
     CHECK(summary_of(e, "c")->hits == 2);
     CHECK(summary_of(e, "c")->misses == 1);
@@ -796,7 +796,7 @@ ENGINE_TEST("engine: lookup counts are folded into list's statistics", "[stats]"
     CHECK(summary_of(e, "d")->misses == 1);
     e.fold_lookup_counts(); // nothing new: nothing added twice
     CHECK(summary_of(e, "c")->hits == 2);
-    e.count_lookup("c", true);
+    e.count_lookup("c", std::nullopt, true);
     e.fold_lookup_counts();
     CHECK(summary_of(e, "c")->hits == 3);
     CHECK(summary_of(e, "c")->misses == 1);
@@ -939,4 +939,165 @@ ENGINE_TEST("engine: a write only_if a generation is refused after any clear of 
         CHECK(write_if(e.generation("run")) == Status::ok);
         CHECK(value_of(e, "run", "k") == "v");
     }
+}
+
+// --- size limits, eviction and garbage collection ---------------------------------------------
+
+namespace {
+
+void limit(engine::Engine& e, std::string_view cache, std::optional<std::int64_t> entries,
+           std::optional<std::int64_t> bytes) {
+    e.configure(cache, [&](engine::CacheSettings& s) {
+        s.max_entries = entries;
+        s.max_bytes = bytes;
+    });
+}
+
+} // namespace
+
+ENGINE_TEST("engine: limits are settings, kept until removed", "[settings][size]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    limit(e, "c", 10, 1024);
+    CHECK(e.settings("c")->max_entries == 10);
+    CHECK(e.settings("c")->max_bytes == 1024);
+    e.configure("c", [](engine::CacheSettings& s) { s.builder = "true"; });
+    CHECK(e.settings("c")->max_entries == 10);
+    limit(e, "c", std::nullopt, std::nullopt);
+    CHECK_FALSE(e.settings("c")->max_entries);
+    CHECK_FALSE(e.settings("c")->max_bytes);
+}
+
+ENGINE_TEST("engine: a write evicts the least recently stored entries beyond max_entries",
+            "[size]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    limit(e, "c", 3, std::nullopt);
+    for (const char* key : {"d", "c", "b", "a"}) { // stored in this order, not key order
+        set(e, "c", key, "v");
+    }
+    CHECK(keys_of(e, "c") == Names{"a", "b", "c"});
+    // A batch bigger than the limit keeps only what fits.
+    apply(e, "c", {put("x", "1"), put("y", "2"), put("z", "3"), put("w", "4")});
+    CHECK(e.count("c", Access::raw).value == 3);
+    // Other caches are not touched.
+    for (int i = 0; i < 5; ++i) {
+        set(e, "other", std::to_string(i), "v");
+    }
+    CHECK(e.count("other", Access::raw).value == 5);
+}
+
+ENGINE_TEST("engine: a counted hit makes an entry recently used", "[size][stats]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    limit(e, "c", 3, std::nullopt);
+    for (const char* key : {"a", "b", "c"}) {
+        set(e, "c", key, "v");
+    }
+    e.count_lookup("c", std::string_view("a"), true);
+    e.count_lookup("c", std::string_view("gone"), true); // no such entry: ignored
+    e.count_lookup("c", std::nullopt, false);
+    set(e, "c", "d", "v");
+    CHECK(keys_of(e, "c") == Names{"a", "c", "d"}); // b was the least recently used
+    // The lookups were counted too.
+    CHECK(summary_of(e, "c")->hits == 2);
+    CHECK(summary_of(e, "c")->misses == 1);
+
+    // Any key, a newline, a tab or a backslash in it included.
+    const std::string odd = "line\nnext\tcol\\n\\";
+    set(e, "c", odd, "v");
+    set(e, "c", "e", "v");
+    set(e, "c", "f", "v");
+    e.count_lookup("c", std::string_view(odd), true);
+    set(e, "c", "g", "v");
+    CHECK(keys_of(e, "c") == Names{"f", "g", odd});
+}
+
+ENGINE_TEST("engine: max_bytes counts the values; an entry too big on its own goes", "[size]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    limit(e, "c", std::nullopt, 10);
+    set(e, "c", "a", "12345");
+    set(e, "c", "b", "12345");
+    CHECK(keys_of(e, "c") == Names{"a", "b"});
+    set(e, "c", "c", "1");
+    CHECK(keys_of(e, "c") == Names{"b", "c"});
+    CHECK(summary_of(e, "c")->bytes == 6);
+    set(e, "c", "huge", std::string(11, 'x'));
+    CHECK(keys_of(e, "c") == Names{"b", "c"});
+}
+
+ENGINE_TEST("engine: setting a limit applies it at once; eviction clears no dependent", "[size]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    e.depend("c", "child");
+    set(e, "child", "k", "derived");
+    for (const char* key : {"a", "b", "c"}) {
+        set(e, "c", key, "v");
+    }
+    const auto generation = e.generation("c");
+    limit(e, "c", 1, std::nullopt);
+    CHECK(keys_of(e, "c") == Names{"c"});
+    CHECK(value_of(e, "child", "k") == "derived");
+    CHECK(e.generation("c") == generation); // not an invalidation
+    CHECK(e.log(std::nullopt, 10).empty());
+}
+
+ENGINE_TEST("engine: a builder's contents are held to the limits", "[size]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    limit(e, "c", 2, std::nullopt);
+    e.replace_contents("c", source_of({put("a", "1"), put("b", "2"), put("c", "3")}), true);
+    CHECK(e.count("c", Access::raw).value == 2);
+}
+
+ENGINE_TEST("engine: limits hold for volatile caches", "[size][volatile]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    e.configure("v", [](engine::CacheSettings& s) {
+        s.is_volatile = true;
+        s.max_entries = 2;
+    });
+    for (const char* key : {"a", "b", "c"}) {
+        set(e, "v", key, "v");
+    }
+    e.count_lookup("v", std::string_view("b"), true);
+    set(e, "v", "d", "v");
+    CHECK(keys_of(e, "v") == Names{"b", "d"});
+}
+
+ENGINE_TEST("engine: collect_garbage removes expired entries and applies the limits", "[gc]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    set(e, "c", "old", "12345", seconds(10));
+    set(e, "c", "new", "123");
+    set(e, "d", "old", "1", seconds(10));
+    CHECK(e.collect_garbage(std::nullopt).entries == 0); // nothing expired yet
+    t.clock.advance(11);
+    const engine::Removed removed = e.collect_garbage(std::nullopt);
+    CHECK(removed.entries == 2);
+    CHECK(removed.bytes == 6);
+    CHECK(keys_of(e, "c") == Names{"new"});
+    e.compact();
+    CHECK(value_of(e, "c", "new") == "123");
+    CHECK(e.check().healthy());
+}
+
+ENGINE_TEST("engine: collect_garbage with max_bytes evicts across caches, oldest use first",
+            "[gc]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    set(e, "a", "1", "xxxx");
+    set(e, "b", "1", "xxxx");
+    set(e, "a", "2", "xxxx");
+    set(e, "b", "2", "xxxx");
+    e.count_lookup("a", std::string_view("1"), true);
+    const engine::Removed removed = e.collect_garbage(8);
+    CHECK(removed.entries == 2);
+    CHECK(removed.bytes == 8);
+    CHECK(keys_of(e, "a") == Names{"1"});
+    CHECK(keys_of(e, "b") == Names{"2"});
+    e.compact();
+    CHECK(e.check().healthy());
+    CHECK(e.collect_garbage(8).entries == 0);
 }

@@ -253,14 +253,19 @@ TEST_CASE("sqlite: a schema version 1 store is migrated, its caches kept", "[sql
         CHECK(store.log(std::nullopt, 10).empty());
         const auto report = store.check();
         CHECK(report.healthy());
-        CHECK(report.schema_version == 3);
+        CHECK(report.schema_version == 4);
+        // Entries stored before version 4 are the least recently used of all.
+        set(store, "child", "a", "v");
+        store.configure("child", [](engine::CacheSettings& s) { s.max_entries = 1; });
+        CHECK(store.keys("child", Access::raw).value == Names{"a"});
         // The new parts of the schema work on the migrated store.
         store.configure("parent", [](engine::CacheSettings& s) { s.saver = "cat > /dev/null"; });
         CHECK(store.invalidate("parent", std::nullopt, false, "invalidate").value ==
               Names{"parent", "child"});
         CHECK(store.log(std::nullopt, 10).size() == 1);
+        CHECK(store.check().healthy());
     }
-    CHECK(raw_query(location.path(), "PRAGMA user_version") == Names{"3"});
+    CHECK(raw_query(location.path(), "PRAGMA user_version") == Names{"4"});
 }
 
 // --- the tables behind the caches ----------------------------------------------------------------
@@ -274,7 +279,7 @@ TEST_CASE("sqlite: cache names never become table names", "[sqlite][names]") {
     store.depend("Cache", "cache");
     CHECK(raw_query(d.file(), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY "
                               "name") == Names{"cache_1", "cache_2", "cache_3", "cache_4", "caches",
-                                               "depends", "edits", "log", "stats"});
+                                               "depends", "edits", "log", "stats", "use_clock"});
     CHECK(raw_query(d.file(), "SELECT id, name FROM caches ORDER BY id") ==
           Names{"1|x\"; DROP TABLE depends; --", "2|Cache", "3|cache", "4|cache_1"});
 }
@@ -377,8 +382,8 @@ TEST_CASE("sqlite: lookups append to the counts file; a fold empties it", "[sqli
     set(store, "c", "k", "v");
     const std::filesystem::path counts = d.location.dir + "/ns.counts";
     CHECK_FALSE(std::filesystem::exists(counts));
-    store.count_lookup("c", true);
-    store.count_lookup("c", false);
+    store.count_lookup("c", std::nullopt, true);
+    store.count_lookup("c", std::nullopt, false);
     CHECK(read_file(counts) == "h\tc\nm\tc\n");
     CHECK(mode_of(counts) == 0600);
     // Another engine on the store folds what this one counted.

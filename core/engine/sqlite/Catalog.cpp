@@ -12,7 +12,12 @@ namespace {
 
 constexpr std::string_view k_settings_columns =
     "builder, loader, saver, validator, deleter, pre_processor, post_processor, default_ttl_ms, "
-    "volatile, autosync, autosync_checks, saved_current";
+    "volatile, autosync, autosync_checks, saved_current, max_entries, max_bytes";
+
+std::optional<std::int64_t> int_or_null(const Statement& query, int column) {
+    return query.is_null(column) ? std::nullopt
+                                 : std::optional<std::int64_t>(query.column_int(column));
+}
 
 std::optional<std::string> text_or_null(const Statement& query, int column) {
     return query.is_null(column) ? std::nullopt
@@ -31,8 +36,8 @@ template <class Settings> auto hook_fields(Settings& settings) {
 std::optional<CacheRow> Catalog::find(std::string_view cache) {
     auto& query = m_connection.prepared(
         "SELECT id, next_expiry, volatile, builder IS NOT NULL AND built = 0, "
-        "saver IS NOT NULL AND coalesce(autosync, 1), default_ttl_ms, generation FROM caches "
-        "WHERE name = ?");
+        "saver IS NOT NULL AND coalesce(autosync, 1), default_ttl_ms, generation, max_entries, "
+        "max_bytes FROM caches WHERE name = ?");
     query.bind(1, cache);
     if (!query.step()) {
         return std::nullopt;
@@ -49,6 +54,8 @@ std::optional<CacheRow> Catalog::find(std::string_view cache) {
         row.default_ttl_ms = query.column_int(5);
     }
     row.generation = query.column_int(6);
+    row.max_entries = int_or_null(query, 7);
+    row.max_bytes = int_or_null(query, 8);
     query.reset();
     return row;
 }
@@ -107,6 +114,8 @@ std::optional<engine::CacheSettings> Catalog::settings(std::string_view cache) {
         settings.autosync_checks = parse_time_checks(*checks);
     }
     settings.saved_copy_current = query.column_int(11) != 0;
+    settings.max_entries = int_or_null(query, 12);
+    settings.max_bytes = int_or_null(query, 13);
     query.reset();
     return settings;
 }
@@ -115,7 +124,7 @@ void Catalog::write_settings(const CacheRow& row, const engine::CacheSettings& s
     auto& update = m_connection.prepared(
         "UPDATE caches SET builder = ?, loader = ?, saver = ?, validator = ?, deleter = ?, "
         "pre_processor = ?, post_processor = ?, default_ttl_ms = ?, volatile = ?, autosync = ?, "
-        "autosync_checks = ? WHERE id = ?");
+        "autosync_checks = ?, max_entries = ?, max_bytes = ? WHERE id = ?");
     int index = 1;
     for (const auto* hook : hook_fields(settings)) {
         if (*hook) {
@@ -143,7 +152,16 @@ void Catalog::write_settings(const CacheRow& row, const engine::CacheSettings& s
     } else {
         update.bind_null(11);
     }
-    update.bind(12, row.id);
+    int limit_index = 12;
+    for (const auto& limit : {settings.max_entries, settings.max_bytes}) {
+        if (limit) {
+            update.bind(limit_index, *limit);
+        } else {
+            update.bind_null(limit_index);
+        }
+        ++limit_index;
+    }
+    update.bind(14, row.id);
     update.run();
 }
 

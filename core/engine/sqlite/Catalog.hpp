@@ -24,6 +24,9 @@ struct CacheRow {
     bool counts_edits = false; // auto-sync is on: edits are counted
     std::optional<std::int64_t> default_ttl_ms;
     std::int64_t generation = 0; // counted up by each clear of an invalidation
+    std::optional<std::int64_t> max_entries;
+    std::optional<std::int64_t> max_bytes;
+    [[nodiscard]] bool has_limits() const { return max_entries || max_bytes; }
 };
 
 class Catalog {

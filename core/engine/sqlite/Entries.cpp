@@ -3,6 +3,8 @@
 #include "base/Error.hpp"
 #include "base/Names.hpp"
 
+#include <limits>
+
 namespace cacheman::sqlite {
 
 namespace {
@@ -88,11 +90,11 @@ std::vector<Entries::Totals> Entries::totals(const std::vector<CacheRow>& rows) 
     return out;
 }
 
-std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes) {
+std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes, std::int64_t tick) {
     purge_expired_if_due(row);
     const std::string table = Catalog::table(row);
     auto& insert = m_connection.prepared("INSERT OR REPLACE INTO " + table +
-                                         "(key, expires, value) VALUES(?, ?, ?)");
+                                         "(key, expires, used, value) VALUES(?, ?, ?, ?)");
     auto& remove = m_connection.prepared("DELETE FROM " + table + " WHERE key = ?");
     const double now = m_connection.now();
     std::optional<double> earliest;
@@ -118,7 +120,8 @@ std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes) {
         try {
             insert.bind(1, write.key);
             insert.bind(2, expires);
-            insert.bind_blob(3, *write.value);
+            insert.bind(3, tick);
+            insert.bind_blob(4, *write.value);
             insert.run();
         } catch (const StoreError& error) {
             rethrow_with_context(error, "key " + quoted_for_message(write.key) + ": ");
@@ -157,14 +160,23 @@ void Entries::clear(CacheRow& row) {
 }
 
 void Entries::purge_expired_if_due(CacheRow& row) {
-    const double now = m_connection.now();
-    if (!row.next_expiry || *row.next_expiry > now) {
+    if (!row.next_expiry || *row.next_expiry > m_connection.now()) {
         return;
     }
+    purge_expired(row);
+}
+
+engine::Removed Entries::purge_expired(CacheRow& row) {
     const std::string table = Catalog::table(row);
-    auto& purge = m_connection.prepared("DELETE FROM " + table + " WHERE expires <= ?");
-    purge.bind(1, now);
-    purge.run();
+    auto& purge = m_connection.prepared("DELETE FROM " + table +
+                                        " WHERE expires <= ? RETURNING length(value)");
+    purge.bind(1, m_connection.now());
+    engine::Removed removed;
+    while (purge.step()) {
+        removed.entries += 1;
+        removed.bytes += purge.column_int(0);
+    }
+    purge.reset();
     auto& next =
         m_connection.prepared("UPDATE caches SET next_expiry = (SELECT min(expires) FROM " + table +
                               ") WHERE id = ? RETURNING next_expiry");
@@ -172,6 +184,101 @@ void Entries::purge_expired_if_due(CacheRow& row) {
     next.step();
     row.next_expiry = optional_double(next, 0);
     next.reset();
+    return removed;
+}
+
+std::int64_t Entries::use_tick(std::int64_t count) {
+    auto& tick = m_connection.prepared("UPDATE use_clock SET tick = tick + ? RETURNING tick");
+    tick.bind(1, count);
+    tick.step();
+    const std::int64_t last = tick.column_int(0);
+    tick.reset();
+    return last;
+}
+
+void Entries::note_uses(const CacheRow& row,
+                        const std::vector<std::pair<std::string, std::int64_t>>& uses) {
+    auto& use =
+        m_connection.prepared("UPDATE " + Catalog::table(row) + " SET used = ? WHERE key = ?");
+    for (const auto& [key, tick] : uses) {
+        use.bind(1, tick);
+        use.bind(2, key);
+        use.run();
+    }
+}
+
+void Entries::remove_all(const CacheRow& row,
+                         const std::vector<std::pair<std::string, std::int64_t>>& keys,
+                         engine::Removed& removed) {
+    auto& remove = m_connection.prepared("DELETE FROM " + Catalog::table(row) + " WHERE key = ?");
+    for (const auto& [key, bytes] : keys) {
+        remove.bind(1, key);
+        remove.run();
+        removed.entries += 1;
+        removed.bytes += bytes;
+    }
+}
+
+engine::Removed Entries::evict(const CacheRow& row) {
+    engine::Removed removed;
+    if (!row.has_limits()) {
+        return removed;
+    }
+    // Keeps the most recently used entries, newest first, while both running totals fit: the
+    // rest (the least recently used) goes, and so does an entry too large for the limit on its
+    // own (it is not counted in the totals, so that it does not push out the others).
+    const std::string table = Catalog::table(row);
+    auto& victims = m_connection.prepared(
+        "SELECT key, size FROM (SELECT key, size, sum(size <= ?3) OVER newest AS n, "
+        "sum(iif(size <= ?3, size, 0)) OVER newest AS total FROM (SELECT key, used, "
+        "length(value) AS size FROM " +
+        table +
+        " WHERE expires IS NULL OR expires > ?1) WINDOW newest AS (ORDER BY "
+        "coalesce(used, 0) DESC, key DESC ROWS UNBOUNDED PRECEDING)) "
+        "WHERE size > ?3 OR n > ?2 OR total > ?3");
+    victims.bind(1, m_connection.now());
+    victims.bind(2, row.max_entries.value_or(std::numeric_limits<std::int64_t>::max()));
+    victims.bind(3, row.max_bytes.value_or(std::numeric_limits<std::int64_t>::max()));
+    std::vector<std::pair<std::string, std::int64_t>> keys;
+    while (victims.step()) {
+        keys.emplace_back(victims.column_text(0), victims.column_int(1));
+    }
+    victims.reset();
+    remove_all(row, keys, removed);
+    return removed;
+}
+
+engine::Removed Entries::evict_across(const std::vector<CacheRow>& rows, std::int64_t max_bytes) {
+    // The candidates of every cache in one temporary table (one statement per cache, however
+    // many caches there are), then one ordered pass over it.
+    auto& db = m_connection.db();
+    db.exec("CREATE TEMP TABLE IF NOT EXISTS gc_candidates(cache INTEGER NOT NULL, key TEXT NOT "
+            "NULL, used INTEGER NOT NULL, size INTEGER NOT NULL); DELETE FROM gc_candidates");
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        Statement fill(db, "INSERT INTO gc_candidates SELECT ?1, key, coalesce(used, 0), "
+                           "length(value) FROM " +
+                               Catalog::table(rows[i]) + " WHERE expires IS NULL OR expires > ?2");
+        fill.bind(1, static_cast<std::int64_t>(i));
+        fill.bind(2, m_connection.now());
+        fill.run();
+    }
+    Statement victims(db, "SELECT cache, key, size FROM (SELECT cache, key, size, "
+                          "sum(iif(size <= ?1, size, 0)) OVER (ORDER BY used DESC, cache DESC, "
+                          "key DESC ROWS UNBOUNDED PRECEDING) AS total FROM gc_candidates) "
+                          "WHERE size > ?1 OR total > ?1 ORDER BY cache");
+    victims.bind(1, max_bytes);
+    std::vector<std::vector<std::pair<std::string, std::int64_t>>> keys(rows.size());
+    while (victims.step()) {
+        keys.at(static_cast<std::size_t>(victims.column_int(0)))
+            .emplace_back(victims.column_text(1), victims.column_int(2));
+    }
+    victims.reset();
+    db.exec("DELETE FROM gc_candidates");
+    engine::Removed removed;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        remove_all(rows[i], keys[i], removed);
+    }
+    return removed;
 }
 
 void Entries::note_expiry(CacheRow& row, double expires) {

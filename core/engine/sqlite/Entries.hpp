@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cacheman::sqlite {
@@ -31,8 +32,8 @@ class Entries {
     };
     std::vector<Totals> totals(const std::vector<CacheRow>& rows);
 
-    // Writes the batch; returns how many writes it held.
-    std::size_t apply(CacheRow& row, const engine::WriteSource& writes);
+    // Writes the batch, each entry used at `tick` (use_tick); returns how many writes it held.
+    std::size_t apply(CacheRow& row, const engine::WriteSource& writes, std::int64_t tick);
     // Removes the keys; returns how many live entries were removed.
     std::size_t erase(CacheRow& row, const std::vector<std::string>& keys);
     // Removes one key, live or not.
@@ -41,9 +42,27 @@ class Entries {
     void clear(CacheRow& row);
     // Deletes the expired entries when one may be due, and recomputes the expiry bound.
     void purge_expired_if_due(CacheRow& row);
+    // Deletes every expired entry and recomputes the expiry bound.
+    engine::Removed purge_expired(CacheRow& row);
+
+    // --- the order of use (Schema.hpp: use_clock, `used`) --------------------------------------
+    // Reserves `count` ticks of the namespace's use clock; returns the last one.
+    std::int64_t use_tick(std::int64_t count = 1);
+    // Marks the entries under the keys (those that exist) as used at the paired ticks.
+    void note_uses(const CacheRow& row,
+                   const std::vector<std::pair<std::string, std::int64_t>>& uses);
+    // Evicts the least recently used live entries until the cache is within its limits.
+    engine::Removed evict(const CacheRow& row);
+    // Evicts the least recently used live entries of all `rows` until their values total at
+    // most `max_bytes`.
+    engine::Removed evict_across(const std::vector<CacheRow>& rows, std::int64_t max_bytes);
 
   private:
     void note_expiry(CacheRow& row, double expires);
+    // Deletes the keys of the cache, adding each one and its bytes to `removed`.
+    void remove_all(const CacheRow& row,
+                    const std::vector<std::pair<std::string, std::int64_t>>& keys,
+                    engine::Removed& removed);
 
     Connection& m_connection;
 };

@@ -2,9 +2,12 @@
 
 #include "base/Error.hpp"
 #include "engine/sqlite/Database.hpp"
+#include "engine/sqlite/Statement.hpp"
 
 #include <array>
+#include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace cacheman::schema {
 
@@ -67,7 +70,29 @@ CREATE TABLE stats(
 ALTER TABLE caches ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE caches ADD COLUMN saved_current INTEGER NOT NULL DEFAULT 1;
 )sql",
+    // 3 -> 4: size limits and the use clock (the entries tables get their `used` column in
+    // add_used_columns).
+    R"sql(
+ALTER TABLE caches ADD COLUMN max_entries INTEGER;
+ALTER TABLE caches ADD COLUMN max_bytes INTEGER;
+CREATE TABLE use_clock(tick INTEGER NOT NULL);
+INSERT INTO use_clock VALUES(0);
+)sql",
 };
+
+// The entries tables of persistent caches made before version 4 get their `used` column (at
+// the end: ALTER TABLE appends). Those of volatile caches are in the volatile file, which gets
+// them when it is attached (add_used_column).
+void add_used_columns(sqlite::Database& db) {
+    std::vector<std::int64_t> ids;
+    sqlite::Statement query(db, "SELECT id FROM caches WHERE NOT volatile");
+    while (query.step()) {
+        ids.push_back(query.column_int(0));
+    }
+    for (const auto id : ids) {
+        add_used_column(db, id, false);
+    }
+}
 
 } // namespace
 
@@ -83,6 +108,9 @@ void migrate(sqlite::Database& db, int version) {
     }
     for (int v = version; v < k_latest_version; ++v) {
         db.exec(k_migrations.at(static_cast<std::size_t>(v - 1)));
+        if (v == 3) {
+            add_used_columns(db);
+        }
     }
     db.exec("PRAGMA application_id = " + std::to_string(k_application_id) +
             "; PRAGMA user_version = " + std::to_string(k_latest_version));
@@ -94,7 +122,22 @@ std::string entries_table(std::int64_t id, bool is_volatile) {
 
 std::string create_entries_table(std::int64_t id, bool is_volatile) {
     return "CREATE TABLE IF NOT EXISTS " + entries_table(id, is_volatile) +
-           "(key TEXT PRIMARY KEY NOT NULL, expires REAL, value BLOB NOT NULL) WITHOUT ROWID";
+           "(key TEXT PRIMARY KEY NOT NULL, expires REAL, used INTEGER, value BLOB NOT NULL) "
+           "WITHOUT ROWID";
+}
+
+void add_used_column(sqlite::Database& db, std::int64_t id, bool is_volatile) {
+    const std::string table = entries_table(id, is_volatile);
+    const std::string schema_name = is_volatile ? "volatile" : "main";
+    sqlite::Statement has(db, "SELECT count(*) FROM pragma_table_info(?, ?) WHERE name = 'used'");
+    has.bind(1, "cache_" + std::to_string(id));
+    has.bind(2, schema_name);
+    has.step();
+    const bool present = has.column_int(0) != 0;
+    has.reset();
+    if (!present) {
+        db.exec("ALTER TABLE " + table + " ADD COLUMN used INTEGER");
+    }
 }
 
 } // namespace cacheman::schema

@@ -31,6 +31,14 @@
 // before the command started is still current), and `saved_current` (1 while the saver's copy
 // holds nothing from before the last clear; 0 after a clear, so that `reload` falls back to the
 // builder instead of loading cleared data back; 1 again after a save).
+// Schema version 4 adds size limits and the order of use for eviction: `caches.max_entries` and
+// `caches.max_bytes` (NULL: no limit); `use_clock(tick)`, one row, a counter bumped by each write
+// transaction that stores entries or folds lookups; and each entries table's `used` column: the
+// tick of the entry's last store or (folded) lookup, NULL for entries stored before version 4
+// (the least recently used of all). New entries tables put `used` before `value` so that
+// choosing what to evict never reads values' overflow pages; tables migrated from version 3
+// have it last (ALTER TABLE appends). Eviction removes the lowest (used, key) first; it never
+// clears dependents and is not logged.
 // A volatile cache's cache_<id> table lives in a second file under the runtime directory,
 // attached as schema "volatile", so its values never reach the namespace file.
 //
@@ -52,7 +60,7 @@ class Database;
 namespace cacheman::schema {
 
 constexpr std::int32_t k_application_id = 0x63616368; // "cach"
-constexpr int k_latest_version = 3;
+constexpr int k_latest_version = 4;
 constexpr int k_log_limit = 1000;
 
 // Creates the latest schema in an empty database (inside the caller's write transaction).
@@ -67,5 +75,9 @@ std::string entries_table(std::int64_t id, bool is_volatile = false);
 
 // SQL to create the entries table of cache `id` when it does not exist.
 std::string create_entries_table(std::int64_t id, bool is_volatile = false);
+
+// Adds the `used` column to the entries table of cache `id` when it lacks it (made by a version
+// before 4). Inside the caller's write transaction.
+void add_used_column(sqlite::Database& db, std::int64_t id, bool is_volatile);
 
 } // namespace cacheman::schema

@@ -5,6 +5,7 @@
 #include "engine/sqlite/Check.hpp"
 #include "engine/sqlite/LookupCounts.hpp"
 #include "engine/sqlite/Schema.hpp"
+#include "engine/sqlite/Statement.hpp"
 #include "engine/sqlite/StoreFile.hpp"
 
 #include <sys/stat.h>
@@ -137,7 +138,12 @@ Result<std::optional<engine::Entry>> SqliteEngine::get(std::string_view cache, s
                                                        Access access) {
     validate_key(key);
     return in_cache(cache, Transaction::Kind::read, false, access, std::nullopt,
-                    [&](CacheRow& row) { return m_entries.get(row, key); });
+                    [&](CacheRow& row) {
+                        if (row.is_volatile) {
+                            m_volatile_read.emplace(cache);
+                        }
+                        return m_entries.get(row, key);
+                    });
 }
 
 Result<std::vector<std::string>> SqliteEngine::keys(std::string_view cache, Access access) {
@@ -165,7 +171,11 @@ Result<engine::Edited> SqliteEngine::apply(std::string_view cache,
                                            const std::optional<engine::Generation>& only_if) {
     m_connection->allow_large_transaction();
     return in_cache(cache, Transaction::Kind::write, true, access, only_if, [&](CacheRow& row) {
-        const std::size_t applied = m_entries.apply(row, writes);
+        if (row.has_limits()) {
+            fold_in(take_lookups()); // the uses before this write come before its entries
+        }
+        const std::size_t applied = m_entries.apply(row, writes, m_entries.use_tick());
+        m_entries.evict(row);
         m_history.count_edits(row, static_cast<std::int64_t>(applied));
         return engine::Edited{applied, row.counts_edits && applied > 0};
     });
@@ -189,7 +199,8 @@ void SqliteEngine::replace_contents(std::string_view cache, const engine::WriteS
     m_connection->allow_large_transaction();
     in_cache(cache, Transaction::Kind::write, true, Access::raw, std::nullopt, [&](CacheRow& row) {
         m_entries.clear(row);
-        m_entries.apply(row, writes);
+        m_entries.apply(row, writes, m_entries.use_tick());
+        m_entries.evict(row);
         m_catalog.set_built(row, built);
         m_history.forget_edits(row);
         return true;
@@ -317,9 +328,14 @@ void SqliteEngine::configure(std::string_view cache,
         CacheRow moved = row;
         moved.is_volatile = settings.is_volatile;
         m_connection->db().exec(schema::create_entries_table(row.id, moved.is_volatile));
-        m_connection->db().exec("INSERT INTO " + Catalog::table(moved) + " SELECT * FROM " +
-                                Catalog::table(row));
+        // Columns by name: a table migrated from schema version 3 has `used` last.
+        const std::string columns = "key, expires, used, value";
+        m_connection->db().exec("INSERT INTO " + Catalog::table(moved) + "(" + columns +
+                                ") SELECT " + columns + " FROM " + Catalog::table(row));
         m_connection->db().exec("DROP TABLE " + Catalog::table(row));
+    }
+    if (settings.max_entries || settings.max_bytes) {
+        enforce_limits(*m_catalog.find(cache)); // new limits hold from now on
     }
     tx.commit();
 }
@@ -362,28 +378,152 @@ std::vector<engine::LogEntry> SqliteEngine::log(const std::optional<std::string>
     return m_history.log(cache, limit);
 }
 
-void SqliteEngine::count_lookup(std::string_view cache, bool hit) noexcept {
-    if (m_location) {
-        cacheman::count_lookup(*m_location, cache, hit);
-        return;
-    }
+void SqliteEngine::count_lookup(std::string_view cache, std::optional<std::string_view> key,
+                                bool hit) noexcept {
     try {
-        auto& counts = m_unfolded_lookups[std::string(cache)];
-        (hit ? counts.hits : counts.misses) += 1;
+        if (!m_location) {
+            m_unfolded_lookups.add(cache, key, hit);
+        } else if (m_volatile_read.find(cache) != m_volatile_read.end()) {
+            cacheman::count_lookup(volatile_counts_path(), cache, key, hit);
+        } else {
+            cacheman::count_lookup(counts_path(*m_location), cache, key, hit);
+        }
     } catch (...) {
         // Counting must never make a lookup fail.
     }
 }
 
+std::string SqliteEngine::volatile_counts_path() {
+    return volatile_store_path(*m_location, process_env) + ".counts";
+}
+
+Lookups SqliteEngine::take_lookups() {
+    if (!m_location) {
+        return std::exchange(m_unfolded_lookups, {});
+    }
+    Lookups lookups;
+    take_counts(counts_path(*m_location), lookups);
+    if (m_volatile.attached()) {
+        take_counts(volatile_counts_path(), lookups);
+    }
+    return lookups;
+}
+
+void SqliteEngine::fold_in(const Lookups& lookups) {
+    m_history.add_lookup_counts(lookups.counts);
+    if (lookups.uses.empty()) {
+        return;
+    }
+    // Each entry once, at its last use; the ticks follow the order of the uses.
+    std::map<std::pair<std::string_view, std::string_view>, std::size_t> last;
+    for (std::size_t i = 0; i < lookups.uses.size(); ++i) {
+        last[{lookups.uses[i].first, lookups.uses[i].second}] = i;
+    }
+    const auto count = static_cast<std::int64_t>(lookups.uses.size());
+    const std::int64_t first = m_entries.use_tick(count) - count + 1;
+    std::map<std::string_view, std::vector<std::pair<std::string, std::int64_t>>> by_cache;
+    for (const auto& [use, index] : last) {
+        by_cache[use.first].emplace_back(use.second, first + static_cast<std::int64_t>(index));
+    }
+    for (const auto& [cache, uses] : by_cache) {
+        const auto row = m_catalog.find(cache);
+        if (row && (!row->is_volatile || m_volatile.attached())) {
+            m_entries.note_uses(*row, uses);
+        }
+    }
+}
+
+void SqliteEngine::enforce_limits(const CacheRow& row) {
+    fold_in(take_lookups());
+    m_entries.evict(row);
+}
+
 void SqliteEngine::fold_lookup_counts() {
-    const auto counts =
-        m_location ? take_counts(*m_location) : std::exchange(m_unfolded_lookups, {});
-    if (counts.empty()) {
+    m_volatile.attach_if_any();
+    const auto lookups = take_lookups();
+    if (lookups.empty()) {
         return;
     }
     Transaction tx(m_connection->db(), Transaction::Kind::write);
-    m_history.add_lookup_counts(counts);
+    fold_in(lookups);
     tx.commit();
+}
+
+engine::Removed SqliteEngine::collect_garbage(std::optional<std::int64_t> max_bytes) {
+    m_volatile.attach_if_any();
+    m_connection->allow_large_transaction();
+    Transaction tx(m_connection->db(), Transaction::Kind::write);
+    std::vector<CacheRow> rows;
+    for (const auto& summary : m_catalog.summaries()) {
+        rows.push_back(m_catalog.existing(summary.name));
+        if (rows.back().is_volatile && !m_volatile.attached()) {
+            // Made volatile by another process since attach_if_any: attach, and start over.
+            tx.rollback();
+            m_volatile.attach();
+            return collect_garbage(max_bytes);
+        }
+    }
+    fold_in(take_lookups());
+    engine::Removed removed;
+    for (auto& row : rows) {
+        removed += m_entries.purge_expired(row);
+        removed += m_entries.evict(row);
+    }
+    if (max_bytes) {
+        removed += m_entries.evict_across(rows, *max_bytes);
+    }
+    // Hook point: contents (stored outputs) that no entry refers to any more are removed here,
+    // after the entries, in the same transaction.
+    tx.commit();
+    return removed;
+}
+
+namespace {
+
+// Up to this many free pages (16 MB of 4 KB pages) are given back by incremental vacuum, in
+// one short write transaction; more by a VACUUM. Measured (bench/README.md): SQLite's
+// incremental vacuum slows down with the size of the free list (a step of 4096 pages of a
+// 250 MB free list took 0.47 s, the whole VACUUM keeping 25 MB 0.24 s), while a VACUUM costs
+// about the size of what is kept.
+constexpr std::int64_t k_incremental_pages = 4096;
+
+std::int64_t pragma_int(Connection& connection, const std::string& pragma) {
+    Statement query(connection.db(), "PRAGMA " + pragma);
+    query.step();
+    const std::int64_t value = query.column_int(0);
+    query.reset();
+    return value;
+}
+
+void compact_schema(Connection& connection, const std::string& schema) {
+    const std::int64_t free_pages = pragma_int(connection, schema + ".freelist_count");
+    if (free_pages == 0) {
+        return;
+    }
+    constexpr std::int64_t k_incremental = 2;
+    if (free_pages <= k_incremental_pages &&
+        pragma_int(connection, schema + ".auto_vacuum") == k_incremental) {
+        connection.db().exec("PRAGMA " + schema + ".incremental_vacuum");
+    } else {
+        // One transaction: the WAL holds the new copy until it commits, so a crash leaves the
+        // store as it was; readers go on reading their snapshot meanwhile. The first one also
+        // switches the file to incremental auto-vacuum, for the small frees after it.
+        connection.db().exec("PRAGMA " + schema + ".auto_vacuum = INCREMENTAL; VACUUM " + schema);
+    }
+    // The file shrinks when the WAL is copied back into it. A passive checkpoint never waits:
+    // with a reader still in an older snapshot it copies what it can, and the last connection
+    // to close (or the next checkpoint) finishes it.
+    connection.db().exec("PRAGMA " + schema + ".wal_checkpoint(PASSIVE)");
+}
+
+} // namespace
+
+void SqliteEngine::compact() {
+    m_volatile.attach_if_any();
+    compact_schema(*m_connection, "main");
+    if (m_volatile.attached()) {
+        compact_schema(*m_connection, "volatile");
+    }
 }
 
 engine::CheckReport SqliteEngine::check() {

@@ -14,11 +14,14 @@
 #include "engine/sqlite/Entries.hpp"
 #include "engine/sqlite/FlockFlight.hpp"
 #include "engine/sqlite/History.hpp"
+#include "engine/sqlite/LookupCounts.hpp"
 #include "engine/sqlite/Transaction.hpp"
 #include "engine/sqlite/VolatileFile.hpp"
 
 #include <map>
 #include <memory>
+#include <set>
+#include <string>
 
 namespace cacheman::sqlite {
 
@@ -73,8 +76,12 @@ class SqliteEngine final : public engine::Engine {
 
     std::vector<engine::LogEntry> log(const std::optional<std::string>& cache,
                                       std::size_t limit) override;
-    void count_lookup(std::string_view cache, bool hit) noexcept override;
+    void count_lookup(std::string_view cache, std::optional<std::string_view> key,
+                      bool hit) noexcept override;
     void fold_lookup_counts() override;
+
+    engine::Removed collect_garbage(std::optional<std::int64_t> max_bytes) override;
+    void compact() override;
 
     engine::CheckReport check() override;
     engine::Flights& flights() override { return *m_flights; }
@@ -92,6 +99,15 @@ class SqliteEngine final : public engine::Engine {
                   engine::Access access, const std::optional<engine::Generation>& only_if,
                   Body&& body) -> engine::Result<decltype(body(std::declval<CacheRow&>()))>;
 
+    // The lookups counted since the last fold (the counts file is moved away).
+    Lookups take_lookups();
+    // Adds the counts to the statistics and the uses to the order of eviction (inside the
+    // caller's write transaction). Uses of a volatile cache are dropped while its file is not
+    // attached: the order is approximate by design.
+    void fold_in(const Lookups& lookups);
+    // Evicts what the cache's limits require, with the lookups counted so far folded in first.
+    void enforce_limits(const CacheRow& row);
+
     std::unique_ptr<Connection> m_connection;
     std::optional<Location> m_location; // none for a store in memory
     VolatileFile m_volatile;
@@ -102,7 +118,12 @@ class SqliteEngine final : public engine::Engine {
     std::unique_ptr<engine::Flights> m_flights;
     // Lookups counted by a store in memory, which has no counts file: it lives in this process,
     // so its counts can too.
-    std::map<std::string, LookupCounts> m_unfolded_lookups;
+    Lookups m_unfolded_lookups;
+    // The caches a lookup of this process found volatile: their hits are counted beside the
+    // volatile file, so that their keys never reach persistent disk.
+    std::set<std::string, std::less<>> m_volatile_read;
+    // Where those are counted: <volatile file>.counts (only for a store on disk).
+    std::string volatile_counts_path();
 };
 
 } // namespace cacheman::sqlite

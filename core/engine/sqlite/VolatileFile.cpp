@@ -2,6 +2,7 @@
 
 #include "base/Posix.hpp"
 #include "engine/sqlite/Schema.hpp"
+#include "engine/sqlite/Transaction.hpp"
 
 #include <cstdint>
 #include <vector>
@@ -46,6 +47,32 @@ void VolatileFile::attach() {
         unbuilt.bind(1, id);
         unbuilt.run();
     }
+    upgrade_tables();
+}
+
+void VolatileFile::upgrade_tables() {
+    // Tables a binary before schema version 4 made lack the `used` column: added under the write
+    // lock, so that two processes attaching at once do not both add it.
+    auto& old = m_connection.prepared(
+        "SELECT count(*) FROM caches c WHERE volatile AND NOT EXISTS(SELECT 1 FROM "
+        "pragma_table_info('cache_' || c.id, 'volatile') WHERE name = 'used')");
+    old.step();
+    const bool any = old.column_int(0) != 0;
+    old.reset();
+    if (!any) {
+        return;
+    }
+    Transaction tx(m_connection.db(), Transaction::Kind::write);
+    std::vector<std::int64_t> ids;
+    auto& query = m_connection.prepared("SELECT id FROM caches WHERE volatile");
+    while (query.step()) {
+        ids.push_back(query.column_int(0));
+    }
+    query.reset();
+    for (const auto id : ids) {
+        schema::add_used_column(m_connection.db(), id, true);
+    }
+    tx.commit();
 }
 
 void VolatileFile::attach_if_any() {

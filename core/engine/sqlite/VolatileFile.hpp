@@ -20,7 +20,8 @@ class VolatileFile {
 
     [[nodiscard]] bool attached() const { return m_attached; }
     // Attaches the file (creating it private to the user), then recreates the tables its caches
-    // need after a reboot emptied the runtime directory, marking those caches unbuilt.
+    // need after a reboot emptied the runtime directory, marking those caches unbuilt, and
+    // upgrades the tables an older binary made.
     void attach();
     // Attaches when any cache of the store is volatile (before a cascade or a listing).
     void attach_if_any();
@@ -30,6 +31,9 @@ class VolatileFile {
     bool holds_table_of(std::int64_t id);
 
   private:
+    // Gives tables made before schema version 4 their `used` column.
+    void upgrade_tables();
+
     Connection& m_connection;
     std::function<std::string()> m_path;
     bool m_attached = false;
