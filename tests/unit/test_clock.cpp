@@ -1,3 +1,4 @@
+#include "FakeEnv.hpp"
 #include "base/Clock.hpp"
 #include "base/Error.hpp"
 
@@ -9,13 +10,6 @@ using namespace cacheman;
 
 namespace {
 
-EnvLookup fake_env(std::map<std::string, std::string> values) {
-    return [values](const char* name) -> std::optional<std::string> {
-        const auto found = values.find(name);
-        return found == values.end() ? std::nullopt : std::optional<std::string>(found->second);
-    };
-}
-
 double system_now() {
     using namespace std::chrono;
     return duration<double>(system_clock::now().time_since_epoch()).count();
@@ -24,37 +18,37 @@ double system_now() {
 } // namespace
 
 TEST_CASE("CACHEMAN_NOW is the time when CACHEMAN_TEST=1", "[clock]") {
-    CHECK(test_clock_time(fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", "1700000000"}})) ==
+    CHECK(test_clock_time(test::fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", "1700000000"}})) ==
           1'700'000'000.0);
-    CHECK(test_clock_time(fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", "1700000000.25"}})) ==
+    CHECK(test_clock_time(test::fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", "1700000000.25"}})) ==
           1'700'000'000.25);
-    CHECK(test_clock_time(fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", "0"}})) == 0.0);
-    CHECK(test_clock_time(fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", "253402300799"}})) ==
+    CHECK(test_clock_time(test::fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", "0"}})) == 0.0);
+    CHECK(test_clock_time(test::fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", "253402300799"}})) ==
           253'402'300'799.0);
 }
 
 TEST_CASE("without CACHEMAN_TEST=1 CACHEMAN_NOW is ignored, even when invalid", "[clock]") {
     for (const char* test : {"", "0", "yes", "true", " 1", "1 "}) {
         INFO(test);
-        CHECK_FALSE(test_clock_time(fake_env({{"CACHEMAN_TEST", test}, {"CACHEMAN_NOW", "5"}})));
-        CHECK_FALSE(test_clock_time(fake_env({{"CACHEMAN_TEST", test}, {"CACHEMAN_NOW", "x"}})));
+        CHECK_FALSE(test_clock_time(test::fake_env({{"CACHEMAN_TEST", test}, {"CACHEMAN_NOW", "5"}})));
+        CHECK_FALSE(test_clock_time(test::fake_env({{"CACHEMAN_TEST", test}, {"CACHEMAN_NOW", "x"}})));
     }
-    CHECK_FALSE(test_clock_time(fake_env({{"CACHEMAN_NOW", "1700000000"}})));
+    CHECK_FALSE(test_clock_time(test::fake_env({{"CACHEMAN_NOW", "1700000000"}})));
 }
 
 TEST_CASE("an unset or empty CACHEMAN_NOW leaves the system clock", "[clock]") {
-    CHECK_FALSE(test_clock_time(fake_env({{"CACHEMAN_TEST", "1"}})));
-    CHECK_FALSE(test_clock_time(fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", ""}})));
+    CHECK_FALSE(test_clock_time(test::fake_env({{"CACHEMAN_TEST", "1"}})));
+    CHECK_FALSE(test_clock_time(test::fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", ""}})));
 }
 
 TEST_CASE("an invalid CACHEMAN_NOW under CACHEMAN_TEST=1 is a usage error", "[clock]") {
     for (const char* bad : {"x", "-1", "+1", "1e9", "1.", ".5", "1.5.5", " 1", "1 ", "1s", "0x10",
                             "inf", "nan", "253402300800", "99999999999999999999"}) {
         INFO(bad);
-        CHECK_THROWS_AS(test_clock_time(fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", bad}})),
+        CHECK_THROWS_AS(test_clock_time(test::fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", bad}})),
                         UsageError);
     }
-    CHECK_THROWS_WITH(test_clock_time(fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", "soon"}})),
+    CHECK_THROWS_WITH(test_clock_time(test::fake_env({{"CACHEMAN_TEST", "1"}, {"CACHEMAN_NOW", "soon"}})),
                       Catch::Contains("invalid CACHEMAN_NOW 'soon'"));
 }
 

@@ -1,3 +1,4 @@
+#include "FakeEnv.hpp"
 #include "TempDir.hpp"
 #include "base/Error.hpp"
 #include "engine/sqlite/FlockFlight.hpp"
@@ -16,13 +17,6 @@
 using namespace cacheman;
 
 namespace {
-
-EnvLookup env_of(std::map<std::string, std::string> values) {
-    return [values](const char* name) -> std::optional<std::string> {
-        const auto found = values.find(name);
-        return found == values.end() ? std::nullopt : std::optional<std::string>(found->second);
-    };
-}
 
 void write(const std::filesystem::path& path, const std::string& text) {
     std::ofstream(path, std::ios::binary) << text;
@@ -191,7 +185,7 @@ TEST_CASE("a version 1 run record decodes as stdout then stderr", "[run]") {
 }
 
 TEST_CASE("the run key covers argv, cwd, env and --key", "[run][key]") {
-    const auto env = env_of({{"A", "1"}, {"EMPTY", ""}});
+    const auto env = test::fake_env({{"A", "1"}, {"EMPTY", ""}});
     RunSpec spec{{"echo", "a b"}, "/w", {}, {}, {}, std::nullopt, std::nullopt};
     const std::string base = compute_run_key(spec, env).hex;
     CHECK(base.size() == 32);
@@ -211,7 +205,7 @@ TEST_CASE("the run key covers argv, cwd, env and --key", "[run][key]") {
     with_env.env_names = {"A"};
     const std::string a1 = compute_run_key(with_env, env).hex;
     CHECK(a1 != base);
-    CHECK(compute_run_key(with_env, env_of({{"A", "2"}})).hex != a1);
+    CHECK(compute_run_key(with_env, test::fake_env({{"A", "2"}})).hex != a1);
     with_env.env_names = {"EMPTY"};
     const std::string empty = compute_run_key(with_env, env).hex;
     with_env.env_names = {"UNSET"};
@@ -246,7 +240,7 @@ TEST_CASE("under --root, the working directory and watched paths enter the key r
     CHECK_THROWS_AS(relative_to_root("../x", "/w", "/w", "watch"), UsageError);
     CHECK_THROWS_AS(relative_to_root("/etc", "/w", "/w", "watch"), UsageError);
 
-    const auto env = env_of({});
+    const auto env = test::fake_env({});
     RunSpec here{{"make"}, "/home/runner/work/x/sub", {}, {}, {}, std::nullopt,
                  std::string("/home/runner/work/x")};
     RunSpec there = here;
