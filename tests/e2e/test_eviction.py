@@ -222,7 +222,7 @@ class GcConcurrency(CachemanTestCase):
             self.wait_until(opened_the_store, what="gc to open the store")
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 4\n", trial)
+            self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 5\n", trial)
             self.assertEqual(self.get("c", "keep"), b"v")
             left = json.loads(self.ok("--json", "gc").text)
             self.assertEqual(left["bytes"], left["entries"] * 50_000)
@@ -254,13 +254,13 @@ class Migration(CachemanTestCase):
         self.downgrade_to_v3()
         self.assertEqual(self.sql("PRAGMA user_version"), [(3,)])
         self.assertEqual(self.get("c", "z-old"), b"1")  # a reader migrates, keeps the data
-        self.assertEqual(self.sql("PRAGMA user_version"), [(4,)])
+        self.assertEqual(self.sql("PRAGMA user_version"), [(5,)])
         self.ok("set", "c", "a-new", "3")
         self.ok("create", "--max-entries", "2", "c")
         # The entries from before the migration were used least recently, whatever their keys,
         # but for z-old, which the get above used.
         self.assertEqual(self.ok("keys", "c").text, "a-new\nz-old\n")
-        self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 4\n")
+        self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 5\n")
         self.assertEqual(json.loads(self.ok("--json", "gc").text), {"entries": 0, "bytes": 0})
 
 

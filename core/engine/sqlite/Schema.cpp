@@ -71,26 +71,29 @@ ALTER TABLE caches ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE caches ADD COLUMN saved_current INTEGER NOT NULL DEFAULT 1;
 )sql",
     // 3 -> 4: size limits and the use clock (the entries tables get their `used` column in
-    // add_used_columns).
+    // upgrade_entries_tables).
     R"sql(
 ALTER TABLE caches ADD COLUMN max_entries INTEGER;
 ALTER TABLE caches ADD COLUMN max_bytes INTEGER;
 CREATE TABLE use_clock(tick INTEGER NOT NULL);
 INSERT INTO use_clock VALUES(0);
 )sql",
+    // 4 -> 5: entries tables become rowid tables (see create_entries_table); they are rebuilt
+    // in upgrade_entries_tables.
+    "",
 };
 
-// The entries tables of persistent caches made before version 4 get their `used` column (at
-// the end: ALTER TABLE appends). Those of volatile caches are in the volatile file, which gets
-// them when it is attached (add_used_column).
-void add_used_columns(sqlite::Database& db) {
+// The entries tables of persistent caches made before version 5 get the current layout (see
+// upgrade_entries_table). Those of volatile caches are in the volatile file, which gets it when
+// it is attached.
+void upgrade_entries_tables(sqlite::Database& db) {
     std::vector<std::int64_t> ids;
     sqlite::Statement query(db, "SELECT id FROM caches WHERE NOT volatile");
     while (query.step()) {
         ids.push_back(query.column_int(0));
     }
     for (const auto id : ids) {
-        add_used_column(db, id, false);
+        upgrade_entries_table(db, id, false);
     }
 }
 
@@ -108,9 +111,9 @@ void migrate(sqlite::Database& db, int version) {
     }
     for (int v = version; v < k_latest_version; ++v) {
         db.exec(k_migrations.at(static_cast<std::size_t>(v - 1)));
-        if (v == 3) {
-            add_used_columns(db);
-        }
+    }
+    if (version < 5) {
+        upgrade_entries_tables(db);
     }
     db.exec("PRAGMA application_id = " + std::to_string(k_application_id) +
             "; PRAGMA user_version = " + std::to_string(k_latest_version));
@@ -120,24 +123,45 @@ std::string entries_table(std::int64_t id, bool is_volatile) {
     return (is_volatile ? "\"volatile\".\"cache_" : "\"cache_") + std::to_string(id) + "\"";
 }
 
+namespace {
+constexpr std::string_view k_entries_columns =
+    "(key TEXT PRIMARY KEY NOT NULL, expires REAL, used INTEGER, value BLOB NOT NULL)";
+} // namespace
+
 std::string create_entries_table(std::int64_t id, bool is_volatile) {
+    // A rowid table with the key in an index of its own: a lookup walks that index, never the
+    // rows of other keys, so a large value does not slow the lookups of its neighbours (in a
+    // WITHOUT ROWID table, key comparisons read whole rows), and values of a few KB stay in
+    // their row instead of taking an overflow page each.
     return "CREATE TABLE IF NOT EXISTS " + entries_table(id, is_volatile) +
-           "(key TEXT PRIMARY KEY NOT NULL, expires REAL, used INTEGER, value BLOB NOT NULL) "
-           "WITHOUT ROWID";
+           std::string(k_entries_columns);
 }
 
-void add_used_column(sqlite::Database& db, std::int64_t id, bool is_volatile) {
-    const std::string table = entries_table(id, is_volatile);
+bool upgrade_entries_table(sqlite::Database& db, std::int64_t id, bool is_volatile) {
+    const std::string name = "cache_" + std::to_string(id);
     const std::string schema_name = is_volatile ? "volatile" : "main";
-    sqlite::Statement has(db, "SELECT count(*) FROM pragma_table_info(?, ?) WHERE name = 'used'");
-    has.bind(1, "cache_" + std::to_string(id));
-    has.bind(2, schema_name);
-    has.step();
-    const bool present = has.column_int(0) != 0;
-    has.reset();
-    if (!present) {
-        db.exec("ALTER TABLE " + table + " ADD COLUMN used INTEGER");
+    sqlite::Statement layout(db, "SELECT sql LIKE '%WITHOUT ROWID%', (SELECT count(*) FROM "
+                                 "pragma_table_info(?1, ?2) WHERE name = 'used') FROM \"" +
+                                     schema_name + "\".sqlite_master WHERE type = 'table' AND "
+                                                   "name = ?1");
+    layout.bind(1, name);
+    layout.bind(2, schema_name);
+    if (!layout.step()) {
+        return false; // no table (yet): it is made in the current layout
     }
+    const bool without_rowid = layout.column_int(0) != 0;
+    const bool has_used = layout.column_int(1) != 0;
+    layout.reset();
+    if (!without_rowid && has_used) {
+        return false;
+    }
+    const std::string table = entries_table(id, is_volatile);
+    const std::string fresh = "\"" + schema_name + "\".\"" + name + "_upgraded\"";
+    db.exec("CREATE TABLE " + fresh + std::string(k_entries_columns) + "; INSERT INTO " + fresh +
+            "(key, expires, used, value) SELECT key, expires, " + (has_used ? "used" : "NULL") +
+            ", value FROM " + table + "; DROP TABLE " + table + "; ALTER TABLE " + fresh +
+            " RENAME TO \"" + name + "\"");
+    return true;
 }
 
 } // namespace cacheman::schema

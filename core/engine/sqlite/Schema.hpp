@@ -10,7 +10,8 @@
 //   depends(parent TEXT, child TEXT, PRIMARY KEY(parent, child)) WITHOUT ROWID
 //       Dependency edges by cache name: child is computed from parent. Both ends exist in
 //       `caches`; the graph is acyclic (checked before an edge is inserted).
-//   cache_<id>(key TEXT PRIMARY KEY, expires REAL, value BLOB NOT NULL) WITHOUT ROWID
+//   cache_<id>(key TEXT PRIMARY KEY, expires REAL, used INTEGER, value BLOB NOT NULL): a rowid
+//   table, its key in an index of its own
 //       One entries table per cache. Its name comes from the integer id, never from the user's
 //       cache name, so no name can reach SQL as an identifier and names that differ only in
 //       ASCII case (which SQLite identifiers would fold) stay distinct. `expires` comes before
@@ -60,7 +61,7 @@ class Database;
 namespace cacheman::schema {
 
 constexpr std::int32_t k_application_id = 0x63616368; // "cach"
-constexpr int k_latest_version = 4;
+constexpr int k_latest_version = 5;
 constexpr int k_log_limit = 1000;
 
 // Creates the latest schema in an empty database (inside the caller's write transaction).
@@ -76,8 +77,9 @@ std::string entries_table(std::int64_t id, bool is_volatile = false);
 // SQL to create the entries table of cache `id` when it does not exist.
 std::string create_entries_table(std::int64_t id, bool is_volatile = false);
 
-// Adds the `used` column to the entries table of cache `id` when it lacks it (made by a version
-// before 4). Inside the caller's write transaction.
-void add_used_column(sqlite::Database& db, std::int64_t id, bool is_volatile);
+// Rebuilds the entries table of cache `id` in the current layout when a version before 5 made
+// it (a WITHOUT ROWID table, or one without the `used` column), keeping every entry. Inside the
+// caller's write transaction. Returns whether it rebuilt it.
+bool upgrade_entries_table(sqlite::Database& db, std::int64_t id, bool is_volatile);
 
 } // namespace cacheman::schema

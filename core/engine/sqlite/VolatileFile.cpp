@@ -51,11 +51,14 @@ void VolatileFile::attach() {
 }
 
 void VolatileFile::upgrade_tables() {
-    // Tables a binary before schema version 4 made lack the `used` column: added under the write
-    // lock, so that two processes attaching at once do not both add it.
+    // Tables a binary before schema version 5 made (WITHOUT ROWID, or without the `used`
+    // column) are rebuilt under the write lock, so that two processes attaching at once do not
+    // both rebuild them.
     auto& old = m_connection.prepared(
-        "SELECT count(*) FROM caches c WHERE volatile AND NOT EXISTS(SELECT 1 FROM "
-        "pragma_table_info('cache_' || c.id, 'volatile') WHERE name = 'used')");
+        "SELECT count(*) FROM caches c JOIN volatile.sqlite_master m ON m.type = 'table' AND "
+        "m.name = 'cache_' || c.id WHERE c.volatile AND (m.sql LIKE '%WITHOUT ROWID%' OR NOT "
+        "EXISTS(SELECT 1 FROM pragma_table_info('cache_' || c.id, 'volatile') WHERE name = "
+        "'used'))");
     old.step();
     const bool any = old.column_int(0) != 0;
     old.reset();
@@ -70,7 +73,7 @@ void VolatileFile::upgrade_tables() {
     }
     query.reset();
     for (const auto id : ids) {
-        schema::add_used_column(m_connection.db(), id, true);
+        schema::upgrade_entries_table(m_connection.db(), id, true);
     }
     tx.commit();
 }

@@ -31,7 +31,7 @@ class VolatileFile {
     bool holds_table_of(std::int64_t id);
 
   private:
-    // Gives tables made before schema version 4 their `used` column.
+    // Rebuilds tables made before schema version 5 in the current layout.
     void upgrade_tables();
 
     Connection& m_connection;
