@@ -3,9 +3,11 @@
 #include "jsonl/Writer.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fmt/core.h>
 #include <iterator>
 #include <unistd.h>
@@ -27,6 +29,28 @@ void write_lines(const std::vector<std::string>& items, bool nul) {
 void write_json(const json::Writer& json) {
     write_out(json.text());
     std::fputc('\n', stdout);
+}
+
+std::string StreamSink::failure() const {
+    return m_error == 0 || m_error == EPIPE
+               ? std::string()
+               : fmt::format("cannot write to {}: {}", m_name, std::strerror(m_error));
+}
+
+void StreamSink::write(std::string_view bytes) {
+    if (!bytes.empty()) {
+        m_last = bytes.back();
+    }
+    while (m_error == 0 && !bytes.empty()) {
+        const ssize_t put = ::write(m_fd, bytes.data(), bytes.size());
+        if (put < 0) {
+            if (errno != EINTR) {
+                m_error = errno;
+            }
+            continue;
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(put));
+    }
 }
 
 bool flush_out() {

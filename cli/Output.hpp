@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +15,30 @@ class Writer;
 namespace cacheman::cli {
 
 // Writes bytes to stdout exactly as given (binary-safe).
+// Writes to a file descriptor unbuffered, as bytes come (a running command's output, a value
+// read piece by piece). A reader that went away (EPIPE) is not an error; any other write error
+// stops the writing and is remembered.
+class StreamSink {
+  public:
+    StreamSink(int fd, const char* name) : m_fd(fd), m_name(name) {}
+    // Valid while this object lives.
+    std::function<void(std::string_view)> sink() {
+        return [this](std::string_view bytes) { write(bytes); };
+    }
+    // The one-line message for a write error other than a closed pipe, or "".
+    [[nodiscard]] std::string failure() const;
+    // The last byte written, if any.
+    [[nodiscard]] std::optional<char> last() const { return m_last; }
+
+  private:
+    void write(std::string_view bytes);
+
+    int m_fd;
+    const char* m_name;
+    int m_error = 0;
+    std::optional<char> m_last;
+};
+
 void write_out(std::string_view bytes);
 // Writes each item on a line of its own, or separated by NUL when `nul` is set.
 void write_lines(const std::vector<std::string>& items, bool nul = false);

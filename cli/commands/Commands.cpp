@@ -113,7 +113,11 @@ int run_set(Context& ctx) {
 
 int run_get(Context& ctx) {
     const auto& args = ctx.args;
-    auto found = ctx.session(OpenMode::read).get(args.cache, args.key);
+    // The value goes to stdout piece by piece, as it is read: a value of any size in bounded
+    // memory.
+    std::fflush(stdout);
+    StreamSink out(STDOUT_FILENO, "stdout");
+    auto found = ctx.session(OpenMode::read).read_value(args.cache, args.key, out.sink());
     // -v says hit or miss, as for run.
     if (!found.ok()) {
         ctx.note("miss: " + no_such_cache(args.cache));
@@ -124,11 +128,12 @@ int run_get(Context& ctx) {
         return k_not_found;
     }
     ctx.note(fmt::format("hit: key '{}' in cache '{}'", args.key, args.cache));
-    const std::string& value = found.value->value;
-    write_out(value);
     // On a terminal, end the line so the prompt does not run on; never when piped.
-    if (stdout_is_terminal() && !value.empty() && value.back() != '\n') {
-        write_out("\n");
+    if (stdout_is_terminal() && out.last() && *out.last() != '\n') {
+        out.sink()("\n");
+    }
+    if (!out.failure().empty()) {
+        throw StoreError(out.failure());
     }
     return k_found;
 }

@@ -23,42 +23,6 @@ namespace {
 
 constexpr int k_exit_interrupted = 130;
 
-// Where the command's (or the replayed) output goes: written unbuffered, so that a running
-// command's output appears as it comes. A reader that went away (EPIPE) is not an error, the
-// result is still recorded; any other write error stops the writing and is remembered.
-class StreamSink {
-  public:
-    StreamSink(int fd, const char* name) : m_fd(fd), m_name(name) {}
-
-    OutputSink sink() {
-        return [this](std::string_view bytes) { write(bytes); };
-    }
-    // The one-line message for a write error other than a closed pipe, or "".
-    [[nodiscard]] std::string failure() const {
-        return m_error == 0 || m_error == EPIPE
-                   ? std::string()
-                   : fmt::format("cannot write to {}: {}", m_name, std::strerror(m_error));
-    }
-
-  private:
-    void write(std::string_view bytes) {
-        while (m_error == 0 && !bytes.empty()) {
-            const ssize_t put = ::write(m_fd, bytes.data(), bytes.size());
-            if (put < 0) {
-                if (errno != EINTR) {
-                    m_error = errno;
-                }
-                continue;
-            }
-            bytes.remove_prefix(static_cast<std::size_t>(put));
-        }
-    }
-
-    int m_fd;
-    const char* m_name;
-    int m_error = 0;
-};
-
 std::string current_directory() {
     std::string buffer(4096, '\0');
     while (getcwd(buffer.data(), buffer.size()) == nullptr) {

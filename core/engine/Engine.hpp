@@ -52,6 +52,8 @@ template <class T> struct Result {
 using WriteSource = std::function<bool(Write& next)>;
 // Receives the entries of a cache in key (byte) order; the views are valid during the call.
 using EntryVisitor = std::function<void(const EntryView& entry)>;
+// Receives a value piece by piece (read_value).
+using ChunkSink = std::function<void(std::string_view bytes)>;
 
 class Engine {
   public:
@@ -72,6 +74,11 @@ class Engine {
     // The live entry under `key` (nullopt when missing or expired).
     virtual Result<std::optional<Entry>> get(std::string_view cache, std::string_view key,
                                              Access access) = 0;
+    // Hands the live value under `key` to `sink` in pieces of at most 1 MiB, read in one
+    // transaction, so memory stays bounded whatever its size; the value is false when there is
+    // none (missing or expired).
+    virtual Result<bool> read_value(std::string_view cache, std::string_view key, Access access,
+                                    const ChunkSink& sink) = 0;
     // Live keys in byte order.
     virtual Result<std::vector<std::string>> keys(std::string_view cache, Access access) = 0;
     // The number of live entries.

@@ -33,6 +33,14 @@ class AbsentStore final : public Engine {
         validate_key(key);
         return missing<std::optional<Entry>>(cache);
     }
+    Result<bool> read_value(std::string_view cache, std::string_view key, Access access,
+                            const ChunkSink& sink) override {
+        if (m_empty) {
+            return m_empty->read_value(cache, key, access, sink);
+        }
+        validate_key(key);
+        return missing<bool>(cache);
+    }
     Result<std::vector<std::string>> keys(std::string_view cache, Access access) override {
         return m_empty ? m_empty->keys(cache, access) : missing<std::vector<std::string>>(cache);
     }

@@ -47,6 +47,9 @@ class Namespace {
     // --- reads (lazy build) -------------------------------------------------------------------
     // The live entry; counted as a hit or a miss when the cache exists.
     Result<std::optional<engine::Entry>> get(std::string_view cache, std::string_view key);
+    // As get, handing the value to `sink` in pieces (memory stays bounded); false: a miss.
+    Result<bool> read_value(std::string_view cache, std::string_view key,
+                            const engine::ChunkSink& sink);
     Result<std::vector<std::string>> keys(std::string_view cache);
     // The keys as stored: never builds, never runs a hook (shell completions).
     Result<std::vector<std::string>> stored_keys(std::string_view cache);

@@ -3,6 +3,7 @@
 memoized command, and the defects of issue 9 that the session decides (entries kept when a builder
 is attached later, stored failures replayed only to --cache-failures runs, a result computed
 before an invalidation not stored)."""
+import filecmp
 import json
 import os
 import sqlite3
@@ -328,6 +329,47 @@ class KeysThatTravel(CachemanTestCase):
         self.fails(2, "run", "--root", root, "--", "true", cwd=self.tmp)
         self.fails(2, "run", "--root", root, "--watch", "/etc/hostname", "--", "true", cwd=root)
         self.fails(2, "run", "--root", os.path.join(self.tmp, "nowhere"), "--", "true")
+
+
+class LargeValues(CachemanTestCase):
+    """A large value is read in bounded memory and does not slow its neighbours."""
+
+    def peak_rss_of_get(self, *args):
+        out_path = os.path.join(self.tmp, "got")
+        env = dict(self.env)
+        with open(out_path, "wb") as out:
+            proc = subprocess.Popen([BIN, *args], stdout=out, stderr=subprocess.PIPE, env=env,
+                                    cwd=self.tmp)
+            _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        self.assertEqual(proc.returncode, 0, proc.stderr.read())
+        proc.stderr.close()
+        return usage.ru_maxrss * 1024, out_path  # ru_maxrss is in KiB on Linux
+
+    def test_get_of_a_100_mb_value_peaks_below_64_mb(self):
+        # The value never sits in this process's memory: a child forked from a big Python
+        # would count its pages in its own peak.
+        source = os.path.join(self.tmp, "value")
+        with open(source, "wb") as f:
+            for _ in range(100):
+                f.write(os.urandom(1 << 20))
+        with open(source, "rb") as f:
+            self.assertEqual(subprocess.run([BIN, "set", "c", "big"], stdin=f, env=self.env,
+                                            cwd=self.tmp).returncode, 0)
+        self.ok("set", "c", "small", "s")
+        peak, got = self.peak_rss_of_get("get", "c", "big")
+        self.assertTrue(filecmp.cmp(source, got, shallow=False), "the same bytes")
+        self.assertLess(peak, 64 << 20)
+        self.assertEqual(self.get("c", "small"), b"s")
+
+    def test_a_volatile_value_is_read_in_pieces_too(self):
+        self.env["CACHEMAN_RUNTIME_DIR"] = os.path.join(self.tmp, "runtime")
+        self.ok("create", "--volatile", "v")
+        value = os.urandom(5 << 20)
+        self.ok("set", "v", "big", input=value)
+        _, got = self.peak_rss_of_get("get", "v", "big")
+        with open(got, "rb") as f:
+            self.assertTrue(f.read() == value)
 
 
 class WatchedLinks(CachemanTestCase):

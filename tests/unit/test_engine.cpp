@@ -9,6 +9,7 @@
 #include "engine/sqlite/SqliteEngine.hpp"
 #include "hooks/AutoSync.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <memory>
@@ -1100,4 +1101,36 @@ ENGINE_TEST("engine: collect_garbage with max_bytes evicts across caches, oldest
     e.compact();
     CHECK(e.check().healthy());
     CHECK(e.collect_garbage(8).entries == 0);
+}
+
+ENGINE_TEST("engine: read_value hands a value over in pieces of at most 1 MiB", "[read]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    std::string big(3 * (1 << 20) + 17, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) {
+        big[i] = static_cast<char>(i * 7);
+    }
+    set(e, "c", "big", big);
+    set(e, "c", "empty", "");
+    std::vector<std::size_t> pieces;
+    std::string read;
+    const auto sink = [&](std::string_view bytes) {
+        pieces.push_back(bytes.size());
+        read.append(bytes);
+    };
+    const auto found = e.read_value("c", "big", Access::raw, sink);
+    REQUIRE(found.ok());
+    CHECK(found.value);
+    CHECK(read == big);
+    CHECK(pieces.size() == 4);
+    CHECK(*std::max_element(pieces.begin(), pieces.end()) <= std::size_t{1} << 20);
+    read.clear();
+    CHECK(e.read_value("c", "empty", Access::raw, sink).value);
+    CHECK(read.empty());
+    CHECK_FALSE(e.read_value("c", "missing", Access::raw, sink).value);
+    CHECK(e.read_value("nosuch", "k", Access::raw, sink).status == Status::no_cache);
+    set(e, "c", "short", "v", seconds(10));
+    t.clock.advance(10);
+    CHECK_FALSE(e.read_value("c", "short", Access::raw, sink).value); // expired: a miss
+    CHECK_THROWS_AS(e.read_value("c", std::string("a\0b", 3), Access::raw, sink), UsageError);
 }

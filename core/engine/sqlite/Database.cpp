@@ -3,6 +3,7 @@
 #include "base/Error.hpp"
 #include "base/Posix.hpp"
 
+#include <algorithm>
 #include <sqlite3.h>
 
 namespace cacheman::sqlite {
@@ -69,6 +70,26 @@ void require_safe_database_files(const std::string& path, std::string_view what)
     require_safe_path(path, FileType::regular, name + " file");
     require_safe_path(path + "-wal", FileType::regular, name + " -wal file", true);
     require_safe_path(path + "-shm", FileType::regular, name + " -shm file", true);
+}
+
+void Database::read_blob(const std::string& schema, const std::string& table, const char* column,
+                         long long rowid, std::size_t piece,
+                         const std::function<void(std::string_view)>& sink) const {
+    sqlite3_blob* blob = nullptr;
+    check(sqlite3_blob_open(m_db.get(), schema.c_str(), table.c_str(), column, rowid, 0, &blob),
+          "blob open");
+    struct Close {
+        sqlite3_blob* blob;
+        ~Close() { sqlite3_blob_close(blob); }
+    } close{blob};
+    const int size = sqlite3_blob_bytes(blob);
+    std::string buffer(std::min<std::size_t>(piece, static_cast<std::size_t>(size)), '\0');
+    for (int offset = 0; offset < size;) {
+        const int n = std::min(static_cast<int>(buffer.size()), size - offset);
+        check(sqlite3_blob_read(blob, buffer.data(), n, offset), "blob read");
+        sink(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+        offset += n;
+    }
 }
 
 } // namespace cacheman::sqlite

@@ -2,6 +2,8 @@
 // calls sqlite3_*. Errors become cacheman::StoreError (LockedError for SQLITE_BUSY/LOCKED).
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,6 +31,12 @@ class Database {
     [[nodiscard]] long long last_insert_rowid() const;
     [[nodiscard]] const std::string& path() const { return m_path; }
     [[nodiscard]] sqlite3* handle() const { return m_db.get(); }
+
+    // Hands the blob in `column` of row `rowid` of `schema`.`table` to `sink` in pieces of at
+    // most `piece` bytes (SQLite's incremental blob I/O: the whole value is never in memory).
+    void read_blob(const std::string& schema, const std::string& table, const char* column,
+                   long long rowid, std::size_t piece,
+                   const std::function<void(std::string_view)>& sink) const;
 
     // Throws the exception that matches an SQLite result code (never returns for errors).
     void check(int rc, std::string_view what) const;

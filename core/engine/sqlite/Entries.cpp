@@ -20,6 +20,23 @@ std::optional<double> optional_double(const Statement& query, int column) {
 
 } // namespace
 
+bool Entries::read_value(const CacheRow& row, std::string_view key,
+                         const engine::ChunkSink& sink) {
+    auto& query = m_connection.prepared("SELECT rowid FROM " + Catalog::table(row) +
+                                        " WHERE key = ? AND " + std::string(k_live));
+    query.bind(1, key);
+    query.bind(2, m_connection.now());
+    if (!query.step()) {
+        return false;
+    }
+    const long long rowid = query.column_int(0);
+    query.reset();
+    constexpr std::size_t k_piece = 1 << 20;
+    m_connection.db().read_blob(row.is_volatile ? "volatile" : "main",
+                                "cache_" + std::to_string(row.id), "value", rowid, k_piece, sink);
+    return true;
+}
+
 std::optional<engine::Entry> Entries::get(const CacheRow& row, std::string_view key) {
     auto& query = m_connection.prepared("SELECT value, expires FROM " + Catalog::table(row) +
                                         " WHERE key = ? AND " + std::string(k_live));

@@ -22,6 +22,8 @@ class Entries {
     explicit Entries(Connection& connection) : m_connection(connection) {}
 
     std::optional<engine::Entry> get(const CacheRow& row, std::string_view key);
+    // Hands the live value under `key` to `sink` in pieces; false when there is none.
+    bool read_value(const CacheRow& row, std::string_view key, const engine::ChunkSink& sink);
     std::vector<std::string> keys(const CacheRow& row);
     std::size_t count(const CacheRow& row);
     void scan(const CacheRow& row, const engine::EntryVisitor& visit);

@@ -146,6 +146,18 @@ Result<std::optional<engine::Entry>> SqliteEngine::get(std::string_view cache, s
                     });
 }
 
+engine::Result<bool> SqliteEngine::read_value(std::string_view cache, std::string_view key,
+                                              Access access, const engine::ChunkSink& sink) {
+    validate_key(key);
+    return in_cache(cache, Transaction::Kind::read, false, access, std::nullopt,
+                    [&](CacheRow& row) {
+                        if (row.is_volatile) {
+                            m_volatile_read.emplace(cache); // its use is counted beside it
+                        }
+                        return m_entries.read_value(row, key, sink);
+                    });
+}
+
 Result<std::vector<std::string>> SqliteEngine::keys(std::string_view cache, Access access) {
     return in_cache(cache, Transaction::Kind::read, false, access, std::nullopt,
                     [&](CacheRow& row) { return m_entries.keys(row); });

@@ -38,6 +38,8 @@ class SqliteEngine final : public engine::Engine {
 
     engine::Result<std::optional<engine::Entry>> get(std::string_view cache, std::string_view key,
                                                      engine::Access access) override;
+    engine::Result<bool> read_value(std::string_view cache, std::string_view key,
+                                    engine::Access access, const engine::ChunkSink& sink) override;
     engine::Result<std::vector<std::string>> keys(std::string_view cache,
                                                   engine::Access access) override;
     engine::Result<std::size_t> count(std::string_view cache, engine::Access access) override;
