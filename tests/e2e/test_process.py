@@ -138,11 +138,12 @@ class SignalTest(ProcessTestCase):
 
     def test_sigterm_is_forwarded_to_the_command_and_cacheman_dies_of_it(self):
         got = os.path.join(self.tmp, "got")
-        # The command's trap records the forwarded signal, stops its long sleep and exits 0:
+        # The command's trap records the forwarded signal, stops its long wait and exits 0:
         # cacheman must still end as the signal would have ended it, storing nothing.
+        gate = self.gate()  # never released while the command runs: it blocks until signalled
         script = ("trap 'echo TERM > \"%s\"; kill $sleeper; exit 0' TERM; "
-                  "sleep 600 >/dev/null 2>&1 & sleeper=$!; "
-                  "echo started > \"$1\"; wait $sleeper" % got)
+                  "%s >/dev/null 2>&1 & sleeper=$!; "
+                  "echo started > \"$1\"; wait $sleeper" % (got, gate.wait_cmd))
         proc = self.start_run(script)
         self.assertEqual(self.wait_ready(proc), "started\n")
         proc.send_signal(signal.SIGTERM)

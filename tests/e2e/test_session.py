@@ -97,22 +97,16 @@ class ClearedWhileRunning(CachemanTestCase):
     """A result computed from inputs that were cleared while the command ran is not stored."""
 
     def run_while(self, *clear):
-        started = os.path.join(self.tmp, "started")
-        release = os.path.join(self.tmp, "release")
-        for path in (started, release):
-            if os.path.exists(path):
-                os.remove(path)
-        script = 'touch "%s"; while [ ! -e "%s" ]; do sleep 0.01; done; echo old' % (started,
-                                                                                 release)
+        gate = self.gate("gate-" + "-".join(clear))
         # -v between run and the command, as a global option: it says why nothing was stored.
-        proc = self.popen("run", "-v", "--", "sh", "-c", script, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE)
+        proc = self.popen("run", "-v", "--", "sh", "-c", gate.wait_cmd + "; echo old",
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            self.wait_until(lambda: os.path.exists(started) or proc.poll() is not None,
-                            what="the command to start")
+            self.wait_until(lambda: gate.waiters() or proc.poll() is not None,
+                            what="the command to block on its gate")
             self.assertIsNone(proc.poll(), "the command ended before it started")
             self.ok(*clear)
-            open(release, "w").close()
+            gate.release()
             out, err = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:
@@ -206,12 +200,11 @@ class RunOptionsOfPeers(CachemanTestCase):
         return ["sh", "-c", 'echo x >> "%s"; wc -l < "%s"' % (path, path)]
 
     def test_a_hit_replays_stdout_and_stderr_interleaved_as_written(self):
-        # On the miss, each write waits until the test has read the one before it from
-        # cacheman's live output: the order of arrival is the command's order.
-        gates = [os.path.join(self.tmp, "gate%d" % i) for i in range(3)]
-        wait = 'until [ -e "%s" ]; do sleep 0.01; done'
-        script = "; ".join(["echo 1", wait % gates[0], "echo 2 >&2", wait % gates[1], "echo 3",
-                            wait % gates[2], "echo 4 >&2"])
+        # On the miss, each write waits (on a gate) until the test has read the one before it
+        # from cacheman's live output: the order of arrival is the command's order.
+        gates = [self.gate("gate%d" % i) for i in range(3)]
+        script = "; ".join(["echo 1", gates[0].wait_cmd, "echo 2 >&2", gates[1].wait_cmd,
+                            "echo 3", gates[2].wait_cmd, "echo 4 >&2"])
         proc = self.popen("run", "--", "sh", "-c", script, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE)
         try:
@@ -219,7 +212,7 @@ class RunOptionsOfPeers(CachemanTestCase):
                                        (proc.stderr, b"2\n", gates[1]),
                                        (proc.stdout, b"3\n", gates[2])):
                 self.assertEqual(stream.readline(), line)
-                open(gate, "w").close()
+                gate.release()
             self.assertEqual(proc.stderr.readline(), b"4\n")
             self.assertEqual(proc.wait(timeout=60), 0)
         finally:
