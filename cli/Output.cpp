@@ -1,5 +1,6 @@
 #include "Output.hpp"
 
+#include "base/Posix.hpp"
 #include "jsonl/Writer.hpp"
 
 #include <algorithm>
@@ -41,15 +42,8 @@ void StreamSink::write(std::string_view bytes) {
     if (!bytes.empty()) {
         m_last = bytes.back();
     }
-    while (m_error == 0 && !bytes.empty()) {
-        const ssize_t put = ::write(m_fd, bytes.data(), bytes.size());
-        if (put < 0) {
-            if (errno != EINTR) {
-                m_error = errno;
-            }
-            continue;
-        }
-        bytes.remove_prefix(static_cast<std::size_t>(put));
+    if (m_error == 0) {
+        m_error = write_all(m_fd, bytes);
     }
 }
 

@@ -1,6 +1,7 @@
 #include "base/Duration.hpp"
 
 #include "base/Error.hpp"
+#include "base/Quantity.hpp"
 
 #include <array>
 #include <cstdint>
@@ -20,14 +21,12 @@ namespace {
 } // namespace
 
 Duration parse_duration(std::string_view text) {
-    std::size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
-        ++digits;
+    // Cap at about 100 years: enough for any cache, far from overflowing a timestamp.
+    constexpr std::int64_t k_max_ms = 100LL * 366 * 86'400'000;
+    Quantity quantity;
+    if (const auto problem = read_quantity(text, k_max_ms, quantity)) {
+        refuse(text, *problem == "too large" ? "too long" : *problem);
     }
-    if (digits == 0) {
-        refuse(text, "it does not start with a number");
-    }
-    const std::string_view unit = text.substr(digits);
     static constexpr std::array<std::pair<std::string_view, std::int64_t>, 6> k_units{{
         {"", 1000},
         {"ms", 1},
@@ -38,29 +37,17 @@ Duration parse_duration(std::string_view text) {
     }};
     std::int64_t scale = 0;
     for (const auto& [name, ms] : k_units) {
-        if (unit == name) {
+        if (quantity.unit == name) {
             scale = ms;
         }
     }
     if (scale == 0) {
         refuse(text, "unknown unit");
     }
-    // Cap at about 100 years: enough for any cache, far from overflowing a timestamp.
-    constexpr std::int64_t k_max_ms = 100LL * 366 * 86'400'000;
-    std::int64_t value = 0;
-    for (std::size_t i = 0; i < digits; ++i) {
-        value = value * 10 + (text[i] - '0');
-        if (value > k_max_ms) {
-            refuse(text, "too long");
-        }
-    }
-    if (value == 0) {
-        refuse(text, "it must be positive");
-    }
-    if (value > k_max_ms / scale) {
+    if (quantity.number > k_max_ms / scale) {
         refuse(text, "too long");
     }
-    return Duration(value * scale);
+    return Duration(quantity.number * scale);
 }
 
 } // namespace cacheman

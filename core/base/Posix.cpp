@@ -106,28 +106,53 @@ int open_safe(const std::string& path, int flags, std::string_view what, bool ma
     return fd;
 }
 
-namespace {
-
-// mkdir -p with mode 0700; an existing component is left as it is (the last one is checked by
-// the caller, the others are the user's choice).
-void make_directories(const std::string& dir, std::string_view what) {
+void make_directories(const std::string& dir, mode_t mode, std::string_view what) {
     struct stat info {};
     if (stat(dir.c_str(), &info) == 0) {
         return;
     }
     const auto slash = dir.find_last_of('/');
     if (slash != std::string::npos && slash > 0) {
-        make_directories(dir.substr(0, slash), what);
+        make_directories(dir.substr(0, slash), mode, what);
     }
-    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    if (mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) {
         throw StoreError(system_message("cannot create " + std::string(what), dir));
     }
 }
 
-} // namespace
+int read_to_end(int fd, const std::function<void(std::string_view)>& on_chunk) {
+    char buffer[1 << 16];
+    while (true) {
+        const ssize_t got = ::read(fd, buffer, sizeof buffer);
+        if (got == 0) {
+            return 0;
+        }
+        if (got < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return errno;
+        }
+        on_chunk(std::string_view(buffer, static_cast<std::size_t>(got)));
+    }
+}
+
+int write_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        const ssize_t put = ::write(fd, bytes.data(), bytes.size());
+        if (put < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return errno;
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(put));
+    }
+    return 0;
+}
 
 void ensure_directory(const std::string& dir, std::string_view what) {
-    make_directories(dir, what);
+    make_directories(dir, 0700, what);
     require_safe_path(dir, FileType::directory, what);
 }
 

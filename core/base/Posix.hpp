@@ -3,6 +3,7 @@
 // error messages that carry errno and the path.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <sys/stat.h>
@@ -37,6 +38,17 @@ bool require_safe_path(const std::string& path, FileType type, std::string_view 
 // when the file cannot be opened or is not safe (a symbolic link is refused, never followed).
 int open_safe(const std::string& path, int flags, std::string_view what,
               bool may_be_missing = false);
+
+// Reads fd to its end, handing each chunk to `on_chunk`. Returns 0, or the errno of a failed
+// read (EINTR is retried).
+int read_to_end(int fd, const std::function<void(std::string_view)>& on_chunk);
+
+// Writes all of `bytes` to fd. Returns 0, or the errno of a failed write (EINTR is retried).
+int write_all(int fd, std::string_view bytes);
+
+// mkdir -p with `mode` for each missing component (an existing one is left as it is).
+// Throws StoreError naming `what` when a component cannot be created.
+void make_directories(const std::string& dir, mode_t mode, std::string_view what);
 
 // mkdir -p, creating each missing component with mode 0700, then require_safe_path on `dir`
 // (its parents are the user's choice). Throws StoreError when a component cannot be created or

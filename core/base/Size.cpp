@@ -1,6 +1,7 @@
 #include "base/Size.hpp"
 
 #include "base/Error.hpp"
+#include "base/Quantity.hpp"
 
 #include <cctype>
 
@@ -23,15 +24,12 @@ char lower(char c) {
 } // namespace
 
 std::int64_t parse_size(std::string_view text) {
-    std::size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
-        ++digits;
-    }
-    if (digits == 0) {
-        refuse(text, "it does not start with a number");
+    Quantity quantity;
+    if (const auto problem = read_quantity(text, k_max_bytes, quantity)) {
+        refuse(text, *problem);
     }
     std::string unit;
-    for (const char c : text.substr(digits)) {
+    for (const char c : quantity.unit) {
         unit += lower(c);
     }
     int power = 0;
@@ -46,16 +44,7 @@ std::int64_t parse_size(std::string_view text) {
             refuse(text, "unknown unit");
         }
     }
-    std::int64_t value = 0;
-    for (std::size_t i = 0; i < digits; ++i) {
-        value = value * 10 + (text[i] - '0');
-        if (value > k_max_bytes) {
-            refuse(text, "too large");
-        }
-    }
-    if (value == 0) {
-        refuse(text, "it must be positive");
-    }
+    std::int64_t value = quantity.number;
     for (int i = 0; i < power; ++i) {
         if (value > k_max_bytes / 1024) {
             refuse(text, "too large");
@@ -66,22 +55,15 @@ std::int64_t parse_size(std::string_view text) {
 }
 
 std::int64_t parse_count(std::string_view text) {
-    const bool digits_only =
-        !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
-    if (!digits_only) {
-        throw UsageError("invalid count '" + std::string(text) + "': use a positive integer");
+    Quantity quantity;
+    const auto problem = read_quantity(text, k_max_bytes, quantity);
+    if (problem || !quantity.unit.empty()) {
+        throw UsageError("invalid count '" + std::string(text) + "': " +
+                         (problem && *problem != "it does not start with a number"
+                              ? std::string(*problem)
+                              : std::string("use a positive integer")));
     }
-    std::int64_t value = 0;
-    for (const char c : text) {
-        value = value * 10 + (c - '0');
-        if (value > k_max_bytes) {
-            throw UsageError("invalid count '" + std::string(text) + "': too large");
-        }
-    }
-    if (value == 0) {
-        throw UsageError("invalid count '" + std::string(text) + "': it must be positive");
-    }
-    return value;
+    return quantity.number;
 }
 
 std::string format_size(std::int64_t bytes) {

@@ -2,6 +2,7 @@
 
 #include "base/Error.hpp"
 #include "base/Hash.hpp"
+#include "base/Posix.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -277,15 +278,7 @@ std::pair<Fd, std::string> open_parent(const std::string& cwd, const std::string
     }
     Fd fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0 && errno == ENOENT && create) {
-        // mkdir -p of the user's own path to the output.
-        for (std::size_t at = 1; at <= parent.size(); ++at) {
-            if (at == parent.size() || parent[at] == '/') {
-                const std::string step = parent.substr(0, at);
-                if (::mkdir(step.c_str(), 0777) != 0 && errno != EEXIST) {
-                    throw StoreError(message("cannot create directory", step));
-                }
-            }
-        }
+        make_directories(parent, 0777, "directory"); // the user's own path to the output
         fd = Fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     }
     if (fd.get() < 0 && !(errno == ENOENT && !create)) {
@@ -342,20 +335,12 @@ std::string digest_of(int fd, std::uint64_t* size) {
     ::lseek(fd, 0, SEEK_SET);
     Hasher hasher;
     std::uint64_t total = 0;
-    char buffer[1 << 16];
-    while (true) {
-        const ssize_t got = ::read(fd, buffer, sizeof buffer);
-        if (got == 0) {
-            break;
-        }
-        if (got < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            throw UsageError(std::string("cannot read an output: ") + std::strerror(errno));
-        }
-        hasher.raw(buffer, static_cast<std::size_t>(got));
-        total += static_cast<std::uint64_t>(got);
+    if (const int error = read_to_end(fd, [&](std::string_view chunk) {
+            hasher.raw(chunk.data(), chunk.size());
+            total += chunk.size();
+        });
+        error != 0) {
+        throw UsageError(std::string("cannot read an output: ") + std::strerror(error));
     }
     if (size != nullptr) {
         *size = total;

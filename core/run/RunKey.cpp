@@ -2,6 +2,7 @@
 
 #include "base/Error.hpp"
 #include "base/Hash.hpp"
+#include "base/Posix.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -23,24 +24,6 @@ namespace {
 [[noreturn]] void unreadable(const std::string& path) {
     throw UsageError(std::string("cannot read watched path: ") + std::strerror(errno) + " (" +
                      path + ")");
-}
-
-// Reads fd to its end, handing each chunk to `on_chunk`. Returns 0, or the errno of a failed read.
-int read_to_end(int fd, const std::function<void(std::string_view)>& on_chunk) {
-    char buffer[1 << 16];
-    while (true) {
-        const ssize_t got = ::read(fd, buffer, sizeof buffer);
-        if (got == 0) {
-            return 0;
-        }
-        if (got < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return errno;
-        }
-        on_chunk(std::string_view(buffer, static_cast<std::size_t>(got)));
-    }
 }
 
 void hash_file_contents(Hasher& hasher, const std::string& path, std::uint64_t& bytes) {
@@ -181,12 +164,8 @@ CapturedInput::CapturedInput(int fd) {
     const int read_error = read_to_end(fd, [&](std::string_view chunk) {
         hasher.raw(chunk.data(), chunk.size());
         m_summary.bytes += chunk.size();
-        while (write_error == 0 && !chunk.empty()) {
-            const ssize_t wrote = ::write(m_fd, chunk.data(), chunk.size());
-            if (wrote < 0 && errno != EINTR) {
-                write_error = errno;
-            }
-            chunk.remove_prefix(wrote > 0 ? static_cast<std::size_t>(wrote) : 0);
+        if (write_error == 0) {
+            write_error = write_all(m_fd, chunk);
         }
     });
     if (read_error != 0 || write_error != 0) {
