@@ -54,6 +54,12 @@ std::vector<std::string> refresh_argv(Context& ctx) {
     return argv;
 }
 
+std::size_t files_in(const outputs::Manifest& output) {
+    return static_cast<std::size_t>(
+        std::count_if(output.nodes.begin(), output.nodes.end(),
+                      [](const outputs::Node& node) { return node.kind == outputs::Kind::file; }));
+}
+
 void print_explanation(const Context& ctx, const Explanation& explanation) {
     const auto& record = explanation.record;
     if (ctx.global.json) {
@@ -82,7 +88,20 @@ void print_explanation(const Context& ctx, const Explanation& explanation) {
                 .key("created")
                 .seconds(record->created_at)
                 .key("expires")
-                .seconds_or_null(explanation.expires);
+                .seconds_or_null(explanation.expires)
+                .key("outputs")
+                .begin_array();
+            for (const auto& output : record->outputs) {
+                out.begin_object()
+                    .key("path")
+                    .string(output.declared)
+                    .key("bytes")
+                    .integer(static_cast<std::int64_t>(output.bytes()))
+                    .key("files")
+                    .integer(static_cast<std::int64_t>(files_in(output)))
+                    .end_object();
+            }
+            out.end_array();
         }
         write_json(out.end_object());
         return;
@@ -110,6 +129,11 @@ void print_explanation(const Context& ctx, const Explanation& explanation) {
         status += ", expires " + local_time(*explanation.expires);
     }
     line("result", status);
+    for (const auto& output : record->outputs) {
+        const std::size_t files = files_in(output);
+        line("stored", fmt::format("{}: {} bytes in {} file{}", output.declared, output.bytes(),
+                                   files, files == 1 ? "" : "s"));
+    }
 }
 
 // "5 s", "3 min", "2 h", "4 d": how long ago a result was recorded, for -v.

@@ -201,7 +201,7 @@ void CacheImpl::commit() {
     std::vector<engine::Write> writes;
     writes.reserve(buffer.size());
     for (const auto& [key, edit] : buffer) {
-        writes.push_back({key, edit.value, edit.expires, std::nullopt});
+        writes.push_back({key, edit.value, edit.expires, std::nullopt, {}});
     }
     // All or nothing: on failure the buffer stays. An auto-sync save failing after the commit
     // throws HookError with the edits written.

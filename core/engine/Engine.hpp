@@ -155,6 +155,17 @@ class Engine {
     // buffered uses into the order of eviction.
     virtual void fold_lookup_counts() = 0;
 
+    // --- contents (the files of `run --output`) ------------------------------------------------
+    // Keeps the `size` bytes read from `fd` (from its start) under `digest`, their content
+    // address (XXH3-128, 32 hex digits), unless they are kept already, in a transaction of its
+    // own; either way they are kept for at least an hour, so that the write that refers to them
+    // (Write::contents) can follow. Throws StoreError when the bytes read do not hash to
+    // `digest` (the file changed meanwhile): nothing is kept then.
+    virtual void put_content(const std::string& digest, int fd, std::uint64_t size) = 0;
+    // Hands the bytes kept under `digest` to `sink` in pieces of at most 1 MiB, in one read
+    // transaction; false when none are kept. Throws StoreError when they are damaged.
+    virtual bool read_content(const std::string& digest, const ChunkSink& sink) = 0;
+
     // --- size --------------------------------------------------------------------------------
     // Every write of entries (apply, replace_contents) and every configure evicts, in its own
     // transaction, the least recently used entries (by last store or folded lookup) of a cache
@@ -163,7 +174,8 @@ class Engine {
     //
     // In one transaction: folds the buffered lookups, removes every expired entry, applies every
     // cache's limits and, with `max_bytes`, evicts the least recently used entries across the
-    // namespace until its entries' values total at most that. Returns what it removed.
+    // namespace until its entries total at most that; removes the contents that nothing refers
+    // to. Returns what it removed.
     virtual Removed collect_garbage(std::optional<std::int64_t> max_bytes) = 0;
     // Gives the space freed by removals back to the file system. Readers are never blocked;
     // writers may wait for it up to their busy timeout; a crash meanwhile loses nothing.

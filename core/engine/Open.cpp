@@ -158,6 +158,12 @@ class AbsentStore final : public Engine {
         }
     }
 
+    void put_content(const std::string& digest, int fd, std::uint64_t size) override {
+        empty().put_content(digest, fd, size);
+    }
+    bool read_content(const std::string& digest, const ChunkSink& sink) override {
+        return m_empty && m_empty->read_content(digest, sink);
+    }
     Removed collect_garbage(std::optional<std::int64_t> max_bytes) override {
         return m_empty ? m_empty->collect_garbage(max_bytes) : Removed{};
     }

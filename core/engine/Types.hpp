@@ -73,17 +73,20 @@ struct EntryView {
 // One edit of a batch: a value to store, or, without a value, a key to remove. The value
 // expires at `expires` (unix seconds), else `ttl` after the write by the store's clock, else
 // after the cache's default ttl, else never.
+// `contents` are the content addresses of what the value refers to (kept by put_content
+// before the write): they stay while the entry does, and count toward its bytes.
 struct Write {
     std::string key;
     std::optional<std::string> value;
     std::optional<double> expires;
     std::optional<Duration> ttl;
+    std::vector<std::string> contents;
 };
 
 struct CacheSummary {
     std::string name;
     std::int64_t entries = 0; // live entries
-    std::int64_t bytes = 0;   // total size of their values
+    std::int64_t bytes = 0;   // total size of their values and the contents they refer to
     std::vector<std::string> parents;
     std::vector<std::string> children;
     bool is_volatile = false;

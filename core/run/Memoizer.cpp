@@ -2,7 +2,11 @@
 
 #include "base/Clock.hpp"
 #include "base/Error.hpp"
+#include "base/Posix.hpp"
+#include "outputs/Tree.hpp"
 #include "proc/Interrupt.hpp"
+
+#include <cstring>
 
 #include <chrono>
 
@@ -25,7 +29,78 @@ double seconds_of(const Duration& duration) {
     return static_cast<double>(duration.count()) / 1000.0;
 }
 
+// The outputs' file contents, kept in the results' store.
+class StoredContents final : public outputs::Contents {
+  public:
+    explicit StoredContents(ResultStore& results) : m_results(results) {}
+    void put(const std::string& digest, int fd, std::uint64_t size) override {
+        m_results.put_content(digest, fd, size);
+    }
+    void get(const std::string& digest, int fd) override {
+        const bool found = m_results.read_content(digest, [&](std::string_view bytes) {
+            if (const int error = write_all(fd, bytes); error != 0) {
+                throw StoreError(std::string("cannot write a restored output: ") +
+                                 std::strerror(error));
+            }
+        });
+        if (!found) {
+            throw StoreError("the contents of a stored output are gone from the store");
+        }
+    }
+
+  private:
+    ResultStore& m_results;
+};
+
 } // namespace
+
+bool Memoizer::restore_outputs(const RunRequest& request, RunRecord& record,
+                               std::string& problem) {
+    const auto& declared = request.spec.output_paths;
+    if (record.outputs.size() != declared.size()) {
+        problem = "the stored result does not record the declared outputs";
+        return false;
+    }
+    StoredContents contents(m_results);
+    try {
+        for (std::size_t i = 0; i < declared.size(); ++i) {
+            record.outputs[i].declared = declared[i]; // as declared here, under this root
+            outputs::restore(request.spec.cwd, record.outputs[i], contents);
+        }
+    } catch (const StoreError& error) {
+        problem = std::string("the stored outputs could not be restored, so the command ran: ") +
+                  error.what();
+        return false;
+    }
+    return true;
+}
+
+std::optional<RunRecord> Memoizer::restored(const RunRequest& request,
+                                            std::optional<RunRecord> record) {
+    if (record && !restore_outputs(request, *record, m_restore_problem)) {
+        return std::nullopt;
+    }
+    return record;
+}
+
+bool Memoizer::record_outputs(const RunRequest& request, RunRecord& record,
+                              std::string& warning) {
+    StoredContents contents(m_results);
+    try {
+        for (const auto& path : request.spec.output_paths) {
+            auto manifest = outputs::record(request.spec.cwd, path, contents);
+            if (!manifest) {
+                warning = "the result was not stored: output '" + path + "' does not exist";
+                return false;
+            }
+            record.outputs.push_back(std::move(*manifest));
+        }
+    } catch (const Error& error) {
+        warning = std::string("the result was not stored: ") + error.what();
+        return false;
+    }
+    return true;
+}
 
 std::optional<RunRecord> Memoizer::lookup(const RunRequest& request, const std::string& key,
                                           std::optional<double>* expires) {
@@ -75,7 +150,7 @@ RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const
         return execute(request, key.hex, *flight, out, err);
     }
     if (!request.force) {
-        if (const auto record = lookup(request, key.hex)) {
+        if (const auto record = restored(request, lookup(request, key.hex))) {
             const bool stale = is_stale(request, *record);
             RunOutcome outcome =
                 replayed(*record, stale ? RunSource::stale_hit : RunSource::hit, out, err);
@@ -90,7 +165,8 @@ RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const
     }
     auto flight = m_results.flights().join(key.hex);
     while (flight->role() == engine::Flight::Role::follower) {
-        if (const auto record = published_record(request, key.hex, flight->result())) {
+        if (const auto record = restored(request,
+                                         published_record(request, key.hex, flight->result()))) {
             return replayed(*record, RunSource::waited, out, err);
         }
         // The leader stored its result, and it was cleared before it could be read: join
@@ -99,7 +175,7 @@ RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const
     }
     if (!request.force) {
         // Another process may have stored it between the first look and taking the lead.
-        if (const auto record = lookup(request, key.hex)) {
+        if (const auto record = restored(request, lookup(request, key.hex))) {
             return replayed(*record, RunSource::hit, out, err);
         }
     }
@@ -132,11 +208,15 @@ RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key,
         outcome.interrupted_by = signal; // nothing stored, nothing published: waiters take over
         return outcome;
     }
-    const std::string encoded = encode(record);
+    outcome.note = m_restore_problem;
     bool stored = false;
-    if (result.exit_code == 0 || request.cache_failures) {
+    const bool wanted = result.exit_code == 0 || request.cache_failures;
+    if (wanted && !record_outputs(request, record, outcome.warning)) {
+        record.outputs.clear(); // the streams are still replayed to the waiters
+    } else if (wanted) {
         try {
-            stored = m_results.store(request.cache, key, encoded, request.ttl, seen);
+            stored = m_results.store(request.cache, key, encode(record), record.content_digests(),
+                                     request.ttl, seen);
             if (!stored) {
                 outcome.note = "the result was not stored: cache '" + request.cache +
                                "' was invalidated while the command ran";
@@ -150,7 +230,10 @@ RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key,
     }
     // Waiters replay the result whatever its status: from the store when it is there, else
     // from the flight itself.
-    flight.publish(stored ? std::string(k_stored_marker) : encoded);
+    if (!stored) {
+        record.outputs.clear(); // in place already: the waiters replay the streams
+    }
+    flight.publish(stored ? std::string(k_stored_marker) : encode(record));
     return outcome;
 }
 

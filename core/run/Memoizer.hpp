@@ -64,11 +64,16 @@ class ResultStore {
     // The live entry, or nullopt when it (or the cache) is missing.
     virtual std::optional<engine::Entry> lookup(const std::string& cache,
                                                 const std::string& key) = 0;
-    // Stores a result unless the cache was cleared since `seen` was taken (then returns false).
-    // Throws StoreError when it cannot be stored, HookError when auto-sync's saver failed after
-    // the result was stored.
+    // Stores a result that refers to `contents` (content addresses kept by put_content) unless
+    // the cache was cleared since `seen` was taken (then returns false). Throws StoreError when
+    // it cannot be stored, HookError when auto-sync's saver failed after the result was stored.
     virtual bool store(const std::string& cache, const std::string& key, std::string_view value,
-                       std::optional<Duration> ttl, const engine::Generation& seen) = 0;
+                       const std::vector<std::string>& contents, std::optional<Duration> ttl,
+                       const engine::Generation& seen) = 0;
+    // The contents of outputs, by content address (engine::Engine::put_content, read_content).
+    virtual void put_content(const std::string& digest, int fd, std::uint64_t size) = 0;
+    virtual bool read_content(const std::string& digest,
+                              const std::function<void(std::string_view)>& sink) = 0;
     // The results cache's generation, taken before a command starts.
     virtual engine::Generation generation(const std::string& cache) = 0;
     virtual engine::Flights& flights() = 0;
@@ -103,8 +108,16 @@ class Memoizer {
     RunOutcome execute(const RunRequest& request, const std::string& key, engine::Flight& flight,
                        const OutputSink& out, const OutputSink& err);
     [[nodiscard]] bool is_stale(const RunRequest& request, const RunRecord& record);
+    // The record, once its outputs are restored into place; nullopt when there is none or they
+    // cannot be restored (then the command runs, and m_restore_problem says why).
+    std::optional<RunRecord> restored(const RunRequest& request, std::optional<RunRecord> record);
+    bool restore_outputs(const RunRequest& request, RunRecord& record, std::string& problem);
+    // Records the declared outputs into `record`, keeping their contents; false (with the
+    // warning to print) when one is missing or cannot be read: the result is not stored.
+    bool record_outputs(const RunRequest& request, RunRecord& record, std::string& warning);
 
     ResultStore& m_results;
+    std::string m_restore_problem;
 };
 
 } // namespace cacheman

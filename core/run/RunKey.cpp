@@ -233,6 +233,12 @@ RunKey compute_run_key(const RunSpec& spec, const EnvLookup& env) {
     for (const auto& path : spec.watch_paths) {
         key.parts.push_back(hash_watch(hasher, path, in_key(path, "watched path")));
     }
+    for (const auto& path : spec.output_paths) {
+        const std::string name = in_key(path, "output");
+        hasher.field("output");
+        hasher.field(name);
+        key.parts.push_back({"output", name});
+    }
     for (const auto& extra : spec.extra_keys) {
         hasher.field("key");
         hasher.field(extra);

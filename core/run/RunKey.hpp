@@ -25,8 +25,9 @@ struct RunSpec {
     std::vector<std::string> extra_keys;  // --key, in order
     std::optional<InputSummary> stdin;    // --stdin: the bytes it will receive
     // --root: an absolute path without symbolic links; the working directory and the watched
-    // paths then enter the key relative to it (the root itself does not).
+    // paths (and the outputs) then enter the key relative to it (the root itself does not).
     std::optional<std::string> root;
+    std::vector<std::string> output_paths; // --output: the paths declared, in order
 };
 
 struct KeyPart {

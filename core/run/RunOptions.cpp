@@ -73,6 +73,7 @@ RunRequest run_request(const RunOptions& options, const std::vector<std::string>
     request.spec.cwd = std::move(cwd);
     request.spec.env_names = options.env;
     request.spec.watch_paths = options.watch;
+    request.spec.output_paths = options.output;
     request.spec.extra_keys = options.key;
     if (options.root) {
         request.spec.root = resolved_root(*options.root);

@@ -17,6 +17,7 @@ struct RunOptions {
     std::optional<std::string> ttl;
     std::optional<std::string> stale;
     std::vector<std::string> watch;
+    std::vector<std::string> output;
     std::vector<std::string> env;
     std::vector<std::string> key;
     std::optional<std::string> max_age;
@@ -45,6 +46,9 @@ template <class Options, class Visitor> void visit_run_options(Options& options,
           options.stale);
     visit(RunOptionInfo{"--watch", "A file or directory whose contents are part of the key", true},
           options.watch);
+    visit(RunOptionInfo{"--output",
+                        "A file or directory the command writes: stored, restored on a hit", true},
+          options.output);
     visit(RunOptionInfo{"--env", "An environment variable whose value is part of the key", true},
           options.env);
     visit(RunOptionInfo{"--key", "An extra string that is part of the key (repeatable)", true},

@@ -1,5 +1,6 @@
 #include "run/RunRecord.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -8,7 +9,9 @@ namespace cacheman {
 namespace {
 
 constexpr std::string_view k_magic_v1{"cacheman-run\x01", 13};
-constexpr std::string_view k_magic{"cacheman-run\x02", 13};
+constexpr std::string_view k_magic_v2{"cacheman-run\x02", 13};
+// Version 3 appends the outputs' manifests.
+constexpr std::string_view k_magic{"cacheman-run\x03", 13};
 
 template <typename T> void put(std::string& out, T value) {
     char bytes[sizeof(T)];
@@ -41,6 +44,61 @@ bool take_header(std::string_view& in, RunRecord& record) {
         return false;
     }
     record.exit_code = code;
+    return true;
+}
+
+void put_bytes(std::string& out, std::string_view bytes) {
+    put<std::uint64_t>(out, bytes.size());
+    out.append(bytes);
+}
+
+void put_manifests(std::string& out, const std::vector<outputs::Manifest>& manifests) {
+    put<std::uint64_t>(out, manifests.size());
+    for (const auto& manifest : manifests) {
+        put_bytes(out, manifest.declared);
+        put<std::uint64_t>(out, manifest.nodes.size());
+        for (const auto& node : manifest.nodes) {
+            put_bytes(out, node.path);
+            put<unsigned char>(out, static_cast<unsigned char>(node.kind));
+            put<unsigned char>(out, node.executable ? 1 : 0);
+            put<std::uint64_t>(out, node.size);
+            put_bytes(out, node.digest);
+            put_bytes(out, node.target);
+        }
+    }
+}
+
+bool take_node(std::string_view& in, outputs::Node& node) {
+    unsigned char kind = 0;
+    unsigned char executable = 0;
+    if (!take_bytes(in, node.path) || !take(in, kind) || kind < 1 || kind > 3 ||
+        !take(in, executable) || executable > 1 || !take(in, node.size) ||
+        !take_bytes(in, node.digest) || !take_bytes(in, node.target)) {
+        return false;
+    }
+    node.kind = static_cast<outputs::Kind>(kind);
+    node.executable = executable == 1;
+    return true;
+}
+
+bool take_manifests(std::string_view& in, std::vector<outputs::Manifest>& manifests) {
+    std::uint64_t count = 0;
+    if (!take(in, count) || count > in.size() / 16) {
+        return false;
+    }
+    manifests.resize(count);
+    for (auto& manifest : manifests) {
+        std::uint64_t nodes = 0;
+        if (!take_bytes(in, manifest.declared) || !take(in, nodes) || nodes > in.size() / 34) {
+            return false;
+        }
+        manifest.nodes.resize(nodes);
+        for (auto& node : manifest.nodes) {
+            if (!take_node(in, node)) {
+                return false;
+            }
+        }
+    }
     return true;
 }
 
@@ -80,6 +138,20 @@ std::string RunRecord::bytes_of(Stream stream) const {
     return out;
 }
 
+std::vector<std::string> RunRecord::content_digests() const {
+    std::vector<std::string> digests;
+    for (const auto& manifest : outputs) {
+        for (const auto& node : manifest.nodes) {
+            if (node.kind == outputs::Kind::file) {
+                digests.push_back(node.digest);
+            }
+        }
+    }
+    std::sort(digests.begin(), digests.end());
+    digests.erase(std::unique(digests.begin(), digests.end()), digests.end());
+    return digests;
+}
+
 std::string encode(const RunRecord& record) {
     std::size_t size = k_magic.size() + 28;
     for (const auto& chunk : record.chunks) {
@@ -97,6 +169,7 @@ std::string encode(const RunRecord& record) {
         put<std::uint64_t>(out, chunk.bytes.size());
         out.append(chunk.bytes);
     }
+    put_manifests(out, record.outputs);
     return out;
 }
 
@@ -108,7 +181,8 @@ std::optional<RunRecord> decode_run_record(std::string_view bytes) {
     }
     RunRecord record;
     std::uint64_t count = 0;
-    if (magic != k_magic || !take_header(bytes, record) || !take(bytes, count) ||
+    if ((magic != k_magic && magic != k_magic_v2) || !take_header(bytes, record) ||
+        !take(bytes, count) ||
         count > bytes.size() / 9) {
         return std::nullopt;
     }
@@ -122,6 +196,9 @@ std::optional<RunRecord> decode_run_record(std::string_view bytes) {
         }
         chunk.stream = static_cast<Stream>(stream);
         record.chunks.push_back(std::move(chunk));
+    }
+    if (magic == k_magic && !take_manifests(bytes, record.outputs)) {
+        return std::nullopt;
     }
     if (!bytes.empty()) {
         return std::nullopt;

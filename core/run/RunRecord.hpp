@@ -3,6 +3,8 @@
 // to waiting processes.
 #pragma once
 
+#include "outputs/Tree.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,11 +26,14 @@ struct RunRecord {
     double duration = 0;   // seconds
     double created_at = 0; // unix seconds
     std::vector<Chunk> chunks; // stdout and stderr, in the order they arrived
+    std::vector<outputs::Manifest> outputs; // --output, in the order declared
 
     // Records bytes written to `stream` after everything recorded so far.
     void append(Stream stream, std::string_view bytes);
     // All the bytes of one stream.
     [[nodiscard]] std::string bytes_of(Stream stream) const;
+    // The content addresses of the outputs' files, each once.
+    [[nodiscard]] std::vector<std::string> content_digests() const;
 };
 
 // A self-delimiting binary encoding with a magic prefix and a version.

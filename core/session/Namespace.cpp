@@ -42,7 +42,7 @@ engine::WriteSource from_json(json::EntryReader& reader,
         if (!reader.next(entry)) {
             return false;
         }
-        write = engine::Write{std::move(entry.key), std::move(entry.value), entry.expires, {}};
+        write = engine::Write{std::move(entry.key), std::move(entry.value), entry.expires, {}, {}};
         if (each) {
             each(reader.entries_read());
         }
@@ -85,8 +85,10 @@ class Namespace::Results final : public ResultStore {
     // The key of the last lookup that found an entry (the use a replay counts).
     [[nodiscard]] const std::optional<std::string>& found_key() const { return m_found_key; }
     bool store(const std::string& cache, const std::string& key, std::string_view value,
-               std::optional<Duration> ttl, const engine::Generation& seen) override {
-        const std::vector<engine::Write> writes{{key, std::string(value), std::nullopt, ttl}};
+               const std::vector<std::string>& contents, std::optional<Duration> ttl,
+               const engine::Generation& seen) override {
+        const std::vector<engine::Write> writes{
+            {key, std::string(value), std::nullopt, ttl, contents}};
         const auto applied = m_owner.built(cache, [&](Access access) {
             return m_owner.m_engine->apply(cache, from_vector(writes), access, seen);
         });
@@ -97,6 +99,12 @@ class Namespace::Results final : public ResultStore {
         return m_owner.m_engine->generation(cache);
     }
     engine::Flights& flights() override { return m_owner.m_engine->flights(); }
+    void put_content(const std::string& digest, int fd, std::uint64_t size) override {
+        m_owner.m_engine->put_content(digest, fd, size);
+    }
+    bool read_content(const std::string& digest, const engine::ChunkSink& sink) override {
+        return m_owner.m_engine->read_content(digest, sink);
+    }
     double now() override { return m_owner.now(); }
 
   private:
@@ -248,7 +256,7 @@ std::string Namespace::contents(std::string_view cache) {
 void Namespace::set(std::string_view cache, std::string_view key, std::string_view value,
                     std::optional<Duration> ttl) {
     const std::vector<engine::Write> writes{
-        {std::string(key), std::string(value), std::nullopt, ttl}};
+        {std::string(key), std::string(value), std::nullopt, ttl, {}}};
     apply(cache, writes);
 }
 

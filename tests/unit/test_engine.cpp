@@ -67,11 +67,11 @@ engine::WriteSource source_of(std::vector<engine::Write> writes) {
 }
 
 engine::Write put(std::string key, std::string value, std::optional<Duration> ttl = std::nullopt) {
-    return {std::move(key), std::move(value), std::nullopt, ttl};
+    return {std::move(key), std::move(value), std::nullopt, ttl, {}};
 }
 
 engine::Write removal(std::string key) {
-    return {std::move(key), std::nullopt, std::nullopt, std::nullopt};
+    return {std::move(key), std::nullopt, std::nullopt, std::nullopt, {}};
 }
 
 engine::Edited apply(engine::Engine& e, std::string_view cache, std::vector<engine::Write> writes) {
@@ -346,9 +346,9 @@ ENGINE_TEST("engine: expired entries are invisible at once", "[ttl]") {
     CHECK(keys_of(e, "c") == Names{"forever", "other"});
 
     // An explicit expiry wins over a ttl; one in the past is invisible at once.
-    apply(e, "c", {{"at", "v", t.clock.now() + 7, seconds(1000)}});
+    apply(e, "c", {{"at", "v", t.clock.now() + 7, seconds(1000), {}}});
     CHECK(entry_of(e, "c", "at")->expires == Approx(t.clock.now() + 7));
-    apply(e, "c", {{"past", "v", t.clock.now() - 1, std::nullopt}});
+    apply(e, "c", {{"past", "v", t.clock.now() - 1, std::nullopt, {}}});
     CHECK_FALSE(value_of(e, "c", "past"));
 
     // Overwriting without a ttl makes an entry permanent again.
@@ -366,7 +366,7 @@ ENGINE_TEST("engine: a cache's default ttl applies to writes without their own",
     REQUIRE(e.settings("c")->default_ttl == Duration(seconds(30)));
     set(e, "c", "default", "v");
     set(e, "c", "own", "v", seconds(5));
-    apply(e, "c", {{"at", "v", k_t0 + 100, std::nullopt}});
+    apply(e, "c", {{"at", "v", k_t0 + 100, std::nullopt, {}}});
     set(e, "plain", "k", "v");
     CHECK(entry_of(e, "c", "default")->expires == Approx(k_t0 + 30));
     CHECK(entry_of(e, "c", "own")->expires == Approx(k_t0 + 5));

@@ -1,6 +1,7 @@
 #include "FakeEnv.hpp"
 #include "TempDir.hpp"
 #include "base/Error.hpp"
+#include "base/Posix.hpp"
 #include "engine/sqlite/FlockFlight.hpp"
 #include "run/Memoizer.hpp"
 #include "run/RunKey.hpp"
@@ -83,7 +84,8 @@ class FakeResults final : public ResultStore {
         return found->second;
     }
     bool store(const std::string& cache, const std::string& key, std::string_view value,
-               std::optional<Duration> ttl, const engine::Generation& seen) override {
+               const std::vector<std::string>& /*contents*/, std::optional<Duration> ttl,
+               const engine::Generation& seen) override {
         if (seen != generations[cache]) {
             return false;
         }
@@ -101,6 +103,23 @@ class FakeResults final : public ResultStore {
     engine::Generation generation(const std::string& cache) override { return generations[cache]; }
     std::map<std::string, engine::Generation> generations;
     engine::Flights& flights() override { return fake_flights; }
+    // Contents by address, as the store keeps them.
+    std::map<std::string, std::string> contents;
+    void put_content(const std::string& digest, int fd, std::uint64_t /*size*/) override {
+        ::lseek(fd, 0, SEEK_SET);
+        std::string bytes;
+        read_to_end(fd, [&](std::string_view chunk) { bytes += chunk; });
+        contents[digest] = bytes;
+    }
+    bool read_content(const std::string& digest,
+                      const std::function<void(std::string_view)>& sink) override {
+        const auto found = contents.find(digest);
+        if (found == contents.end()) {
+            return false;
+        }
+        sink(found->second);
+        return true;
+    }
     double now() override { return clock; }
 };
 
@@ -139,7 +158,7 @@ struct MemoFixture {
 
 RunRecord record_of(int exit_code, double duration, double created_at, std::string_view out,
                     std::string_view err) {
-    RunRecord record{exit_code, duration, created_at, {}};
+    RunRecord record{exit_code, duration, created_at, {}, {}};
     record.append(Stream::out, out);
     record.append(Stream::err, err);
     return record;
@@ -186,7 +205,7 @@ TEST_CASE("a version 1 run record decodes as stdout then stderr", "[run]") {
 
 TEST_CASE("the run key covers argv, cwd, env and --key", "[run][key]") {
     const auto env = test::fake_env({{"A", "1"}, {"EMPTY", ""}});
-    RunSpec spec{{"echo", "a b"}, "/w", {}, {}, {}, std::nullopt, std::nullopt};
+    RunSpec spec{{"echo", "a b"}, "/w", {}, {}, {}, std::nullopt, std::nullopt, {}};
     const std::string base = compute_run_key(spec, env).hex;
     CHECK(base.size() == 32);
     CHECK(compute_run_key(spec, env).hex == base); // stable
@@ -242,7 +261,7 @@ TEST_CASE("under --root, the working directory and watched paths enter the key r
 
     const auto env = test::fake_env({});
     RunSpec here{{"make"}, "/home/runner/work/x/sub", {}, {}, {}, std::nullopt,
-                 std::string("/home/runner/work/x")};
+                 std::string("/home/runner/work/x"), {}};
     RunSpec there = here;
     there.cwd = "/builds/x/sub";
     there.root = "/builds/x";
@@ -260,7 +279,7 @@ TEST_CASE("watched files and directories are hashed by contents", "[run][key]") 
     std::filesystem::create_directories(dir / "nested");
     write(dir / "a.txt", "one");
     write(dir / "nested" / "b.txt", "two");
-    RunSpec spec{{"make"}, "/w", {}, {dir.string()}, {}, std::nullopt, std::nullopt};
+    RunSpec spec{{"make"}, "/w", {}, {dir.string()}, {}, std::nullopt, std::nullopt, {}};
     const auto key = [&] { return compute_run_key(spec).hex; };
 
     const std::string first = key();
@@ -278,7 +297,7 @@ TEST_CASE("watched files and directories are hashed by contents", "[run][key]") 
     std::filesystem::rename(dir / "z.txt", dir / "a.txt");
     CHECK(key() == first);
 
-    RunSpec missing{{"make"}, "/w", {}, {(tmp.path() / "nope").string()}, {}, std::nullopt, std::nullopt};
+    RunSpec missing{{"make"}, "/w", {}, {(tmp.path() / "nope").string()}, {}, std::nullopt, std::nullopt, {}};
     const auto missing_key = compute_run_key(missing);
     CHECK(missing_key.parts.at(2).description == "missing"); // argv, cwd, then the watch
     write(tmp.path() / "nope", "");

@@ -78,7 +78,7 @@ engine::WriteSource one(const std::string& key, const std::string& value,
             return false;
         }
         given = true;
-        write = {key, value, std::nullopt, ttl};
+        write = {key, value, std::nullopt, ttl, {}};
         return true;
     };
 }

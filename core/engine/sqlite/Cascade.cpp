@@ -187,6 +187,8 @@ std::optional<std::vector<std::string>> Cascade::drop(std::string_view cache) {
         edges.run();
         m_history.forget_edits(*root);
         m_history.forget_lookup_counts(cache);
+        CacheRow dropped = *root;
+        m_entries.clear(dropped); // releases what its entries refer to
         m_catalog.remove(*root);
         m_history.append_log("drop", cache, cleared, when);
         tx.commit();

@@ -92,9 +92,9 @@ std::vector<Entries::Totals> Entries::totals(const std::vector<CacheRow>& rows) 
         std::string sql;
         for (std::size_t i = first; i < last; ++i) {
             sql += sql.empty() ? "" : " UNION ALL ";
-            sql += "SELECT " + std::to_string(i) +
-                   ", count(*), coalesce(sum(length(value)), 0) FROM " + Catalog::table(rows[i]) +
-                   " WHERE expires IS NULL OR expires > ?1";
+            sql += "SELECT " + std::to_string(i) + ", count(*), coalesce(sum(" +
+                   Contents::entry_bytes(rows[i]) + "), 0) FROM " + Catalog::table(rows[i]) +
+                   " AS e WHERE expires IS NULL OR expires > ?1";
         }
         Statement query(m_connection.db(), sql); // built for this call: not worth keeping
         query.bind(1, now);
@@ -120,6 +120,7 @@ std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes, std
     while (writes(write)) {
         validate_key(write.key);
         ++applied;
+        m_contents.release(row.id, write.key);
         if (!write.value) {
             remove.bind(1, write.key);
             remove.run();
@@ -140,6 +141,7 @@ std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes, std
             insert.bind(3, tick);
             insert.bind_blob(4, *write.value);
             insert.run();
+            m_contents.refer(row.id, write.key, write.contents);
         } catch (const StoreError& error) {
             rethrow_with_context(error, "key " + quoted_for_message(write.key) + ": ");
         }
@@ -158,6 +160,7 @@ std::size_t Entries::erase(CacheRow& row, const std::vector<std::string>& keys) 
         remove.bind(1, key);
         remove.run();
         removed += static_cast<std::size_t>(m_connection.db().changes());
+        m_contents.release(row.id, key);
     }
     return removed;
 }
@@ -166,10 +169,12 @@ void Entries::remove(const CacheRow& row, std::string_view key) {
     auto& remove = m_connection.prepared("DELETE FROM " + Catalog::table(row) + " WHERE key = ?");
     remove.bind(1, key);
     remove.run();
+    m_contents.release(row.id, key);
 }
 
 void Entries::clear(CacheRow& row) {
     m_connection.prepared("DELETE FROM " + Catalog::table(row)).run();
+    m_contents.release_all(row.id);
     auto& reset = m_connection.prepared("UPDATE caches SET next_expiry = NULL WHERE id = ?");
     reset.bind(1, row.id);
     reset.run();
@@ -185,15 +190,19 @@ void Entries::purge_expired_if_due(CacheRow& row) {
 
 engine::Removed Entries::purge_expired(CacheRow& row) {
     const std::string table = Catalog::table(row);
-    auto& purge = m_connection.prepared("DELETE FROM " + table +
-                                        " WHERE expires <= ? RETURNING length(value)");
-    purge.bind(1, m_connection.now());
-    engine::Removed removed;
-    while (purge.step()) {
-        removed.entries += 1;
-        removed.bytes += purge.column_int(0);
+    auto& expired = m_connection.prepared("SELECT count(*), coalesce(sum(" +
+                                          Contents::entry_bytes(row) + "), 0) FROM " + table +
+                                          " AS e WHERE expires <= ?");
+    expired.bind(1, m_connection.now());
+    expired.step();
+    engine::Removed removed{expired.column_int(0), expired.column_int(1)};
+    expired.reset();
+    if (removed.entries > 0) {
+        auto& purge = m_connection.prepared("DELETE FROM " + table + " WHERE expires <= ?");
+        purge.bind(1, m_connection.now());
+        purge.run();
+        m_contents.release_dangling(row);
     }
-    purge.reset();
     auto& next =
         m_connection.prepared("UPDATE caches SET next_expiry = (SELECT min(expires) FROM " + table +
                               ") WHERE id = ? RETURNING next_expiry");
@@ -231,6 +240,7 @@ void Entries::remove_all(const CacheRow& row,
     for (const auto& [key, bytes] : keys) {
         remove.bind(1, key);
         remove.run();
+        m_contents.release(row.id, key);
         removed.entries += 1;
         removed.bytes += bytes;
     }
@@ -247,10 +257,9 @@ engine::Removed Entries::evict(const CacheRow& row) {
     const std::string table = Catalog::table(row);
     auto& victims = m_connection.prepared(
         "SELECT key, size FROM (SELECT key, size, sum(size <= ?3) OVER newest AS n, "
-        "sum(iif(size <= ?3, size, 0)) OVER newest AS total FROM (SELECT key, used, "
-        "length(value) AS size FROM " +
-        table +
-        " WHERE expires IS NULL OR expires > ?1) WINDOW newest AS (ORDER BY "
+        "sum(iif(size <= ?3, size, 0)) OVER newest AS total FROM (SELECT key, used, " +
+        Contents::entry_bytes(row) + " AS size FROM " + table +
+        " AS e WHERE expires IS NULL OR expires > ?1) WINDOW newest AS (ORDER BY "
         "coalesce(used, 0) DESC, key DESC ROWS UNBOUNDED PRECEDING)) "
         "WHERE size > ?3 OR n > ?2 OR total > ?3");
     victims.bind(1, m_connection.now());
@@ -272,9 +281,10 @@ engine::Removed Entries::evict_across(const std::vector<CacheRow>& rows, std::in
     db.exec("CREATE TEMP TABLE IF NOT EXISTS gc_candidates(cache INTEGER NOT NULL, key TEXT NOT "
             "NULL, used INTEGER NOT NULL, size INTEGER NOT NULL); DELETE FROM gc_candidates");
     for (std::size_t i = 0; i < rows.size(); ++i) {
-        Statement fill(db, "INSERT INTO gc_candidates SELECT ?1, key, coalesce(used, 0), "
-                           "length(value) FROM " +
-                               Catalog::table(rows[i]) + " WHERE expires IS NULL OR expires > ?2");
+        Statement fill(db, "INSERT INTO gc_candidates SELECT ?1, key, coalesce(used, 0), " +
+                               Contents::entry_bytes(rows[i]) + " FROM " +
+                               Catalog::table(rows[i]) +
+                               " AS e WHERE expires IS NULL OR expires > ?2");
         fill.bind(1, static_cast<std::int64_t>(i));
         fill.bind(2, m_connection.now());
         fill.run();

@@ -7,6 +7,7 @@
 #include "engine/Engine.hpp"
 #include "engine/sqlite/Catalog.hpp"
 #include "engine/sqlite/Connection.hpp"
+#include "engine/sqlite/Contents.hpp"
 
 #include <cstddef>
 #include <optional>
@@ -19,7 +20,8 @@ namespace cacheman::sqlite {
 
 class Entries {
   public:
-    explicit Entries(Connection& connection) : m_connection(connection) {}
+    Entries(Connection& connection, Contents& contents)
+        : m_connection(connection), m_contents(contents) {}
 
     std::optional<engine::Entry> get(const CacheRow& row, std::string_view key);
     // Hands the live value under `key` to `sink` in pieces; false when there is none.
@@ -27,7 +29,8 @@ class Entries {
     std::vector<std::string> keys(const CacheRow& row);
     std::size_t count(const CacheRow& row);
     void scan(const CacheRow& row, const engine::EntryVisitor& visit);
-    // Live entries and their total bytes of every cache, by id.
+    // Live entries and their total bytes (values and the contents they refer to) of every cache,
+    // by id.
     struct Totals {
         std::int64_t entries = 0;
         std::int64_t bytes = 0;
@@ -67,6 +70,7 @@ class Entries {
                     engine::Removed& removed);
 
     Connection& m_connection;
+    Contents& m_contents; // what entries refer to: released with every entry removed
 };
 
 } // namespace cacheman::sqlite

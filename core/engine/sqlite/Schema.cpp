@@ -81,6 +81,29 @@ INSERT INTO use_clock VALUES(0);
     // 4 -> 5: entries tables become rowid tables (see create_entries_table); they are rebuilt
     // in upgrade_entries_tables.
     "",
+    // 5 -> 6: content-addressed contents (the files of `run --output`), their chunks, and the
+    // entries' references to them.
+    R"sql(
+CREATE TABLE contents(
+    id INTEGER PRIMARY KEY,
+    digest TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    pinned REAL
+);
+CREATE TABLE content_chunks(
+    content_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY(content_id, seq)
+);
+CREATE TABLE content_refs(
+    cache_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    content_id INTEGER NOT NULL,
+    PRIMARY KEY(cache_id, key, content_id)
+) WITHOUT ROWID;
+CREATE INDEX content_refs_by_content ON content_refs(content_id);
+)sql",
 };
 
 // The entries tables of persistent caches made before version 5 get the current layout (see

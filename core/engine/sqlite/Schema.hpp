@@ -40,6 +40,23 @@
 // choosing what to evict never reads values' overflow pages; tables migrated from version 3
 // have it last (ALTER TABLE appends). Eviction removes the lowest (used, key) first; it never
 // clears dependents and is not logged.
+// Schema version 5 makes every entries table a rowid table (see create_entries_table).
+// Schema version 6 adds the contents that entries refer to, stored once per distinct content
+// (the files of `run --output`):
+//   contents(id INTEGER PRIMARY KEY, digest TEXT UNIQUE, size INTEGER, pinned REAL)
+//       One row per distinct content, by its content address (XXH3-128 of the bytes, 32 hex
+//       digits). `pinned` (unix seconds) protects a content stored for a write that has not
+//       committed yet: nothing removes it before then, though nothing refers to it.
+//   content_chunks(content_id, seq, data BLOB): a rowid table, (content_id, seq) in an index
+//       The bytes, in chunks of at most 1 MiB in order of `seq`: no row is larger than that
+//       (SQLite refuses a value over 1 GB) and reading one never holds more in memory.
+//   content_refs(cache_id, key, content_id) WITHOUT ROWID, indexed by content_id
+//       Which entry refers to which content. Every removal of an entry (overwrite, erase,
+//       clear, cascade, eviction, expiry, drop) removes its references in the same transaction,
+//       and with them each content nothing else refers to (unless pinned). A reference whose
+//       entry is gone (a volatile file lost at reboot) is removed by gc, and so is a content that
+//       nothing refers to and whose pin has passed (a crash between storing it and the write).
+//       An entry's bytes are its value's length plus the sizes of the contents it refers to.
 // A volatile cache's cache_<id> table lives in a second file under the runtime directory,
 // attached as schema "volatile", so its values never reach the namespace file.
 //
@@ -61,7 +78,7 @@ class Database;
 namespace cacheman::schema {
 
 constexpr std::int32_t k_application_id = 0x63616368; // "cach"
-constexpr int k_latest_version = 5;
+constexpr int k_latest_version = 6;
 constexpr int k_log_limit = 1000;
 
 // Creates the latest schema in an empty database (inside the caller's write transaction).

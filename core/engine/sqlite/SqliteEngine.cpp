@@ -61,7 +61,7 @@ std::unique_ptr<engine::Flights> flights_of(const std::optional<Location>& locat
 SqliteEngine::SqliteEngine(std::unique_ptr<Connection> connection, std::optional<Location> location)
     : m_connection(std::move(connection)), m_location(std::move(location)),
       m_volatile(*m_connection, volatile_path_of(m_location)), m_catalog(*m_connection),
-      m_entries(*m_connection), m_history(*m_connection),
+      m_contents(*m_connection), m_entries(*m_connection, m_contents), m_history(*m_connection),
       m_cascade(*m_connection, m_catalog, m_entries, m_history, m_volatile),
       m_flights(flights_of(m_location)) {}
 
@@ -484,10 +484,33 @@ engine::Removed SqliteEngine::collect_garbage(std::optional<std::int64_t> max_by
     if (max_bytes) {
         removed += m_entries.evict_across(rows, *max_bytes);
     }
-    // Hook point: contents (stored outputs) that no entry refers to any more are removed here,
-    // after the entries, in the same transaction.
+    for (const auto& row : rows) {
+        if (!row.is_volatile || m_volatile.attached()) {
+            m_contents.release_dangling(row); // a volatile file lost at reboot, say
+        }
+    }
+    removed.bytes += m_contents.sweep();
     tx.commit();
     return removed;
+}
+
+namespace {
+// How long a content kept for a write is safe from removal before that write refers to it.
+constexpr double k_content_pin_seconds = 3600;
+} // namespace
+
+void SqliteEngine::put_content(const std::string& digest, int fd, std::uint64_t size) {
+    m_connection->allow_large_transaction();
+    Transaction tx(m_connection->db(), Transaction::Kind::write);
+    m_contents.put(digest, fd, size, m_connection->now() + k_content_pin_seconds);
+    tx.commit();
+}
+
+bool SqliteEngine::read_content(const std::string& digest, const engine::ChunkSink& sink) {
+    Transaction tx(m_connection->db(), Transaction::Kind::read);
+    const bool found = m_contents.read(digest, sink);
+    tx.commit();
+    return found;
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include "engine/sqlite/Cascade.hpp"
 #include "engine/sqlite/Catalog.hpp"
 #include "engine/sqlite/Connection.hpp"
+#include "engine/sqlite/Contents.hpp"
 #include "engine/sqlite/Entries.hpp"
 #include "engine/sqlite/FlockFlight.hpp"
 #include "engine/sqlite/History.hpp"
@@ -82,6 +83,9 @@ class SqliteEngine final : public engine::Engine {
                       bool hit) noexcept override;
     void fold_lookup_counts() override;
 
+    void put_content(const std::string& digest, int fd, std::uint64_t size) override;
+    bool read_content(const std::string& digest, const engine::ChunkSink& sink) override;
+
     engine::Removed collect_garbage(std::optional<std::int64_t> max_bytes) override;
     void compact() override;
 
@@ -114,6 +118,7 @@ class SqliteEngine final : public engine::Engine {
     std::optional<Location> m_location; // none for a store in memory
     VolatileFile m_volatile;
     Catalog m_catalog;
+    Contents m_contents;
     Entries m_entries;
     History m_history;
     Cascade m_cascade;

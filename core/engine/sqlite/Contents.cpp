@@ -1,0 +1,200 @@
+#include "engine/sqlite/Contents.hpp"
+
+#include "base/Error.hpp"
+#include "base/Hash.hpp"
+#include "base/Posix.hpp"
+
+#include <cstring>
+
+namespace cacheman::sqlite {
+
+namespace {
+// No chunk is larger: SQLite refuses a value over 1 GB, and a chunk read is held in memory.
+constexpr std::size_t k_chunk = 1 << 20;
+} // namespace
+
+void Contents::put(const std::string& digest, int fd, std::uint64_t size, double pin_until) {
+    auto& pin = m_connection.prepared(
+        "UPDATE contents SET pinned = max(coalesce(pinned, 0), ?2) WHERE digest = ?1");
+    pin.bind(1, digest);
+    pin.bind(2, pin_until);
+    pin.run();
+    if (m_connection.db().changes() > 0) {
+        return; // kept already: pinned now, so that it stays until the write that refers to it
+    }
+    auto& insert = m_connection.prepared(
+        "INSERT INTO contents(digest, size, pinned) VALUES(?, ?, ?) RETURNING id");
+    insert.bind(1, digest);
+    insert.bind(2, static_cast<std::int64_t>(size));
+    insert.bind(3, pin_until);
+    insert.step();
+    const std::int64_t id = insert.column_int(0);
+    insert.reset();
+    auto& chunk = m_connection.prepared(
+        "INSERT INTO content_chunks(content_id, seq, data) VALUES(?, ?, ?)");
+    std::string pending;
+    std::int64_t seq = 0;
+    std::uint64_t total = 0;
+    Hasher hasher;
+    const auto flush = [&] {
+        chunk.bind(1, id);
+        chunk.bind(2, seq++);
+        chunk.bind_blob(3, pending);
+        chunk.run();
+        pending.clear();
+    };
+    ::lseek(fd, 0, SEEK_SET);
+    const int error = read_to_end(fd, [&](std::string_view bytes) {
+        hasher.raw(bytes.data(), bytes.size());
+        total += bytes.size();
+        while (!bytes.empty()) {
+            const std::size_t take = std::min(bytes.size(), k_chunk - pending.size());
+            pending.append(bytes.substr(0, take));
+            bytes.remove_prefix(take);
+            if (pending.size() == k_chunk) {
+                flush();
+            }
+        }
+    });
+    if (error != 0) {
+        throw StoreError(std::string("cannot read an output: ") + std::strerror(error));
+    }
+    if (!pending.empty()) {
+        flush();
+    }
+    if (total != size || hasher.hex() != digest) {
+        throw StoreError("an output changed while it was being stored");
+    }
+}
+
+bool Contents::read(const std::string& digest, const engine::ChunkSink& sink) {
+    auto& find = m_connection.prepared("SELECT id, size FROM contents WHERE digest = ?");
+    find.bind(1, digest);
+    if (!find.step()) {
+        return false;
+    }
+    const std::int64_t id = find.column_int(0);
+    const std::int64_t size = find.column_int(1);
+    find.reset();
+    auto& chunks = m_connection.prepared(
+        "SELECT data FROM content_chunks WHERE content_id = ? ORDER BY seq");
+    chunks.bind(1, id);
+    Hasher hasher;
+    std::int64_t total = 0;
+    while (chunks.step()) {
+        const auto bytes = chunks.column_blob(0);
+        hasher.raw(bytes.data(), bytes.size());
+        total += static_cast<std::int64_t>(bytes.size());
+        sink(bytes);
+    }
+    chunks.reset();
+    if (total != size || hasher.hex() != digest) {
+        throw StoreError("a stored output's contents are damaged (" + digest + ")");
+    }
+    return true;
+}
+
+void Contents::refer(std::int64_t cache_id, std::string_view key,
+                     const std::vector<std::string>& digests) {
+    auto& add = m_connection.prepared("INSERT OR IGNORE INTO content_refs(cache_id, key, "
+                                      "content_id) SELECT ?1, ?2, id FROM contents WHERE digest = ?3");
+    // Referred to now, it needs its pin no more: removing the entry removes it. (A process that
+    // kept the same bytes for a write of its own that has not committed yet may then find them
+    // gone, and not store its result: safe, and rare.)
+    auto& held = m_connection.prepared(
+        "UPDATE contents SET pinned = NULL WHERE digest = ? RETURNING id");
+    for (const auto& digest : digests) {
+        held.bind(1, digest);
+        const bool kept = held.step();
+        held.reset();
+        if (!kept) {
+            throw StoreError("an output's contents were removed before its result was stored");
+        }
+        add.bind(1, cache_id);
+        add.bind(2, key);
+        add.bind(3, digest);
+        add.run();
+    }
+}
+
+namespace {
+std::vector<std::int64_t> returned_ids(Statement& statement) {
+    std::vector<std::int64_t> ids;
+    while (statement.step()) {
+        ids.push_back(statement.column_int(0));
+    }
+    statement.reset();
+    return ids;
+}
+} // namespace
+
+void Contents::release(std::int64_t cache_id, std::string_view key) {
+    auto& forget = m_connection.prepared(
+        "DELETE FROM content_refs WHERE cache_id = ? AND key = ? RETURNING content_id");
+    forget.bind(1, cache_id);
+    forget.bind(2, key);
+    remove_unreferenced(returned_ids(forget));
+}
+
+void Contents::release_all(std::int64_t cache_id) {
+    auto& forget =
+        m_connection.prepared("DELETE FROM content_refs WHERE cache_id = ? RETURNING content_id");
+    forget.bind(1, cache_id);
+    remove_unreferenced(returned_ids(forget));
+}
+
+void Contents::release_dangling(const CacheRow& row) {
+    auto& forget = m_connection.prepared(
+        "DELETE FROM content_refs WHERE cache_id = ?1 AND NOT EXISTS (SELECT 1 FROM " +
+        Catalog::table(row) + " AS e WHERE e.key = content_refs.key) RETURNING content_id");
+    forget.bind(1, row.id);
+    remove_unreferenced(returned_ids(forget));
+}
+
+void Contents::remove_unreferenced(const std::vector<std::int64_t>& ids) {
+    if (ids.empty()) {
+        return;
+    }
+    auto& remove = m_connection.prepared(
+        "DELETE FROM contents WHERE id = ?1 AND (pinned IS NULL OR pinned < ?2) AND NOT EXISTS "
+        "(SELECT 1 FROM content_refs WHERE content_id = ?1)");
+    auto& chunks = m_connection.prepared("DELETE FROM content_chunks WHERE content_id = ?");
+    const double now = m_connection.now();
+    for (const auto id : ids) {
+        remove.bind(1, id);
+        remove.bind(2, now);
+        remove.run();
+        if (m_connection.db().changes() > 0) {
+            chunks.bind(1, id);
+            chunks.run();
+        }
+    }
+}
+
+std::int64_t Contents::sweep() {
+    auto& orphans = m_connection.prepared(
+        "DELETE FROM contents WHERE (pinned IS NULL OR pinned < ?) AND NOT EXISTS (SELECT 1 FROM "
+        "content_refs WHERE content_id = contents.id) RETURNING id, size");
+    orphans.bind(1, m_connection.now());
+    std::vector<std::int64_t> ids;
+    std::int64_t bytes = 0;
+    while (orphans.step()) {
+        ids.push_back(orphans.column_int(0));
+        bytes += orphans.column_int(1);
+    }
+    orphans.reset();
+    auto& chunks = m_connection.prepared("DELETE FROM content_chunks WHERE content_id = ?");
+    for (const auto id : ids) {
+        chunks.bind(1, id);
+        chunks.run();
+    }
+    return bytes;
+}
+
+std::string Contents::entry_bytes(const CacheRow& row) {
+    return "(length(e.value) + coalesce((SELECT sum(c.size) FROM content_refs AS r JOIN contents "
+           "AS c ON c.id = r.content_id WHERE r.cache_id = " +
+           std::to_string(row.id) + " AND r.key = e.key), 0))";
+}
+
+} // namespace cacheman::sqlite
