@@ -737,60 +737,76 @@ class ConfinementTest(OutputsTestCase):
         self.assertEqual(self.read(os.path.join(real, "out.txt")), b"v\n")
 
     # --- a store that was tampered with --------------------------------------------------
-    def entries_table(self, cache="run"):
-        rows = self.sql("SELECT id FROM caches WHERE name = '%s'" % cache)
-        self.assertEqual(len(rows), 1, rows)
-        return "cache_%d" % rows[0][0]
-
     def tamper(self, old, new):
-        """Replaces the bytes `old` by `new` (of the same length) in the one stored result of
-        the run cache; returns whether `old` was found."""
+        """Replaces the bytes `old` by `new` (of the same length) wherever the store holds them
+        (in whichever table and column the record of a result keeps its outputs' paths);
+        returns how many values were changed."""
         self.assertEqual(len(old), len(new))
-        table = self.entries_table()
         con = sqlite3.connect(self.store_path())
+        changed = 0
         try:
-            rows = con.execute('SELECT rowid, value FROM "%s"' % table).fetchall()
-            self.assertEqual(len(rows), 1, rows)
-            rowid, value = rows[0]
-            value = bytes(value)
-            if value.count(old) != 1:
-                return False
-            con.execute('UPDATE "%s" SET value = ? WHERE rowid = ?' % table,
-                        (value.replace(old, new), rowid))
+            tables = [r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE '%WITHOUT ROWID%'")]
+            for table in tables:
+                columns = [r[1] for r in con.execute('PRAGMA table_info("%s")' % table)]
+                for column in columns:
+                    rows = con.execute('SELECT rowid, "%s" FROM "%s"' % (column, table)).fetchall()
+                    for rowid, value in rows:
+                        if isinstance(value, bytes) and old in value:
+                            replaced = value.replace(old, new)
+                        elif isinstance(value, str) and old.decode() in value:
+                            replaced = value.replace(old.decode(), new.decode())
+                        else:
+                            continue
+                        con.execute('UPDATE "%s" SET "%s" = ? WHERE rowid = ?' % (table, column),
+                                    (replaced, rowid))
+                        changed += 1
             con.commit()
-            return True
         finally:
             con.close()
-
-    def assert_tampered_hit_writes_nothing_outside(self, cmd, before_outside, outside):
-        r = self.run_step(cmd, "--output", "out")
-        # The hit may fail or run the command again: whatever it does, nothing outside changes.
-        self.assertEqual(snapshot(outside), before_outside, r)
-        self.assert_sound()
-        return r
+        return changed
 
     def test_a_record_with_a_dotdot_path_writes_nothing_outside(self):
-        # out/ab/x.txt: the node "ab/x.txt" becomes "../x.txt" (same length), which would be
-        # proj/x.txt.
-        cmd = self.step("mkdir -p out/ab; echo payload > out/ab/x.txt")
+        # The node "ab/x.txt" of out/ becomes "../x.txt" (as long), which would be proj/x.txt.
+        # The step spells the name so that its argv does not hold "ab/x.txt".
+        cmd = self.step('mkdir -p out/a""b; echo payload > out/a""b/x.txt')
         self.run_ok(cmd, "--output", "out")
-        self.assertTrue(self.tamper(b"ab/x.txt", b"../x.txt"), "the node path is in the record")
+        self.assertEqual(self.tamper(b"ab/x.txt", b"../x.txt"), 1, "the node's path is stored once")
         shutil.rmtree(self.p("out"))
         before = snapshot(self.proj)
-        r = self.assert_tampered_hit_writes_nothing_outside(cmd, before, self.proj)
+        r = self.run_step(cmd, "--output", "out")
+        # The hit may fail or run the command again: whatever it does, nothing outside changes.
         self.assertFalse(os.path.lexists(self.p("x.txt")), r)
+        after = snapshot(self.proj)
+        after[1].pop("out", None)
+        self.assertEqual(after, before, r)
+        self.assert_sound()
 
     def test_a_record_with_an_absolute_path_writes_nothing_outside(self):
         victim = os.path.join(self.tmp, "V")
         name = "n" * len(victim)
-        cmd = self.step("mkdir -p out; echo payload > out/%s" % name)
+        cmd = self.step("name=$(printf '%%*s' %d '' | tr ' ' n); mkdir -p out; "
+                        "echo payload > \"out/$name\"" % len(name))
         self.run_ok(cmd, "--output", "out")
-        self.assertTrue(self.tamper(name.encode(), victim.encode()), "the node path is in the record")
+        self.assertTrue(os.path.exists(self.p("out", name)))
+        self.assertEqual(self.tamper(name.encode(), victim.encode()), 1,
+                         "the node's path is stored once")
         shutil.rmtree(self.p("out"))
-        before = snapshot(self.tmp + "/sources")
         r = self.run_step(cmd, "--output", "out")
         self.assertFalse(os.path.lexists(victim), r)
-        self.assertEqual(snapshot(self.tmp + "/sources"), before)
+        self.assert_sound()
+
+    def test_a_record_with_a_path_below_a_link_writes_nothing_through_it(self):
+        # out/ln is a link to another directory and out/zz/f a file; the node "zz/f" becomes
+        # "ln/f", a file below the link, which would land in the link's target.
+        other = os.path.join(self.tmp, "other")
+        os.makedirs(other)
+        cmd = self.step('mkdir -p out/z""z; echo payload > out/z""z/f; ln -s "%s" out/ln' % other)
+        self.run_ok(cmd, "--output", "out")
+        self.assertEqual(self.tamper(b"zz/f", b"ln/f"), 1, "the node's path is stored once")
+        shutil.rmtree(self.p("out"))
+        r = self.run_step(cmd, "--output", "out")
+        self.assertEqual(os.listdir(other), [], r)
         self.assert_sound()
 
 
@@ -848,64 +864,71 @@ class SingleFlightTest(OutputsTestCase):
 class KillTest(OutputsTestCase):
     SIZE = 48 * 1024 * 1024
 
-    def wal_size(self):
+    def holds_write_lock(self, pid):
+        """Whether process `pid` is in a write transaction of the store: in WAL mode, SQLite's
+        writer holds a POSIX write lock on byte 120 of the -shm file (WAL_WRITE_LOCK)."""
         try:
-            return os.stat(self.store_path() + "-wal").st_size
+            st = os.stat(self.store_path() + "-shm")
         except FileNotFoundError:
-            return 0
+            return False
+        dev_ino = "%02x:%02x:%d" % (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino)
+        with open("/proc/locks") as f:
+            for line in f:
+                fields = line.split()
+                if (len(fields) > 7 and fields[1] == "POSIX" and fields[3] == "WRITE"
+                        and fields[4] == str(pid) and fields[5] == dev_ino and fields[6] == "120"):
+                    return True
+        return False
 
     def kill_when(self, proc, seen, what):
         """SIGKILLs proc as soon as seen() is true; returns whether it was killed (False when it
         ended first)."""
-        def ready():
-            return proc.poll() is not None or seen()
-        self.wait_until(ready, what=what)
-        killed = proc.poll() is None
-        if killed:
+        self.wait_until(lambda: proc.poll() is not None or seen(), what=what)
+        if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
-        return killed and proc.returncode == -signal.SIGKILL
+        return proc.returncode == -signal.SIGKILL
+
+    def names_in(self, directory):
+        try:
+            return set(os.listdir(directory))
+        except FileNotFoundError:
+            return set()
 
     def test_killed_while_storing_the_output(self):
         src, data = self.source("big", self.SIZE)
-        self.ok("set", "other", "k", "v")  # the store exists; its WAL is small
+        self.ok("set", "other", "k", "v")
         killed = 0
-        for trial in range(5):
-            cmd = self.step("cp '%s' out.bin; echo trial" % src, str(trial))
-            start_wal = self.wal_size()
+        for trial in range(6):
+            # Bytes of their own in each trial: contents already stored would not be written.
+            cmd = self.step("cp '%s' out.bin; echo \"$1\" >> out.bin; echo trial" % src, str(trial))
+            expected = data + b"%d\n" % trial
             runs_before = self.executions()
             proc = self.start_run(cmd, "--output", "out.bin")
-            # The command copies 48 MB into out.bin, then cacheman writes them to the store: the
-            # WAL grows while that transaction is open.
-            if self.kill_when(proc, lambda: self.executions() > runs_before and
-                              self.wal_size() > start_wal + 4 * 1024 * 1024,
-                              "the store to grow"):
+            # After the command ran, cacheman writes its 48 MB output to the store, in a write
+            # transaction: kill it there.
+            if self.kill_when(proc, lambda: self.executions() > runs_before
+                              and self.holds_write_lock(proc.pid), "the result to be stored"):
                 killed += 1
             self.assert_sound()
             os.unlink(self.p("out.bin"))
             before = self.executions()
             r = self.run_ok(cmd, "--output", "out.bin")
             self.assertEqual(r.out, b"trial\n")
-            self.assertIn(self.executions(), (before, before + 1))
-            self.assertTrue(self.read(self.p("out.bin")) == data, "trial %d" % trial)
-            # Now it is stored, whatever the kill left.
+            self.assertIn(self.executions(), (before, before + 1), "a replay or one execution")
+            self.assertTrue(self.read(self.p("out.bin")) == expected, "trial %d" % trial)
+            # Stored now, whatever the kill left.
             os.unlink(self.p("out.bin"))
             stored = self.executions()
             self.run_ok(cmd, "--output", "out.bin")
             self.assertEqual(self.executions(), stored, "stored by the run after the kill")
-            self.assertTrue(self.read(self.p("out.bin")) == data)
+            self.assertTrue(self.read(self.p("out.bin")) == expected)
             self.assertEqual(self.get("other", "k"), b"v")
             if killed >= 2:
                 break
         self.assertGreater(killed, 0, "no trial was killed while storing")
         self.ok("gc")
         self.assert_sound()
-
-    def temporaries(self, directory):
-        try:
-            return [n for n in os.listdir(directory) if n.startswith(".cacheman")]
-        except FileNotFoundError:
-            return []
 
     def test_killed_while_restoring_a_file(self):
         src, data = self.source("big", self.SIZE)
@@ -915,10 +938,10 @@ class KillTest(OutputsTestCase):
         killed = 0
         for trial in range(10):
             self.write(self.p("out.bin"), old)
-            leftovers = set(os.listdir(self.proj))
+            present = set(os.listdir(self.proj))
             proc = self.start_run(cmd, "--output", "out.bin")
-            # A restore writes beside out.bin, then renames: kill while something new is there.
-            if self.kill_when(proc, lambda: set(os.listdir(self.proj)) - leftovers,
+            # A restore writes beside out.bin, then renames: kill while that file is there.
+            if self.kill_when(proc, lambda: set(os.listdir(self.proj)) - present,
                               "a temporary file beside out.bin"):
                 killed += 1
             now = self.read(self.p("out.bin"))
@@ -927,13 +950,15 @@ class KillTest(OutputsTestCase):
             self.assert_sound()
             self.run_ok(cmd, "--output", "out.bin")
             self.assertEqual(self.executions(), 1, "the next run is a hit")
-            self.assertTrue(self.read(self.p("out.bin")) == data, "the next hit completes the restore")
+            self.assertTrue(self.read(self.p("out.bin")) == data,
+                            "the next hit completes the restore")
             if killed >= 3:
                 break
         self.assertGreater(killed, 0, "no trial was killed while restoring")
 
     def test_killed_while_restoring_a_directory(self):
         parts = [self.source("part%d" % i, self.SIZE // 4) for i in range(4)]
+        names = {"part%d" % i for i in range(4)}
         cmd = self.step("mkdir -p out; " + "; ".join(
             "cp '%s' out/part%d" % (path, i) for i, (path, _) in enumerate(parts)))
         self.run_ok(cmd, "--output", "out")
@@ -941,11 +966,10 @@ class KillTest(OutputsTestCase):
         killed = 0
         for trial in range(10):
             shutil.rmtree(self.p("out"))
-            os.makedirs(self.p("out"))
             for i in range(4):
                 self.write(self.p("out", "part%d" % i), b"old %d\n" % i)
             proc = self.start_run(cmd, "--output", "out")
-            if self.kill_when(proc, lambda: self.temporaries(self.p("out")),
+            if self.kill_when(proc, lambda: self.names_in(self.p("out")) - names,
                               "a temporary file in out/"):
                 killed += 1
             for i, (_, data) in enumerate(parts):
