@@ -723,9 +723,9 @@ class ConfinementTest(OutputsTestCase):
         self.assertEqual(snapshot(self.p("out")), recorded)
         self.assertEqual(snapshot(other), ("dir", {"keep": ("file", b"keep", False)}))
 
-    def test_a_link_in_the_parent_of_a_file_output_is_not_the_output_path(self):
-        # The declared path's own directories are the user's: a file output under build/ is
-        # restored where build/ leads (the declared path is what the user asked for).
+    def test_a_link_among_the_users_own_directories_above_an_output_is_followed(self):
+        # The directories above the declared path are the user's own: a file output under build/
+        # (a link) is restored where build/ leads, as the command itself wrote it.
         real = os.path.join(self.tmp, "real-build")
         os.makedirs(real)
         os.symlink(real, self.p("build"))
