@@ -118,7 +118,7 @@ _cacheman_run() {
                 ((i++))
                 break
                 ;;
-            --cache | --ttl | --stale | --watch | --env | --key | --max-age | --root | --dir | -n | \
+            --cache | --ttl | --stale | --watch | --output | --env | --key | --max-age | --root | --dir | -n | \
                 --namespace) ((i += 2)) ;;
             -*) ((i++)) ;;
             *) break ;;
@@ -128,7 +128,7 @@ _cacheman_run() {
         # The current word is the value of the option before it.
         case $prev in
             --cache) _cacheman_caches ;;
-            --watch) _cacheman_files ;;
+            --watch | --output) _cacheman_files ;;
             --root) COMPREPLY=($(compgen -d -- "$cur")) ;;
             --env) COMPREPLY=($(compgen -e -- "$cur")) ;;
         esac
@@ -139,7 +139,7 @@ _cacheman_run() {
             _cacheman_files
         fi
     elif [[ $cur == -* ]] && ! $after_dashdash; then
-        COMPREPLY=($(compgen -W '-h --help --cache --ttl --stale --watch --env --key --root --stdin
+        COMPREPLY=($(compgen -W '-h --help --cache --ttl --stale --watch --output --env --key --root --stdin
             --max-age --cache-failures --replay-only --force --explain' -- "$cur"))
     else
         COMPREPLY=($(compgen -c -- "$cur"))

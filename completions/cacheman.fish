@@ -137,7 +137,7 @@ function __cacheman_run_program
                 set dashdash 1
                 set i (math $i + 1)
                 break
-            case --cache --ttl --stale --watch --env --key --max-age --root --dir -n --namespace
+            case --cache --ttl --stale --watch --output --env --key --max-age --root --dir -n --namespace
                 set i (math $i + 2)
             case '-*'
                 set i (math $i + 1)
@@ -280,6 +280,7 @@ complete -c cacheman -n '__cacheman_command_options run' -l cache -x -a '(__cach
 complete -c cacheman -n '__cacheman_command_options run' -l ttl -x -d 'Results expire after this duration'
 complete -c cacheman -n '__cacheman_command_options run' -l stale -x -d 'Older than this: replay, then refresh in the background'
 complete -c cacheman -n '__cacheman_command_options run' -l watch -r -F -d 'A file or directory whose contents are part of the key'
+complete -c cacheman -n '__cacheman_command_options run' -l output -r -F -d 'A file or directory the command writes: stored, restored on a hit'
 complete -c cacheman -n '__cacheman_command_options run' -l env -x -a '(set --names --export)' -d 'An environment variable whose value is part of the key'
 complete -c cacheman -n '__cacheman_command_options run' -l key -x -d 'An extra string that is part of the key (repeatable)'
 complete -c cacheman -n '__cacheman_command_options run' -l root -x -a '(__fish_complete_directories)' -d 'Paths enter the key relative to DIR (default: $CACHEMAN_ROOT)'

@@ -222,7 +222,7 @@ class GcConcurrency(CachemanTestCase):
             self.wait_until(opened_the_store, what="gc to open the store")
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 5\n", trial)
+            self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 6\n", trial)
             self.assertEqual(self.get("c", "keep"), b"v")
             left = json.loads(self.ok("--json", "gc").text)
             self.assertEqual(left["bytes"], left["entries"] * 50_000)
@@ -233,7 +233,7 @@ class GcConcurrency(CachemanTestCase):
 class Migration(CachemanTestCase):
     def downgrade_to_v3(self):
         """Turns the store into the layout of schema version 3, as the previous version wrote
-        it: no limits, no use clock, entries tables (key, expires, value)."""
+        it: no limits, no use clock, no contents, entries tables (key, expires, value)."""
         con = sqlite3.connect(self.store_path())
         try:
             tables = [r[0] for r in con.execute(
@@ -243,6 +243,8 @@ class Migration(CachemanTestCase):
             con.execute("ALTER TABLE caches DROP COLUMN max_entries")
             con.execute("ALTER TABLE caches DROP COLUMN max_bytes")
             con.execute("DROP TABLE use_clock")
+            for table in ("content_refs", "content_chunks", "contents"):  # version 6's
+                con.execute("DROP TABLE %s" % table)
             con.execute("PRAGMA user_version = 3")
             con.commit()
         finally:
@@ -254,13 +256,13 @@ class Migration(CachemanTestCase):
         self.downgrade_to_v3()
         self.assertEqual(self.sql("PRAGMA user_version"), [(3,)])
         self.assertEqual(self.get("c", "z-old"), b"1")  # a reader migrates, keeps the data
-        self.assertEqual(self.sql("PRAGMA user_version"), [(5,)])
+        self.assertEqual(self.sql("PRAGMA user_version"), [(6,)])
         self.ok("set", "c", "a-new", "3")
         self.ok("create", "--max-entries", "2", "c")
         # The entries from before the migration were used least recently, whatever their keys,
         # but for z-old, which the get above used.
         self.assertEqual(self.ok("keys", "c").text, "a-new\nz-old\n")
-        self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 5\n")
+        self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 6\n")
         self.assertEqual(json.loads(self.ok("--json", "gc").text), {"entries": 0, "bytes": 0})
 
 

@@ -5,6 +5,7 @@ Every step runs in the project directory self.proj and first appends a line to a
 outside it, so the number of lines is the number of executions, whatever happens to the outputs.
 """
 import json
+import re
 import os
 import shutil
 import signal
@@ -630,6 +631,7 @@ class InvalidationTest(OutputsTestCase):
     def test_an_invalidation_while_the_command_runs_stores_no_output(self):
         gate = self.gate()
         cmd = self.step("%s; echo v$n > out.txt" % gate.wait_cmd)
+        self.ok("create", "run")
         proc = self.start_run(cmd, "--output", "out.txt")
         try:
             self.wait_until(gate.waiters, what="the step to start")
@@ -651,11 +653,16 @@ class ExplainAndSizeTest(OutputsTestCase):
         r = self.cm("run", "--explain", *options, "--", *cmd, cwd=self.proj)
         self.assertEqual(r.code, 0, r)
         lines = r.text.splitlines()
-        file_lines = [l for l in lines if "out.bin" in l]
-        self.assertEqual(len(file_lines), 1, r.text)
-        self.assertIn("12345", file_lines[0], r.text)
-        self.assertTrue(any("777" in l for l in lines if "out.bin" not in l), r.text)
-        self.assertRegex(lines[-1], r"^result\s+hit", r.text)
+        self.assertEqual([l for l in lines if l.startswith("output")],
+                         ["output  out.bin", "output  d"], r.text)
+        self.assertTrue(any(re.match(r"^result\s+hit", l) for l in lines), r.text)
+        stored = [l for l in lines if l.startswith("stored")]
+        self.assertEqual(stored, ["stored  out.bin: 12345 bytes in 1 file",
+                                  "stored  d: 777 bytes in 1 file"], r.text)
+        j = json.loads(self.cm("--json", "run", "--explain", *options, "--", *cmd,
+                               cwd=self.proj).text)
+        self.assertEqual(j["outputs"], [{"path": "out.bin", "bytes": 12345, "files": 1},
+                                        {"path": "d", "bytes": 777, "files": 1}])
 
     def test_list_and_stats_count_the_outputs_bytes(self):
         src, _ = self.source("blob", 60_000)

@@ -5,11 +5,14 @@
 #include "TempDir.hpp"
 #include "TestClock.hpp"
 #include "base/Error.hpp"
+#include "base/Hash.hpp"
+#include "base/Posix.hpp"
 #include "engine/Engine.hpp"
 #include "engine/sqlite/SqliteEngine.hpp"
 #include "hooks/AutoSync.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <memory>
@@ -1133,4 +1136,132 @@ ENGINE_TEST("engine: read_value hands a value over in pieces of at most 1 MiB", 
     t.clock.advance(10);
     CHECK_FALSE(e.read_value("c", "short", Access::raw, sink).value); // expired: a miss
     CHECK_THROWS_AS(e.read_value("c", std::string("a\0b", 3), Access::raw, sink), UsageError);
+}
+
+// --- contents (the files of `run --output`) ------------------------------------------------------
+
+namespace {
+
+// A private file holding `bytes`, for put_content.
+struct ContentFile {
+    std::FILE* file = std::tmpfile();
+    int fd = ::fileno(file);
+    explicit ContentFile(const std::string& bytes) { REQUIRE(write_all(fd, bytes) == 0); }
+    ~ContentFile() { std::fclose(file); }
+    ContentFile(const ContentFile&) = delete;
+    ContentFile& operator=(const ContentFile&) = delete;
+};
+
+std::string digest_of_bytes(std::string_view bytes) {
+    Hasher hasher;
+    hasher.raw(bytes.data(), bytes.size());
+    return hasher.hex();
+}
+
+// Puts `bytes` into the store's contents; returns their address.
+std::string keep(engine::Engine& e, const std::string& bytes) {
+    const ContentFile file(bytes);
+    const std::string digest = digest_of_bytes(bytes);
+    e.put_content(digest, file.fd, bytes.size());
+    return digest;
+}
+
+std::optional<std::string> content_of(engine::Engine& e, const std::string& digest,
+                                      std::size_t* largest_piece = nullptr) {
+    std::string bytes;
+    const bool found = e.read_content(digest, [&](std::string_view piece) {
+        if (largest_piece != nullptr) {
+            *largest_piece = std::max(*largest_piece, piece.size());
+        }
+        bytes += piece;
+    });
+    return found ? std::optional<std::string>(bytes) : std::nullopt;
+}
+
+engine::Write referring(std::string key, std::vector<std::string> digests) {
+    return {std::move(key), std::string("record"), std::nullopt, std::nullopt, std::move(digests)};
+}
+
+std::int64_t bytes_of_cache(engine::Engine& e, const std::string& cache) {
+    for (const auto& summary : e.list()) {
+        if (summary.name == cache) {
+            return summary.bytes;
+        }
+    }
+    return -1;
+}
+
+} // namespace
+
+ENGINE_TEST("engine: contents round-trip in pieces of at most 1 MiB", "[contents]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    std::string big(2 * (1 << 20) + 5, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) {
+        big[i] = static_cast<char>(i * 13);
+    }
+    const std::string digest = keep(e, big);
+    std::size_t largest = 0;
+    CHECK(content_of(e, digest, &largest) == big);
+    CHECK(largest <= (1U << 20));
+    CHECK(keep(e, big) == digest); // kept once
+    CHECK(content_of(e, keep(e, "")) == std::string());
+    CHECK_FALSE(content_of(e, digest_of_bytes("never kept")));
+}
+
+ENGINE_TEST("engine: bytes that do not hash to their address are refused", "[contents]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    const ContentFile file("actual bytes");
+    const std::string claimed = digest_of_bytes("other bytes");
+    CHECK_THROWS_AS(e.put_content(claimed, file.fd, 12), StoreError);
+    CHECK_FALSE(content_of(e, claimed));
+}
+
+ENGINE_TEST("engine: a content lives while an entry refers to it", "[contents]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    const std::string shared = keep(e, "shared bytes");
+    const std::string own = keep(e, std::string(1000, 'x'));
+    apply(e, "a", {referring("k1", {shared, own})});
+    apply(e, "b", {referring("k2", {shared})});
+    CHECK(bytes_of_cache(e, "a") == 6 + 12 + 1000); // the value and what it refers to
+    REQUIRE(e.erase("a", {"k1"}, Access::raw).value.changed == 1);
+    CHECK_FALSE(content_of(e, own));
+    CHECK(content_of(e, shared) == "shared bytes"); // b still refers to it
+    apply(e, "b", {put("k2", "overwritten")});
+    CHECK_FALSE(content_of(e, shared));
+}
+
+ENGINE_TEST("engine: clearing and dropping a cache release its contents", "[contents]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    const std::string cleared = keep(e, "cleared");
+    const std::string dropped = keep(e, "dropped");
+    apply(e, "p", {referring("k", {cleared})});
+    apply(e, "q", {referring("k", {dropped})});
+    e.depend("root", "p");
+    REQUIRE(e.invalidate("root", std::nullopt, false, "invalidate").ok());
+    CHECK_FALSE(content_of(e, cleared));
+    REQUIRE(e.drop("q").ok());
+    CHECK_FALSE(content_of(e, dropped));
+}
+
+ENGINE_TEST("engine: a write that refers to a content not kept is refused whole", "[contents]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    CHECK_THROWS_AS(apply(e, "c", {put("before", "v"), referring("k", {digest_of_bytes("x")})}),
+                    StoreError);
+    CHECK(e.get("c", "before", Access::raw).status == engine::Status::no_cache);
+}
+
+ENGINE_TEST("engine: gc removes a content nothing referred to once its pin passed", "[contents]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    const std::string orphan = keep(e, "left by a crash"); // 15 bytes
+    CHECK(e.collect_garbage(std::nullopt).bytes == 0);      // a write may still refer to it
+    CHECK(content_of(e, orphan));
+    t.clock.advance(3601);
+    CHECK(e.collect_garbage(std::nullopt).bytes == 15);
+    CHECK_FALSE(content_of(e, orphan));
 }

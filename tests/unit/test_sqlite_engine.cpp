@@ -253,7 +253,7 @@ TEST_CASE("sqlite: a schema version 1 store is migrated, its caches kept", "[sql
         CHECK(store.log(std::nullopt, 10).empty());
         const auto report = store.check();
         CHECK(report.healthy());
-        CHECK(report.schema_version == 5);
+        CHECK(report.schema_version == 6);
         // Entries stored before version 4 are the least recently used of all.
         set(store, "child", "a", "v");
         store.configure("child", [](engine::CacheSettings& s) { s.max_entries = 1; });
@@ -265,7 +265,7 @@ TEST_CASE("sqlite: a schema version 1 store is migrated, its caches kept", "[sql
         CHECK(store.log(std::nullopt, 10).size() == 1);
         CHECK(store.check().healthy());
     }
-    CHECK(raw_query(location.path(), "PRAGMA user_version") == Names{"5"});
+    CHECK(raw_query(location.path(), "PRAGMA user_version") == Names{"6"});
     // Version 5: the entries tables are rowid tables (their entries were read back above).
     CHECK(raw_query(location.path(), "SELECT count(*) FROM sqlite_master WHERE name GLOB "
                                      "'cache_*' AND sql LIKE '%WITHOUT ROWID%'") == Names{"0"});
@@ -282,7 +282,7 @@ TEST_CASE("sqlite: cache names never become table names", "[sqlite][names]") {
     store.depend("Cache", "cache");
     CHECK(raw_query(d.file(), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY "
                               "name") == Names{"cache_1", "cache_2", "cache_3", "cache_4", "caches",
-                                               "depends", "edits", "log", "stats", "use_clock"});
+                                               "content_chunks", "content_refs", "contents", "depends", "edits", "log", "stats", "use_clock"});
     CHECK(raw_query(d.file(), "SELECT id, name FROM caches ORDER BY id") ==
           Names{"1|x\"; DROP TABLE depends; --", "2|Cache", "3|cache", "4|cache_1"});
 }
