@@ -45,8 +45,9 @@ std::string own_executable() {
 // The argv of a detached `cacheman run` that refreshes this same step.
 std::vector<std::string> refresh_argv(Context& ctx) {
     const Location& location = ctx.location();
-    std::vector<std::string> argv{own_executable(), "--dir",     location.dir, "--namespace",
-                                  location.name_space, "run", "--background-refresh"};
+    std::vector<std::string> argv{
+        own_executable(),    "--dir", location.dir,          "--namespace",
+        location.name_space, "run",   "--background-refresh"};
     const auto options = refresh_options(ctx.args.run);
     argv.insert(argv.end(), options.begin(), options.end());
     argv.emplace_back("--");
@@ -203,8 +204,7 @@ void declare_run(CLI::App& app, Arguments& args) {
         if (!args.command.empty()) {
             const auto stray = app.remaining();
             if (!stray.empty()) {
-                throw UsageError("unknown option '" + stray.front() +
-                                 "' for run");
+                throw UsageError("unknown option '" + stray.front() + "' for run");
             }
             return;
         }
@@ -222,7 +222,8 @@ void declare_run(CLI::App& app, Arguments& args) {
         "directory, each --env variable's value (unset differs from empty), each --watch path's\n"
         "contents (a file's bytes; a directory's entries recursively, by relative path, type and\n"
         "contents; a missing path is a state of its own), each --output path, each --key, and\n"
-        "with --stdin the bytes of stdin (without it, stdin is not part of the key); under --root,\n"
+        "with --stdin the bytes of stdin (without it, stdin is not part of the key); under "
+        "--root,\n"
         "the working directory and the watched and output paths count relative to the root. A\n"
         "hit restores the --output files and directories, replays stdout and stderr byte for\n"
         "byte, in the order they were written, and exits with the recorded status; a miss\n"
@@ -299,8 +300,7 @@ int run_run(Context& ctx) {
     for (const auto* stream : {&out, &err}) {
         if (const std::string failure = stream->failure(); !failure.empty()) {
             print_error(failure);
-            return outcome.exit_code != 0 ? outcome.exit_code
-                                           : exit_status_of(StoreError(failure));
+            return outcome.exit_code != 0 ? outcome.exit_code : exit_status_of(StoreError(failure));
         }
     }
     return outcome.exit_code;

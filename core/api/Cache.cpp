@@ -3,8 +3,8 @@
 #include "api/State.hpp"
 
 #include <algorithm>
-#include <functional>
 #include <cmath>
+#include <functional>
 #include <utility>
 
 namespace cacheman::inline v1 {
@@ -364,4 +364,4 @@ std::string Cache::Ref::value() const {
     throw NotFoundError("no such key '" + m_key + "' in cache '" + m_cache->name() + "'");
 }
 
-} // namespace cacheman::v1
+} // namespace cacheman::inline v1

@@ -54,8 +54,7 @@ class StoredContents final : public outputs::Contents {
 
 } // namespace
 
-bool Memoizer::restore_outputs(const RunRequest& request, RunRecord& record,
-                               std::string& problem) {
+bool Memoizer::restore_outputs(const RunRequest& request, RunRecord& record, std::string& problem) {
     const auto& declared = request.spec.output_paths;
     if (record.outputs.size() != declared.size()) {
         problem = "the stored result does not record the declared outputs";
@@ -83,8 +82,7 @@ std::optional<RunRecord> Memoizer::restored(const RunRequest& request,
     return record;
 }
 
-bool Memoizer::record_outputs(const RunRequest& request, RunRecord& record,
-                              std::string& warning) {
+bool Memoizer::record_outputs(const RunRequest& request, RunRecord& record, std::string& warning) {
     StoredContents contents(m_results);
     try {
         for (const auto& path : request.spec.output_paths) {
@@ -165,8 +163,8 @@ RunOutcome Memoizer::run(const RunRequest& request, const OutputSink& out, const
     }
     auto flight = m_results.flights().join(key.hex);
     while (flight->role() == engine::Flight::Role::follower) {
-        if (const auto record = restored(request,
-                                         published_record(request, key.hex, flight->result()))) {
+        if (const auto record =
+                restored(request, published_record(request, key.hex, flight->result()))) {
             return replayed(*record, RunSource::waited, out, err);
         }
         // The leader stored its result, and it was cleared before it could be read: join

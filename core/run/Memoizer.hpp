@@ -19,14 +19,14 @@ namespace cacheman {
 struct RunRequest {
     RunSpec spec;
     std::string cache = "run";
-    std::optional<Duration> ttl;   // the entry expires after this
-    std::optional<Duration> stale; // older than this: replay, and refresh in the background
+    std::optional<Duration> ttl;     // the entry expires after this
+    std::optional<Duration> stale;   // older than this: replay, and refresh in the background
     std::optional<Duration> max_age; // older than this: a miss
-    int stdin_fd = -1;             // the command's stdin (-1: cacheman's own)
-    bool cache_failures = false;   // store a non-zero exit too
-    bool replay_only = false;      // on a miss, execute nothing
-    bool force = false;            // execute even on a hit, and overwrite
-    bool refresh = false;          // the background refresh: lead or leave, never replay
+    int stdin_fd = -1;               // the command's stdin (-1: cacheman's own)
+    bool cache_failures = false;     // store a non-zero exit too
+    bool replay_only = false;        // on a miss, execute nothing
+    bool force = false;              // execute even on a hit, and overwrite
+    bool refresh = false;            // the background refresh: lead or leave, never replay
 };
 
 enum class RunSource {
@@ -41,9 +41,9 @@ enum class RunSource {
 struct RunOutcome {
     int exit_code = 0;
     RunSource source = RunSource::executed;
-    int interrupted_by = 0; // the signal that interrupted the run (nothing was stored)
-    std::string warning;    // a problem that did not change the command's result
-    std::string note;       // what -v says besides hit or miss
+    int interrupted_by = 0;    // the signal that interrupted the run (nothing was stored)
+    std::string warning;       // a problem that did not change the command's result
+    std::string note;          // what -v says besides hit or miss
     std::optional<double> age; // of the replayed result, in seconds
 };
 

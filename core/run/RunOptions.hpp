@@ -53,8 +53,8 @@ template <class Options, class Visitor> void visit_run_options(Options& options,
           options.env);
     visit(RunOptionInfo{"--key", "An extra string that is part of the key (repeatable)", true},
           options.key);
-    visit(RunOptionInfo{"--root",
-                        "Paths enter the key relative to DIR (default: $CACHEMAN_ROOT)", true},
+    visit(RunOptionInfo{"--root", "Paths enter the key relative to DIR (default: $CACHEMAN_ROOT)",
+                        true},
           options.root);
     visit(RunOptionInfo{"--stdin", "Read stdin to its end: its bytes are part of the key", false},
           options.stdin);

@@ -182,8 +182,7 @@ std::optional<RunRecord> decode_run_record(std::string_view bytes) {
     RunRecord record;
     std::uint64_t count = 0;
     if ((magic != k_magic && magic != k_magic_v2) || !take_header(bytes, record) ||
-        !take(bytes, count) ||
-        count > bytes.size() / 9) {
+        !take(bytes, count) || count > bytes.size() / 9) {
         return std::nullopt;
     }
     record.chunks.reserve(count);

@@ -22,9 +22,9 @@ struct Chunk {
 };
 
 struct RunRecord {
-    int exit_code = 0;     // as a shell reports it: 0-255, 128+N when killed by signal N
-    double duration = 0;   // seconds
-    double created_at = 0; // unix seconds
+    int exit_code = 0;         // as a shell reports it: 0-255, 128+N when killed by signal N
+    double duration = 0;       // seconds
+    double created_at = 0;     // unix seconds
     std::vector<Chunk> chunks; // stdout and stderr, in the order they arrived
     std::vector<outputs::Manifest> outputs; // --output, in the order declared
 

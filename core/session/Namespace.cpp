@@ -183,9 +183,8 @@ Result<std::optional<engine::Entry>> Namespace::get(std::string_view cache, std:
 
 Result<bool> Namespace::read_value(std::string_view cache, std::string_view key,
                                    const engine::ChunkSink& sink) {
-    auto found = built(cache, [&](Access access) {
-        return m_engine->read_value(cache, key, access, sink);
-    });
+    auto found =
+        built(cache, [&](Access access) { return m_engine->read_value(cache, key, access, sink); });
     if (found.ok()) {
         m_engine->count_lookup(cache, key, found.value);
     }

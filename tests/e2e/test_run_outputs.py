@@ -566,6 +566,18 @@ class ContentAddressingTest(OutputsTestCase):
         for path in ("one.bin", "two.bin", "d/x", "d/y"):
             self.assertTrue(self.read(self.p(path)) == data, path)
 
+    def test_check_reports_contents_that_lost_their_bytes(self):
+        src, _ = self.source("checked", 3_000_000)  # three chunks
+        self.run_ok(self.step("cp '%s' out.bin" % src), "--output", "out.bin")
+        self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 6\n")
+        con = sqlite3.connect(self.store_path())
+        con.execute("DELETE FROM content_chunks WHERE seq = 1")
+        con.commit()
+        con.close()
+        r = self.cm("check")
+        self.assertEqual(r.code, 3, r)
+        self.assertRegex(r.text, r"\nproblem: content [0-9a-f]{32} does not hold its size in bytes\n")
+
     def test_contents_nothing_refers_to_are_removed_and_shared_ones_stay(self):
         baseline = self.content_rows() if os.path.exists(self.store_path()) else 0
         shared, shared_data = self.source("shared", 80_000)

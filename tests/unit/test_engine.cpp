@@ -12,8 +12,8 @@
 #include "hooks/AutoSync.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -226,9 +226,9 @@ ENGINE_TEST("engine: apply writes and removes in one batch, all or nothing", "")
     CHECK(cache_names(e) == Names{"c"});
 
     // So does a bad key anywhere in the batch.
-    CHECK_THROWS_AS(
-        e.apply("c", source_of({put("x", "1"), put(std::string("a\0b", 3), "2")}), Access::raw, std::nullopt),
-        UsageError);
+    CHECK_THROWS_AS(e.apply("c", source_of({put("x", "1"), put(std::string("a\0b", 3), "2")}),
+                            Access::raw, std::nullopt),
+                    UsageError);
     CHECK(keys_of(e, "c") == Names{"b", "c", "e"});
 
     // A write that creates its cache creates it with default settings.
@@ -627,7 +627,8 @@ ENGINE_TEST("engine: a cache with a builder is unbuilt until filled as built", "
     CHECK(e.keys("b", Access::built).status == Status::unbuilt);
     CHECK(e.count("b", Access::built).status == Status::unbuilt);
     CHECK(e.scan("b", Access::built, nothing) == Status::unbuilt);
-    CHECK(e.apply("b", source_of({put("k", "v")}), Access::built, std::nullopt).status == Status::unbuilt);
+    CHECK(e.apply("b", source_of({put("k", "v")}), Access::built, std::nullopt).status ==
+          Status::unbuilt);
     CHECK(e.erase("b", {"k"}, Access::built).status == Status::unbuilt);
     CHECK(keys_of(e, "b").empty()); // the refused apply wrote nothing
     set(e, "b", "raw", "v");        // raw edits do not build it either
@@ -876,7 +877,8 @@ ENGINE_TEST("engine: a bad cache name or key is refused before anything is touch
         CHECK_THROWS_AS(e.keys(bad, Access::raw), UsageError);
         CHECK_THROWS_AS(e.count(bad, Access::raw), UsageError);
         CHECK_THROWS_AS(e.scan(bad, Access::raw, no_visit), UsageError);
-        CHECK_THROWS_AS(e.apply(bad, source_of({put("k", "v")}), Access::raw, std::nullopt), UsageError);
+        CHECK_THROWS_AS(e.apply(bad, source_of({put("k", "v")}), Access::raw, std::nullopt),
+                        UsageError);
         CHECK_THROWS_AS(e.erase(bad, {"k"}, Access::raw), UsageError);
         CHECK_THROWS_AS(e.replace_contents(bad, source_of({put("k", "v")}), true), UsageError);
         CHECK_THROWS_AS(e.depend(bad, "ok"), UsageError);
@@ -898,12 +900,14 @@ ENGINE_TEST("engine: a bad cache name or key is refused before anything is touch
         INFO("key of " << bad.size() << " bytes");
         CHECK_THROWS_AS(e.get("c", bad, Access::raw), UsageError);
         CHECK_THROWS_AS(e.erase("c", {"k", bad}, Access::raw), UsageError);
-        CHECK_THROWS_AS(e.apply("c", source_of({removal("k"), put(bad, "v")}), Access::raw, std::nullopt),
-                        UsageError);
+        CHECK_THROWS_AS(
+            e.apply("c", source_of({removal("k"), put(bad, "v")}), Access::raw, std::nullopt),
+            UsageError);
         CHECK_THROWS_AS(e.replace_contents("c", source_of({put(bad, "v")}), true), UsageError);
         CHECK_THROWS_AS(e.invalidate("c", bad, false, "invalidate"), UsageError);
         CHECK_THROWS_AS(e.get("new", bad, Access::raw), UsageError);
-        CHECK_THROWS_AS(e.apply("new", source_of({put(bad, "v")}), Access::raw, std::nullopt), UsageError);
+        CHECK_THROWS_AS(e.apply("new", source_of({put(bad, "v")}), Access::raw, std::nullopt),
+                        UsageError);
     }
     CHECK(keys_of(e, "c") == Names{"k"});
     CHECK(cache_names(e) == Names{"c"});
@@ -1259,7 +1263,7 @@ ENGINE_TEST("engine: gc removes a content nothing referred to once its pin passe
     TestType t;
     engine::Engine& e = t.store;
     const std::string orphan = keep(e, "left by a crash"); // 15 bytes
-    CHECK(e.collect_garbage(std::nullopt).bytes == 0);      // a write may still refer to it
+    CHECK(e.collect_garbage(std::nullopt).bytes == 0);     // a write may still refer to it
     CHECK(content_of(e, orphan));
     t.clock.advance(3601);
     CHECK(e.collect_garbage(std::nullopt).bytes == 15);

@@ -260,8 +260,8 @@ TEST_CASE("under --root, the working directory and watched paths enter the key r
     CHECK_THROWS_AS(relative_to_root("/etc", "/w", "/w", "watch"), UsageError);
 
     const auto env = test::fake_env({});
-    RunSpec here{{"make"}, "/home/runner/work/x/sub", {}, {}, {}, std::nullopt,
-                 std::string("/home/runner/work/x"), {}};
+    RunSpec here{{"make"},     "/home/runner/work/x/sub",          {}, {}, {},
+                 std::nullopt, std::string("/home/runner/work/x"), {}};
     RunSpec there = here;
     there.cwd = "/builds/x/sub";
     there.root = "/builds/x";
@@ -297,7 +297,8 @@ TEST_CASE("watched files and directories are hashed by contents", "[run][key]") 
     std::filesystem::rename(dir / "z.txt", dir / "a.txt");
     CHECK(key() == first);
 
-    RunSpec missing{{"make"}, "/w", {}, {(tmp.path() / "nope").string()}, {}, std::nullopt, std::nullopt, {}};
+    RunSpec missing{{"make"}, "/w",         {},           {(tmp.path() / "nope").string()},
+                    {},       std::nullopt, std::nullopt, {}};
     const auto missing_key = compute_run_key(missing);
     CHECK(missing_key.parts.at(2).description == "missing"); // argv, cwd, then the watch
     write(tmp.path() / "nope", "");
@@ -387,7 +388,7 @@ TEST_CASE("the memoizer stores failures only when asked", "[run][memo]") {
     RunRequest request = f.counting(4);
     CHECK(f.run(request).exit_code == 4);
     CHECK(f.results.stores == 0);
-    CHECK_FALSE(f.memoizer.explain(request).record);     // failures are not stored by default
+    CHECK_FALSE(f.memoizer.explain(request).record); // failures are not stored by default
     // But waiters still get the result: the whole record, in the flight.
     REQUIRE(f.results.fake_flights.published.size() == 1);
     CHECK(decode_run_record(f.results.fake_flights.published[0])->exit_code == 4);
@@ -517,7 +518,8 @@ TEST_CASE("run record: outputs' manifests survive encoding, and damaged ones are
     tree.nodes.push_back({"bin", outputs::Kind::file, true, 3, std::string(32, 'a'), ""});
     tree.nodes.push_back({"link", outputs::Kind::symlink, false, 0, "", "../elsewhere"});
     record.outputs.push_back(tree);
-    record.outputs.push_back({"a.out", {{"", outputs::Kind::file, false, 3, std::string(32, 'a'), ""}}});
+    record.outputs.push_back(
+        {"a.out", {{"", outputs::Kind::file, false, 3, std::string(32, 'a'), ""}}});
     const std::string encoded = encode(record);
     const auto decoded = decode_run_record(encoded);
     REQUIRE(decoded);

@@ -282,7 +282,8 @@ TEST_CASE("sqlite: cache names never become table names", "[sqlite][names]") {
     store.depend("Cache", "cache");
     CHECK(raw_query(d.file(), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY "
                               "name") == Names{"cache_1", "cache_2", "cache_3", "cache_4", "caches",
-                                               "content_chunks", "content_refs", "contents", "depends", "edits", "log", "stats", "use_clock"});
+                                               "content_chunks", "content_refs", "contents",
+                                               "depends", "edits", "log", "stats", "use_clock"});
     CHECK(raw_query(d.file(), "SELECT id, name FROM caches ORDER BY id") ==
           Names{"1|x\"; DROP TABLE depends; --", "2|Cache", "3|cache", "4|cache_1"});
 }

@@ -36,6 +36,28 @@ void check_tables(Connection& connection, engine::CheckReport& report) {
     stray.reset();
 }
 
+// The contents of outputs (schema version 6): every reference leads to a content, and each
+// content's chunks add up to its size.
+void check_contents(Connection& connection, engine::CheckReport& report) {
+    Transaction tx(connection.db(), Transaction::Kind::read);
+    auto& dangling = connection.prepared(
+        "SELECT count(*) FROM content_refs WHERE content_id NOT IN (SELECT id FROM contents)");
+    dangling.step();
+    if (const auto count = dangling.column_int(0); count > 0) {
+        report.problems.push_back(std::to_string(count) +
+                                  " references of entries to contents that are gone");
+    }
+    dangling.reset();
+    auto& short_contents = connection.prepared(
+        "SELECT digest FROM contents WHERE size != (SELECT coalesce(sum(length(data)), 0) FROM "
+        "content_chunks WHERE content_id = contents.id)");
+    while (short_contents.step()) {
+        report.problems.push_back("content " + std::string(short_contents.column_text(0)) +
+                                  " does not hold its size in bytes");
+    }
+    short_contents.reset();
+}
+
 } // namespace
 
 engine::CheckReport check_store(Connection& connection) {
@@ -55,6 +77,9 @@ engine::CheckReport check_store(Connection& connection) {
     }
     try {
         check_tables(connection, report);
+        if (report.schema_version >= 6) {
+            check_contents(connection, report);
+        }
     } catch (const StoreError& error) {
         report.problems.emplace_back(error.what());
     }

@@ -30,8 +30,8 @@ void Contents::put(const std::string& digest, int fd, std::uint64_t size, double
     insert.step();
     const std::int64_t id = insert.column_int(0);
     insert.reset();
-    auto& chunk = m_connection.prepared(
-        "INSERT INTO content_chunks(content_id, seq, data) VALUES(?, ?, ?)");
+    auto& chunk =
+        m_connection.prepared("INSERT INTO content_chunks(content_id, seq, data) VALUES(?, ?, ?)");
     std::string pending;
     std::int64_t seq = 0;
     std::uint64_t total = 0;
@@ -76,8 +76,8 @@ bool Contents::read(const std::string& digest, const engine::ChunkSink& sink) {
     const std::int64_t id = find.column_int(0);
     const std::int64_t size = find.column_int(1);
     find.reset();
-    auto& chunks = m_connection.prepared(
-        "SELECT data FROM content_chunks WHERE content_id = ? ORDER BY seq");
+    auto& chunks =
+        m_connection.prepared("SELECT data FROM content_chunks WHERE content_id = ? ORDER BY seq");
     chunks.bind(1, id);
     Hasher hasher;
     std::int64_t total = 0;
@@ -96,13 +96,14 @@ bool Contents::read(const std::string& digest, const engine::ChunkSink& sink) {
 
 void Contents::refer(std::int64_t cache_id, std::string_view key,
                      const std::vector<std::string>& digests) {
-    auto& add = m_connection.prepared("INSERT OR IGNORE INTO content_refs(cache_id, key, "
-                                      "content_id) SELECT ?1, ?2, id FROM contents WHERE digest = ?3");
+    auto& add =
+        m_connection.prepared("INSERT OR IGNORE INTO content_refs(cache_id, key, "
+                              "content_id) SELECT ?1, ?2, id FROM contents WHERE digest = ?3");
     // Referred to now, it needs its pin no more: removing the entry removes it. (A process that
     // kept the same bytes for a write of its own that has not committed yet may then find them
     // gone, and not store its result: safe, and rare.)
-    auto& held = m_connection.prepared(
-        "UPDATE contents SET pinned = NULL WHERE digest = ? RETURNING id");
+    auto& held =
+        m_connection.prepared("UPDATE contents SET pinned = NULL WHERE digest = ? RETURNING id");
     for (const auto& digest : digests) {
         held.bind(1, digest);
         const bool kept = held.step();

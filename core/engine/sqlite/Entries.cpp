@@ -20,8 +20,7 @@ std::optional<double> optional_double(const Statement& query, int column) {
 
 } // namespace
 
-bool Entries::read_value(const CacheRow& row, std::string_view key,
-                         const engine::ChunkSink& sink) {
+bool Entries::read_value(const CacheRow& row, std::string_view key, const engine::ChunkSink& sink) {
     auto& query = m_connection.prepared("SELECT rowid FROM " + Catalog::table(row) +
                                         " WHERE key = ? AND " + std::string(k_live));
     query.bind(1, key);
@@ -190,9 +189,9 @@ void Entries::purge_expired_if_due(CacheRow& row) {
 
 engine::Removed Entries::purge_expired(CacheRow& row) {
     const std::string table = Catalog::table(row);
-    auto& expired = m_connection.prepared("SELECT count(*), coalesce(sum(" +
-                                          Contents::entry_bytes(row) + "), 0) FROM " + table +
-                                          " AS e WHERE expires <= ?");
+    auto& expired =
+        m_connection.prepared("SELECT count(*), coalesce(sum(" + Contents::entry_bytes(row) +
+                              "), 0) FROM " + table + " AS e WHERE expires <= ?");
     expired.bind(1, m_connection.now());
     expired.step();
     engine::Removed removed{expired.column_int(0), expired.column_int(1)};
@@ -282,8 +281,7 @@ engine::Removed Entries::evict_across(const std::vector<CacheRow>& rows, std::in
             "NULL, used INTEGER NOT NULL, size INTEGER NOT NULL); DELETE FROM gc_candidates");
     for (std::size_t i = 0; i < rows.size(); ++i) {
         Statement fill(db, "INSERT INTO gc_candidates SELECT ?1, key, coalesce(used, 0), " +
-                               Contents::entry_bytes(rows[i]) + " FROM " +
-                               Catalog::table(rows[i]) +
+                               Contents::entry_bytes(rows[i]) + " FROM " + Catalog::table(rows[i]) +
                                " AS e WHERE expires IS NULL OR expires > ?2");
         fill.bind(1, static_cast<std::int64_t>(i));
         fill.bind(2, m_connection.now());

@@ -165,8 +165,9 @@ bool upgrade_entries_table(sqlite::Database& db, std::int64_t id, bool is_volati
     const std::string schema_name = is_volatile ? "volatile" : "main";
     sqlite::Statement layout(db, "SELECT sql LIKE '%WITHOUT ROWID%', (SELECT count(*) FROM "
                                  "pragma_table_info(?1, ?2) WHERE name = 'used') FROM \"" +
-                                     schema_name + "\".sqlite_master WHERE type = 'table' AND "
-                                                   "name = ?1");
+                                     schema_name +
+                                     "\".sqlite_master WHERE type = 'table' AND "
+                                     "name = ?1");
     layout.bind(1, name);
     layout.bind(2, schema_name);
     if (!layout.step()) {
