@@ -14,15 +14,11 @@ import stat
 import subprocess
 import unittest
 
-from harness import BIN, CachemanTestCase, flock_waiters
+from harness import BIN, flock_waiters
+from test_run import RunTestCase, default_signals
 
 PIPE = subprocess.PIPE
 PAST_NS = 1_000_000_000 * 10**9  # 2001-09-09: a mtime far before any run of these tests
-
-
-def default_signals():
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_DFL)
 
 
 def snapshot(path):
@@ -50,35 +46,17 @@ def is_real_directory(path):
     return stat.S_ISDIR(os.lstat(path).st_mode)
 
 
-class OutputsTestCase(CachemanTestCase):
+class OutputsTestCase(RunTestCase):
+    """RunTestCase's steps, runs from a project directory."""
+
     def setUp(self):
         super().setUp()
-        self.counter = os.path.join(self.tmp, "count")
         self.proj = os.path.join(self.tmp, "proj")
         os.makedirs(self.proj)
 
-    # --- steps and runs ---------------------------------------------------------------------
-    def step(self, body, *args):
-        """argv of a shell step that first records its execution in the counter file. Inside the
-        step, $n is the number of this execution (1 for the first one)."""
-        script = "echo x >> '%s'; n=$(wc -l < '%s' | tr -d ' '); %s" % (
-            self.counter, self.counter, body)
-        return ["sh", "-c", script, "step", *args]
-
-    def executions(self):
-        try:
-            with open(self.counter, "rb") as f:
-                return f.read().count(b"\n")
-        except FileNotFoundError:
-            return 0
-
+    # --- steps and runs (run_ok and the rest are RunTestCase's) ------------------------------
     def run_step(self, cmd, *options, cwd=None, **kwargs):
         return self.cm("run", *options, "--", *cmd, cwd=cwd or self.proj, **kwargs)
-
-    def run_ok(self, cmd, *options, **kwargs):
-        r = self.run_step(cmd, *options, **kwargs)
-        self.assertEqual(r.code, 0, r)
-        return r
 
     def start_run(self, cmd, *options, cwd=None, **kwargs):
         kwargs.setdefault("preexec_fn", default_signals)
@@ -87,22 +65,6 @@ class OutputsTestCase(CachemanTestCase):
         kwargs.setdefault("stderr", PIPE)
         return subprocess.Popen([BIN, "run", *options, "--", *cmd], env=dict(self.env),
                                 cwd=cwd or self.proj, **kwargs)
-
-    def finish(self, proc, timeout=120):
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            self.fail("cacheman run did not finish within %s s" % timeout)
-        return proc.returncode, out, err
-
-    def stored_keys(self, cache="run"):
-        r = self.cm("keys", cache)
-        if r.code == 1:
-            return []
-        self.assertEqual(r.code, 0, r)
-        return r.out.splitlines()
 
     def explain(self, cmd, *options, cwd=None):
         r = self.cm("--json", "run", "--explain", *options, "--", *cmd, cwd=cwd or self.proj)
