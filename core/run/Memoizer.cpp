@@ -6,9 +6,8 @@
 #include "outputs/Tree.hpp"
 #include "proc/Interrupt.hpp"
 
-#include <cstring>
-
 #include <chrono>
+#include <cstring>
 
 namespace cacheman {
 

@@ -14,7 +14,7 @@ import stat
 import subprocess
 import unittest
 
-from harness import BIN, flock_waiters
+from harness import BIN
 from test_run import RunTestCase, default_signals
 
 PIPE = subprocess.PIPE
@@ -94,13 +94,12 @@ class OutputsTestCase(RunTestCase):
         self.write(path, data)
         return path, data
 
-    def flight_waiters(self):
-        flights = os.path.join(self.dir, "default.flights")
-        try:
-            names = os.listdir(flights)
-        except FileNotFoundError:
-            return set()
-        return set().union(*(flock_waiters(os.path.join(flights, n)) for n in names))
+    def hit_after(self, cmd, output, remove):
+        """Runs the step with `output` declared, calls `remove`, and runs it again: a hit."""
+        self.run_ok(cmd, "--output", output)
+        remove()
+        self.run_ok(cmd, "--output", output)
+        self.assertEqual(self.executions(), 1)
 
     # --- the store --------------------------------------------------------------------------
     def tables(self):
@@ -137,36 +136,24 @@ class FileOutputTest(OutputsTestCase):
 
     def test_a_file_that_was_not_executable_is_restored_without_the_bit(self):
         cmd = self.step("printf 'plain' > out.txt; chmod 644 out.txt")
-        self.run_ok(cmd, "--output", "out.txt")
-        os.unlink(self.p("out.txt"))
-        self.run_ok(cmd, "--output", "out.txt")
-        self.assertEqual(self.executions(), 1)
+        self.hit_after(cmd, "out.txt", lambda: os.unlink(self.p("out.txt")))
         self.assertEqual(snapshot(self.p("out.txt")), ("file", b"plain", False))
 
     def test_an_empty_file_is_restored(self):
         cmd = self.step(": > empty")
-        self.run_ok(cmd, "--output", "empty")
-        os.unlink(self.p("empty"))
-        self.run_ok(cmd, "--output", "empty")
-        self.assertEqual(self.executions(), 1)
+        self.hit_after(cmd, "empty", lambda: os.unlink(self.p("empty")))
         self.assertEqual(snapshot(self.p("empty")), ("file", b"", False))
 
     def test_an_absolute_output_path_is_restored(self):
         target = os.path.join(self.tmp, "elsewhere", "out.txt")
         os.makedirs(os.path.dirname(target))
         cmd = self.step("echo abs > '%s'" % target)
-        self.run_ok(cmd, "--output", target)
-        os.unlink(target)
-        self.run_ok(cmd, "--output", target)
-        self.assertEqual(self.executions(), 1)
+        self.hit_after(cmd, target, lambda: os.unlink(target))
         self.assertEqual(self.read(target), b"abs\n")
 
     def test_an_output_in_a_subdirectory_that_is_gone_is_restored_with_its_directory(self):
         cmd = self.step("mkdir -p build/bin && echo hi > build/bin/tool")
-        self.run_ok(cmd, "--output", "build/bin/tool")
-        shutil.rmtree(self.p("build"))
-        self.run_ok(cmd, "--output", "build/bin/tool")
-        self.assertEqual(self.executions(), 1)
+        self.hit_after(cmd, "build/bin/tool", lambda: shutil.rmtree(self.p("build")))
         self.assertEqual(self.read(self.p("build", "bin", "tool")), b"hi\n")
 
     def test_a_matching_file_is_left_untouched(self):
@@ -271,10 +258,7 @@ class FileOutputTest(OutputsTestCase):
         self.ok("create", "--volatile", "run")
         src, data = self.source("blob", 200_000)
         cmd = self.step("cp '%s' out.bin" % src)
-        self.run_ok(cmd, "--output", "out.bin")
-        os.unlink(self.p("out.bin"))
-        self.run_ok(cmd, "--output", "out.bin")
-        self.assertEqual(self.executions(), 1)
+        self.hit_after(cmd, "out.bin", lambda: os.unlink(self.p("out.bin")))
         self.assertTrue(self.read(self.p("out.bin")) == data)
 
 
@@ -474,10 +458,7 @@ class MissingOutputTest(OutputsTestCase):
     def test_a_dangling_link_as_the_output_is_recorded_as_a_link(self):
         # The declared path itself is a link whose target does not exist: it exists (as a link).
         cmd = self.step("ln -sf nowhere out")
-        self.run_ok(cmd, "--output", "out")
-        os.unlink(self.p("out"))
-        self.run_ok(cmd, "--output", "out")
-        self.assertEqual(self.executions(), 1)
+        self.hit_after(cmd, "out", lambda: os.unlink(self.p("out")))
         self.assertEqual(snapshot(self.p("out")), ("link", "nowhere"))
 
 
@@ -711,10 +692,7 @@ class ConfinementTest(OutputsTestCase):
         os.makedirs(real)
         os.symlink(real, self.p("build"))
         cmd = self.step("echo v > build/out.txt")
-        self.run_ok(cmd, "--output", "build/out.txt")
-        os.unlink(os.path.join(real, "out.txt"))
-        self.run_ok(cmd, "--output", "build/out.txt")
-        self.assertEqual(self.executions(), 1)
+        self.hit_after(cmd, "build/out.txt", lambda: os.unlink(os.path.join(real, "out.txt")))
         self.assertEqual(self.read(os.path.join(real, "out.txt")), b"v\n")
 
     # --- a store that was tampered with --------------------------------------------------

@@ -96,24 +96,24 @@ bool Contents::read(const std::string& digest, const engine::ChunkSink& sink) {
 
 void Contents::refer(std::int64_t cache_id, std::string_view key,
                      const std::vector<std::string>& digests) {
-    auto& add =
-        m_connection.prepared("INSERT OR IGNORE INTO content_refs(cache_id, key, "
-                              "content_id) SELECT ?1, ?2, id FROM contents WHERE digest = ?3");
     // Referred to now, it needs its pin no more: removing the entry removes it. (A process that
     // kept the same bytes for a write of its own that has not committed yet may then find them
     // gone, and not store its result: safe, and rare.)
-    auto& held =
+    auto& unpin =
         m_connection.prepared("UPDATE contents SET pinned = NULL WHERE digest = ? RETURNING id");
+    auto& add = m_connection.prepared(
+        "INSERT OR IGNORE INTO content_refs(cache_id, key, content_id) VALUES(?, ?, ?)");
     for (const auto& digest : digests) {
-        held.bind(1, digest);
-        const bool kept = held.step();
-        held.reset();
-        if (!kept) {
+        unpin.bind(1, digest);
+        if (!unpin.step()) {
+            unpin.reset();
             throw StoreError("an output's contents were removed before its result was stored");
         }
+        const std::int64_t id = unpin.column_int(0);
+        unpin.reset();
         add.bind(1, cache_id);
         add.bind(2, key);
-        add.bind(3, digest);
+        add.bind(3, id);
         add.run();
     }
 }
@@ -159,16 +159,24 @@ void Contents::remove_unreferenced(const std::vector<std::int64_t>& ids) {
     auto& remove = m_connection.prepared(
         "DELETE FROM contents WHERE id = ?1 AND (pinned IS NULL OR pinned < ?2) AND NOT EXISTS "
         "(SELECT 1 FROM content_refs WHERE content_id = ?1)");
-    auto& chunks = m_connection.prepared("DELETE FROM content_chunks WHERE content_id = ?");
     const double now = m_connection.now();
+    std::vector<std::int64_t> removed;
     for (const auto id : ids) {
         remove.bind(1, id);
         remove.bind(2, now);
         remove.run();
         if (m_connection.db().changes() > 0) {
-            chunks.bind(1, id);
-            chunks.run();
+            removed.push_back(id);
         }
+    }
+    remove_chunks(removed);
+}
+
+void Contents::remove_chunks(const std::vector<std::int64_t>& ids) {
+    auto& chunks = m_connection.prepared("DELETE FROM content_chunks WHERE content_id = ?");
+    for (const auto id : ids) {
+        chunks.bind(1, id);
+        chunks.run();
     }
 }
 
@@ -184,11 +192,7 @@ std::int64_t Contents::sweep() {
         bytes += orphans.column_int(1);
     }
     orphans.reset();
-    auto& chunks = m_connection.prepared("DELETE FROM content_chunks WHERE content_id = ?");
-    for (const auto id : ids) {
-        chunks.bind(1, id);
-        chunks.run();
-    }
+    remove_chunks(ids);
     return bytes;
 }
 

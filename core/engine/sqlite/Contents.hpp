@@ -46,6 +46,7 @@ class Contents {
 
   private:
     void remove_unreferenced(const std::vector<std::int64_t>& ids);
+    void remove_chunks(const std::vector<std::int64_t>& ids);
     Connection& m_connection;
 };
 

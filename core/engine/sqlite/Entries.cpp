@@ -192,13 +192,14 @@ engine::Removed Entries::purge_expired(CacheRow& row) {
     auto& expired =
         m_connection.prepared("SELECT count(*), coalesce(sum(" + Contents::entry_bytes(row) +
                               "), 0) FROM " + table + " AS e WHERE expires <= ?");
-    expired.bind(1, m_connection.now());
+    const double now = m_connection.now();
+    expired.bind(1, now);
     expired.step();
     engine::Removed removed{expired.column_int(0), expired.column_int(1)};
     expired.reset();
     if (removed.entries > 0) {
         auto& purge = m_connection.prepared("DELETE FROM " + table + " WHERE expires <= ?");
-        purge.bind(1, m_connection.now());
+        purge.bind(1, now);
         purge.run();
         m_contents.release_dangling(row);
     }
