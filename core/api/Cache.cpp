@@ -125,7 +125,7 @@ std::vector<Cache::value_type> CacheImpl::items() const {
     // One read transaction: the snapshot is consistent.
     std::vector<Cache::value_type> stored;
     manager->session->scan(name, [&](const engine::EntryView& entry) {
-        stored.emplace_back(std::string(entry.key), std::string(entry.value));
+        stored.emplace_back(std::string(entry.key), entry.bytes());
     });
     return overlay(
         std::move(stored), buffer, manager->now(),
@@ -201,7 +201,7 @@ void CacheImpl::commit() {
     std::vector<engine::Write> writes;
     writes.reserve(buffer.size());
     for (const auto& [key, edit] : buffer) {
-        writes.push_back({key, edit.value, edit.expires, std::nullopt, {}});
+        writes.push_back({key, edit.value, edit.expires, std::nullopt, {}, {}});
     }
     // All or nothing: on failure the buffer stays. An auto-sync save failing after the commit
     // throws HookError with the edits written.

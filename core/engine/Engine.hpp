@@ -52,8 +52,6 @@ template <class T> struct Result {
 using WriteSource = std::function<bool(Write& next)>;
 // Receives the entries of a cache in key (byte) order; the views are valid during the call.
 using EntryVisitor = std::function<void(const EntryView& entry)>;
-// Receives a value piece by piece (read_value).
-using ChunkSink = std::function<void(std::string_view bytes)>;
 
 class Engine {
   public:

@@ -5,6 +5,7 @@
 #include "graph/Graph.hpp"
 #include "hooks/AutoSync.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -59,6 +60,14 @@ struct CacheSettings {
     }
 };
 
+// Receives bytes piece by piece (a value, a content).
+using ChunkSink = std::function<void(std::string_view bytes)>;
+
+// Values larger than this live outside the entries' rows, as contents (content-addressed, in
+// pieces of at most this size): the size of one value never slows the lookups of others, and
+// no value is too large for the store's row limit.
+constexpr std::size_t k_largest_inline_value = std::size_t{1} << 20;
+
 struct Entry {
     std::string value;
     std::optional<double> expires; // unix seconds
@@ -66,8 +75,27 @@ struct Entry {
 
 struct EntryView {
     std::string_view key;
-    std::string_view value;
+    std::string_view value; // empty when the value is large (see stream)
     std::optional<double> expires;
+    // Set for a large value: hands it to the sink in pieces, during the visit only.
+    std::function<void(const ChunkSink&)> stream;
+
+    // The value, piece by piece, whether large or not.
+    void read(const ChunkSink& sink) const {
+        if (stream) {
+            stream(sink);
+        } else {
+            sink(value);
+        }
+    }
+    // The whole value in memory.
+    [[nodiscard]] std::string bytes() const {
+        std::string out(value);
+        if (stream) {
+            stream([&out](std::string_view piece) { out.append(piece); });
+        }
+        return out;
+    }
 };
 
 // One edit of a batch: a value to store, or, without a value, a key to remove. The value
@@ -75,12 +103,16 @@ struct EntryView {
 // after the cache's default ttl, else never.
 // `contents` are the content addresses of what the value refers to (kept by put_content
 // before the write): they stay while the entry does, and count toward its bytes.
+// With `value_content`, the value is the content kept under that address (put_content) and
+// `value` holds "" (a value from a file, in bounded memory); a value larger than
+// k_largest_inline_value given in `value` is moved to a content by the engine.
 struct Write {
     std::string key;
     std::optional<std::string> value;
     std::optional<double> expires;
     std::optional<Duration> ttl;
     std::vector<std::string> contents;
+    std::optional<std::string> value_content;
 };
 
 struct CacheSummary {

@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <functional>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,46 +139,10 @@ std::string quoted_list(const std::vector<std::string>& items) {
 
 } // namespace
 
-namespace {
-
-// An unlinked private file for stdin's bytes: in $TMPDIR (else /tmp), so a large input goes to
-// disk rather than memory; in memory only where no such file can be made.
-int unlinked_file() {
-    const char* dir = std::getenv("TMPDIR");
-    const int fd = ::open(dir != nullptr && *dir != '\0' ? dir : "/tmp",
-                          O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
-    return fd >= 0 ? fd : ::memfd_create("cacheman-stdin", MFD_CLOEXEC);
-}
-
-} // namespace
-
 CapturedInput::CapturedInput(int fd) {
-    m_fd = unlinked_file();
-    if (m_fd < 0) {
-        throw StoreError(std::string("cannot hold stdin: ") + std::strerror(errno));
-    }
-    Hasher hasher;
-    int write_error = 0;
-    const int read_error = read_to_end(fd, [&](std::string_view chunk) {
-        hasher.raw(chunk.data(), chunk.size());
-        m_summary.bytes += chunk.size();
-        if (write_error == 0) {
-            write_error = write_all(m_fd, chunk);
-        }
-    });
-    if (read_error != 0 || write_error != 0) {
-        ::close(m_fd);
-        if (read_error != 0) {
-            throw UsageError(std::string("cannot read stdin: ") + std::strerror(read_error));
-        }
-        throw StoreError(std::string("cannot hold stdin: ") + std::strerror(write_error));
-    }
-    m_summary.digest = hasher.hex();
-    ::lseek(m_fd, 0, SEEK_SET);
-}
-
-CapturedInput::~CapturedInput() {
-    ::close(m_fd);
+    m_spool.append_all(fd, "stdin");
+    m_fd = m_spool.file();
+    m_summary = {m_spool.size(), m_spool.digest()};
 }
 
 std::string relative_to_root(const std::string& path, const std::string& cwd,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "base/Location.hpp"
+#include "base/Spool.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -46,13 +47,11 @@ class CapturedInput {
   public:
     // Throws UsageError when `fd` cannot be read, StoreError when no file can hold it.
     explicit CapturedInput(int fd);
-    ~CapturedInput();
-    CapturedInput(const CapturedInput&) = delete;
-    CapturedInput& operator=(const CapturedInput&) = delete;
     [[nodiscard]] int fd() const { return m_fd; }
     [[nodiscard]] const InputSummary& summary() const { return m_summary; }
 
   private:
+    Spool m_spool{0};
     int m_fd = -1;
     InputSummary m_summary;
 };

@@ -42,7 +42,7 @@ engine::WriteSource from_json(json::EntryReader& reader,
         if (!reader.next(entry)) {
             return false;
         }
-        write = engine::Write{std::move(entry.key), std::move(entry.value), entry.expires, {}, {}};
+        write = engine::Write{std::move(entry.key), std::move(entry.value), entry.expires, {}, {}, {}};
         if (each) {
             each(reader.entries_read());
         }
@@ -88,7 +88,7 @@ class Namespace::Results final : public ResultStore {
                const std::vector<std::string>& contents, std::optional<Duration> ttl,
                const engine::Generation& seen) override {
         const std::vector<engine::Write> writes{
-            {key, std::string(value), std::nullopt, ttl, contents}};
+            {key, std::string(value), std::nullopt, ttl, contents, {}}};
         const auto applied = m_owner.built(cache, [&](Access access) {
             return m_owner.m_engine->apply(cache, from_vector(writes), access, seen);
         });
@@ -222,7 +222,7 @@ Status Namespace::export_entries(std::string_view cache,
     buffer.reserve(k_export_chunk * 2);
     std::size_t done = 0;
     const Status status = scan(cache, [&](const engine::EntryView& entry) {
-        json::append_entry(buffer, entry.key, entry.value, entry.expires);
+        json::append_entry(buffer, entry.key, entry.bytes(), entry.expires);
         buffer += '\n';
         if (buffer.size() >= k_export_chunk) {
             sink(buffer);
@@ -244,7 +244,7 @@ Status Namespace::export_entries(std::string_view cache,
 std::string Namespace::contents(std::string_view cache) {
     std::string out;
     m_engine->scan(cache, Access::raw, [&](const engine::EntryView& entry) {
-        json::append_entry(out, entry.key, entry.value, entry.expires);
+        json::append_entry(out, entry.key, entry.bytes(), entry.expires);
         out += '\n';
     });
     return out;
@@ -255,7 +255,7 @@ std::string Namespace::contents(std::string_view cache) {
 void Namespace::set(std::string_view cache, std::string_view key, std::string_view value,
                     std::optional<Duration> ttl) {
     const std::vector<engine::Write> writes{
-        {std::string(key), std::string(value), std::nullopt, ttl, {}}};
+        {std::string(key), std::string(value), std::nullopt, ttl, {}, {}}};
     apply(cache, writes);
 }
 

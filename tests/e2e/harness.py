@@ -43,6 +43,7 @@ class Result:
 
 # Where the test clock starts in tests that set it: a whole second, so that times are exact.
 CLOCK_START = 1_700_000_000
+SCHEMA_VERSION = 7  # the store layout this build writes (`check` prints it)
 
 
 def format_seconds(seconds):

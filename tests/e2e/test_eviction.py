@@ -9,7 +9,7 @@ import subprocess
 import threading
 import unittest
 
-from harness import CachemanTestCase
+from harness import SCHEMA_VERSION, CachemanTestCase
 
 
 class Limits(CachemanTestCase):
@@ -222,7 +222,7 @@ class GcConcurrency(CachemanTestCase):
             self.wait_until(opened_the_store, what="gc to open the store")
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 6\n", trial)
+            self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: %d\n" % SCHEMA_VERSION, trial)
             self.assertEqual(self.get("c", "keep"), b"v")
             left = json.loads(self.ok("--json", "gc").text)
             self.assertEqual(left["bytes"], left["entries"] * 50_000)
@@ -231,14 +231,28 @@ class GcConcurrency(CachemanTestCase):
 
 
 class Migration(CachemanTestCase):
-    def downgrade_to_v3(self):
-        """Turns the store into the layout of schema version 3, as the previous version wrote
-        it: no limits, no use clock, no contents, entries tables (key, expires, value)."""
+    def entries_tables(self, con):
+        return [r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'cache_*'")]
+
+    def downgrade_to_v6(self):
+        """Turns the store into the layout of schema version 6: values only in their rows."""
         con = sqlite3.connect(self.store_path())
         try:
-            tables = [r[0] for r in con.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'cache_*'")]
-            for table in tables:
+            for table in self.entries_tables(con):
+                con.execute('ALTER TABLE "%s" DROP COLUMN value_content' % table)
+            con.execute("PRAGMA user_version = 6")
+            con.commit()
+        finally:
+            con.close()
+
+    def downgrade_to_v3(self):
+        """Turns the store into the layout of schema version 3: no limits, no use clock, no
+        contents, entries tables (key, expires, value)."""
+        self.downgrade_to_v6()
+        con = sqlite3.connect(self.store_path())
+        try:
+            for table in self.entries_tables(con):
                 con.execute('ALTER TABLE "%s" DROP COLUMN used' % table)
             con.execute("ALTER TABLE caches DROP COLUMN max_entries")
             con.execute("ALTER TABLE caches DROP COLUMN max_bytes")
@@ -256,14 +270,24 @@ class Migration(CachemanTestCase):
         self.downgrade_to_v3()
         self.assertEqual(self.sql("PRAGMA user_version"), [(3,)])
         self.assertEqual(self.get("c", "z-old"), b"1")  # a reader migrates, keeps the data
-        self.assertEqual(self.sql("PRAGMA user_version"), [(6,)])
+        self.assertEqual(self.sql("PRAGMA user_version"), [(SCHEMA_VERSION,)])
         self.ok("set", "c", "a-new", "3")
         self.ok("create", "--max-entries", "2", "c")
         # The entries from before the migration were used least recently, whatever their keys,
         # but for z-old, which the get above used.
         self.assertEqual(self.ok("keys", "c").text, "a-new\nz-old\n")
-        self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 6\n")
+        self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: %d\n" % SCHEMA_VERSION)
         self.assertEqual(json.loads(self.ok("--json", "gc").text), {"entries": 0, "bytes": 0})
+
+    def test_a_version_6_store_is_migrated_and_takes_large_values(self):
+        self.ok("set", "c", "small", "1")
+        self.downgrade_to_v6()
+        large = os.urandom(3 << 20)
+        self.ok("set", "c", "large", input=large)  # a writer migrates, then stores a content
+        self.assertEqual(self.sql("PRAGMA user_version"), [(SCHEMA_VERSION,)])
+        self.assertEqual(self.get("c", "small"), b"1")
+        self.assertEqual(self.get("c", "large"), large)
+        self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: %d\n" % SCHEMA_VERSION)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import unicodedata
 import unittest
 import xml.etree.ElementTree as ET
 
-from harness import BIN, CachemanTestCase, Result
+from harness import BIN, SCHEMA_VERSION, CachemanTestCase, Result
 
 ESC = "\x1b"
 BOLD = "\x1b[1m"
@@ -602,7 +602,7 @@ class CheckTest(IntrospectionTestCase):
         self.assertEqual(r.errtext, "cacheman: error: the store is damaged (%s)\n"
                          % self.store_path(), r)
         self.assertTrue(r.text.startswith("integrity: "), r)
-        self.assertIn("schema version: 6\n", r.text)
+        self.assertIn("schema version: %d\n" % SCHEMA_VERSION, r.text)
         j = self.cm("--json", "check")
         self.assertEqual(j.code, 3, j)
         report = json.loads(j.text)
@@ -617,14 +617,14 @@ class CheckTest(IntrospectionTestCase):
         self.populate()
         before = self.file_bytes()
         r = self.ok("check")
-        self.assertEqual(r.text, "integrity: ok\nschema version: 6\n")
+        self.assertEqual(r.text, "integrity: ok\nschema version: %d\n" % SCHEMA_VERSION)
         self.assertEqual(r.err, b"")
         self.assertEqual(self.json_of("check"), {"ok": True, "integrity": ["ok"],
-                                                  "schema_version": 6, "problems": []})
+                                                  "schema_version": SCHEMA_VERSION, "problems": []})
         self.assertEqual(self.file_bytes(), before, "check changes nothing")
 
     def test_missing_namespace_is_sound_and_not_created(self):
-        self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 6\n")
+        self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: %d\n" % SCHEMA_VERSION)
         self.assertIs(self.json_of("check")["ok"], True)
         self.assertFalse(os.path.exists(self.dir))
 
@@ -696,7 +696,7 @@ class CheckTest(IntrospectionTestCase):
                 self.assertEqual(r.code, 3, r)
                 self.assertTrue(r.text.startswith("integrity: "), "no report: %r" % r)
                 self.assertNotIn("integrity: ok\n", r.text)
-                self.assertIn("schema version: 6\n", r.text)
+                self.assertIn("schema version: %d\n" % SCHEMA_VERSION, r.text)
             json_args = ["--json"] + args
             with self.subTest(args=json_args):
                 r = self.cm(*json_args)
@@ -705,7 +705,7 @@ class CheckTest(IntrospectionTestCase):
                 report = json.loads(r.text)
                 self.assertIs(report["ok"], False)
                 self.assertNotEqual(report["integrity"], ["ok"])
-                self.assertEqual(report["schema_version"], 6)
+                self.assertEqual(report["schema_version"], SCHEMA_VERSION)
 
     def test_not_a_store(self):
         os.makedirs(self.dir, mode=0o700)

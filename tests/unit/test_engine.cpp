@@ -70,11 +70,11 @@ engine::WriteSource source_of(std::vector<engine::Write> writes) {
 }
 
 engine::Write put(std::string key, std::string value, std::optional<Duration> ttl = std::nullopt) {
-    return {std::move(key), std::move(value), std::nullopt, ttl, {}};
+    return {std::move(key), std::move(value), std::nullopt, ttl, {}, {}};
 }
 
 engine::Write removal(std::string key) {
-    return {std::move(key), std::nullopt, std::nullopt, std::nullopt, {}};
+    return {std::move(key), std::nullopt, std::nullopt, std::nullopt, {}, {}};
 }
 
 engine::Edited apply(engine::Engine& e, std::string_view cache, std::vector<engine::Write> writes) {
@@ -116,7 +116,7 @@ struct Seen {
 std::vector<Seen> scan_of(engine::Engine& e, std::string_view cache) {
     std::vector<Seen> seen;
     REQUIRE(e.scan(cache, Access::raw, [&](const engine::EntryView& entry) {
-        seen.push_back({std::string(entry.key), std::string(entry.value), entry.expires});
+        seen.push_back({std::string(entry.key), entry.bytes(), entry.expires});
     }) == Status::ok);
     return seen;
 }
@@ -349,9 +349,9 @@ ENGINE_TEST("engine: expired entries are invisible at once", "[ttl]") {
     CHECK(keys_of(e, "c") == Names{"forever", "other"});
 
     // An explicit expiry wins over a ttl; one in the past is invisible at once.
-    apply(e, "c", {{"at", "v", t.clock.now() + 7, seconds(1000), {}}});
+    apply(e, "c", {{"at", "v", t.clock.now() + 7, seconds(1000), {}, {}}});
     CHECK(entry_of(e, "c", "at")->expires == Approx(t.clock.now() + 7));
-    apply(e, "c", {{"past", "v", t.clock.now() - 1, std::nullopt, {}}});
+    apply(e, "c", {{"past", "v", t.clock.now() - 1, std::nullopt, {}, {}}});
     CHECK_FALSE(value_of(e, "c", "past"));
 
     // Overwriting without a ttl makes an entry permanent again.
@@ -369,7 +369,7 @@ ENGINE_TEST("engine: a cache's default ttl applies to writes without their own",
     REQUIRE(e.settings("c")->default_ttl == Duration(seconds(30)));
     set(e, "c", "default", "v");
     set(e, "c", "own", "v", seconds(5));
-    apply(e, "c", {{"at", "v", k_t0 + 100, std::nullopt, {}}});
+    apply(e, "c", {{"at", "v", k_t0 + 100, std::nullopt, {}, {}}});
     set(e, "plain", "k", "v");
     CHECK(entry_of(e, "c", "default")->expires == Approx(k_t0 + 30));
     CHECK(entry_of(e, "c", "own")->expires == Approx(k_t0 + 5));
@@ -1183,7 +1183,7 @@ std::optional<std::string> content_of(engine::Engine& e, const std::string& dige
 }
 
 engine::Write referring(std::string key, std::vector<std::string> digests) {
-    return {std::move(key), std::string("record"), std::nullopt, std::nullopt, std::move(digests)};
+    return {std::move(key), std::string("record"), std::nullopt, std::nullopt, std::move(digests), {}};
 }
 
 std::int64_t bytes_of_cache(engine::Engine& e, const std::string& cache) {
@@ -1249,6 +1249,42 @@ ENGINE_TEST("engine: clearing and dropping a cache release its contents", "[cont
     CHECK_FALSE(content_of(e, cleared));
     REQUIRE(e.drop("q").ok());
     CHECK_FALSE(content_of(e, dropped));
+}
+
+ENGINE_TEST("engine: a large value lives as a content, once, and goes with its entries",
+            "[contents][large]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    const bool is_volatile = GENERATE(false, true);
+    e.configure("c", [&](engine::CacheSettings& s) { s.is_volatile = is_volatile; });
+    std::string large(engine::k_largest_inline_value + 3, '\0');
+    for (std::size_t i = 0; i < large.size(); ++i) {
+        large[i] = static_cast<char>(i * 31);
+    }
+    const std::string digest = digest_of_bytes(large);
+    apply(e, "c", {put("a", large), put("b", large), put("small", "s")});
+    CHECK(content_of(e, digest) == large); // kept once, by its hash
+    CHECK(value_of(e, "c", "a") == large);
+    std::string streamed;
+    REQUIRE(e.read_value("c", "b", Access::raw, [&](std::string_view piece) {
+                 streamed += piece;
+             }).value);
+    CHECK(streamed == large);
+    const auto seen = scan_of(e, "c");
+    REQUIRE(seen.size() == 3);
+    CHECK(seen[0].value == large);
+    CHECK(seen[2].value == "s");
+    CHECK(bytes_of_cache(e, "c") == 2 * static_cast<std::int64_t>(large.size()) + 1); // per entry
+    // Overwritten and erased, the content goes when the last entry holding it does.
+    apply(e, "c", {put("a", "small now")});
+    CHECK(content_of(e, digest));
+    REQUIRE(e.erase("c", {"b"}, Access::raw).value.changed == 1);
+    CHECK_FALSE(content_of(e, digest));
+    // A write may name a content kept beforehand instead of carrying the bytes.
+    const std::string kept = keep(e, large);
+    apply(e, "c", {{"named", "", std::nullopt, std::nullopt, {}, kept}});
+    CHECK(value_of(e, "c", "named") == large);
+    CHECK(e.check().healthy());
 }
 
 ENGINE_TEST("engine: a write that refers to a content not kept is refused whole", "[contents]") {

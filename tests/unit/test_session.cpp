@@ -193,7 +193,7 @@ TEST_CASE("session: an edit runs the saver when the auto-sync rules hold", "[ses
     // The save forgot the counts: the rule needs two new edits.
     ns->erase("c", {"a"});
     CHECK(read_file(s.trace) == "saved\n");
-    ns->apply("c", {{"c", "3", std::nullopt, std::nullopt, {}}});
+    ns->apply("c", {{"c", "3", std::nullopt, std::nullopt, {}, {}}});
     CHECK(read_file(s.trace) == "saved\nsaved\n");
     CHECK(read_file(saved) ==
           "{\"key\": \"b\", \"value\": \"2\"}\n{\"key\": \"c\", \"value\": \"3\"}\n");

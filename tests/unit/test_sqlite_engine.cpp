@@ -5,6 +5,7 @@
 #include "TempDir.hpp"
 #include "TestClock.hpp"
 #include "base/Error.hpp"
+#include "engine/sqlite/Schema.hpp"
 #include "engine/sqlite/SqliteEngine.hpp"
 
 #include <catch2/catch.hpp>
@@ -78,7 +79,7 @@ engine::WriteSource one(const std::string& key, const std::string& value,
             return false;
         }
         given = true;
-        write = {key, value, std::nullopt, ttl, {}};
+        write = {key, value, std::nullopt, ttl, {}, {}};
         return true;
     };
 }
@@ -253,7 +254,7 @@ TEST_CASE("sqlite: a schema version 1 store is migrated, its caches kept", "[sql
         CHECK(store.log(std::nullopt, 10).empty());
         const auto report = store.check();
         CHECK(report.healthy());
-        CHECK(report.schema_version == 6);
+        CHECK(report.schema_version == schema::k_latest_version);
         // Entries stored before version 4 are the least recently used of all.
         set(store, "child", "a", "v");
         store.configure("child", [](engine::CacheSettings& s) { s.max_entries = 1; });
@@ -263,9 +264,14 @@ TEST_CASE("sqlite: a schema version 1 store is migrated, its caches kept", "[sql
         CHECK(store.invalidate("parent", std::nullopt, false, "invalidate").value ==
               Names{"parent", "child"});
         CHECK(store.log(std::nullopt, 10).size() == 1);
+        // Version 7: a large value lives as a content.
+        const std::string large(engine::k_largest_inline_value + 1, 'x');
+        set(store, "parent", "large", large);
+        CHECK(value_of(store, "parent", "large") == large);
         CHECK(store.check().healthy());
     }
-    CHECK(raw_query(location.path(), "PRAGMA user_version") == Names{"6"});
+    CHECK(raw_query(location.path(), "PRAGMA user_version") ==
+          Names{std::to_string(schema::k_latest_version)});
     // Version 5: the entries tables are rowid tables (their entries were read back above).
     CHECK(raw_query(location.path(), "SELECT count(*) FROM sqlite_master WHERE name GLOB "
                                      "'cache_*' AND sql LIKE '%WITHOUT ROWID%'") == Names{"0"});

@@ -13,7 +13,8 @@ namespace {
 constexpr std::size_t k_chunk = 1 << 20;
 } // namespace
 
-void Contents::put(const std::string& digest, int fd, std::uint64_t size, double pin_until) {
+void Contents::put(const std::string& digest, std::uint64_t size, double pin_until,
+                   const Reader& read) {
     auto& pin = m_connection.prepared(
         "UPDATE contents SET pinned = max(coalesce(pinned, 0), ?2) WHERE digest = ?1");
     pin.bind(1, digest);
@@ -36,35 +37,46 @@ void Contents::put(const std::string& digest, int fd, std::uint64_t size, double
     std::int64_t seq = 0;
     std::uint64_t total = 0;
     Hasher hasher;
-    const auto flush = [&] {
+    const auto flush = [&](std::string_view bytes) {
         chunk.bind(1, id);
         chunk.bind(2, seq++);
-        chunk.bind_blob(3, pending);
+        chunk.bind_blob(3, bytes);
         chunk.run();
-        pending.clear();
     };
-    ::lseek(fd, 0, SEEK_SET);
-    const int error = read_to_end(fd, [&](std::string_view bytes) {
+    read([&](std::string_view bytes) {
         hasher.raw(bytes.data(), bytes.size());
         total += bytes.size();
         while (!bytes.empty()) {
+            if (pending.empty() && bytes.size() >= k_chunk) {
+                flush(bytes.substr(0, k_chunk)); // a whole chunk: no copy
+                bytes.remove_prefix(k_chunk);
+                continue;
+            }
             const std::size_t take = std::min(bytes.size(), k_chunk - pending.size());
             pending.append(bytes.substr(0, take));
             bytes.remove_prefix(take);
             if (pending.size() == k_chunk) {
-                flush();
+                flush(pending);
+                pending.clear();
             }
         }
     });
-    if (error != 0) {
-        throw StoreError(std::string("cannot read an output: ") + std::strerror(error));
-    }
     if (!pending.empty()) {
-        flush();
+        flush(pending);
     }
     if (total != size || hasher.hex() != digest) {
-        throw StoreError("an output changed while it was being stored");
+        throw StoreError("the bytes changed while they were being stored");
     }
+}
+
+void Contents::put(const std::string& digest, int fd, std::uint64_t size, double pin_until) {
+    put(digest, size, pin_until, [fd](const engine::ChunkSink& sink) {
+        ::lseek(fd, 0, SEEK_SET);
+        if (const int error = read_to_end(fd, sink); error != 0) {
+            throw StoreError(std::string("cannot read the bytes to store: ") +
+                             std::strerror(error));
+        }
+    });
 }
 
 bool Contents::read(const std::string& digest, const engine::ChunkSink& sink) {

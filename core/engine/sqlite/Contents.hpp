@@ -8,6 +8,7 @@
 #include "engine/sqlite/Connection.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,9 @@ class Contents {
     // them already, and pins the content until `pin_until` (unix seconds). Throws StoreError
     // when the bytes read are not `size` bytes that hash to `digest` (the file changed).
     void put(const std::string& digest, int fd, std::uint64_t size, double pin_until);
+    // As put, with the bytes handed over by `read` (which throws when they cannot be read).
+    using Reader = std::function<void(const engine::ChunkSink&)>;
+    void put(const std::string& digest, std::uint64_t size, double pin_until, const Reader& read);
     // Hands the bytes kept under `digest` to `sink` in chunks; false when there are none.
     // Throws StoreError when they do not hash to `digest` (the store was damaged).
     bool read(const std::string& digest, const engine::ChunkSink& sink);

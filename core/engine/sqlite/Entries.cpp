@@ -1,6 +1,7 @@
 #include "engine/sqlite/Entries.hpp"
 
 #include "base/Error.hpp"
+#include "base/Hash.hpp"
 #include "base/Names.hpp"
 
 #include <limits>
@@ -18,10 +19,21 @@ std::optional<double> optional_double(const Statement& query, int column) {
                                  : std::optional<double>(query.column_double(column));
 }
 
+std::optional<std::string> optional_text(const Statement& query, int column) {
+    return query.is_null(column) ? std::nullopt
+                                 : std::optional<std::string>(query.column_text(column));
+}
+
 } // namespace
 
+void Entries::read_content(const std::string& digest, const engine::ChunkSink& sink) {
+    if (!m_contents.read(digest, sink)) {
+        throw StoreError("a stored value's contents are gone from the store (" + digest + ")");
+    }
+}
+
 bool Entries::read_value(const CacheRow& row, std::string_view key, const engine::ChunkSink& sink) {
-    auto& query = m_connection.prepared("SELECT rowid FROM " + Catalog::table(row) +
+    auto& query = m_connection.prepared("SELECT rowid, value_content FROM " + Catalog::table(row) +
                                         " WHERE key = ? AND " + std::string(k_live));
     query.bind(1, key);
     query.bind(2, m_connection.now());
@@ -29,7 +41,12 @@ bool Entries::read_value(const CacheRow& row, std::string_view key, const engine
         return false;
     }
     const long long rowid = query.column_int(0);
+    const auto value_content = optional_text(query, 1);
     query.reset();
+    if (value_content) {
+        read_content(*value_content, sink);
+        return true;
+    }
     constexpr std::size_t k_piece = 1 << 20;
     m_connection.db().read_blob(row.is_volatile ? "volatile" : "main",
                                 "cache_" + std::to_string(row.id), "value", rowid, k_piece, sink);
@@ -37,15 +54,20 @@ bool Entries::read_value(const CacheRow& row, std::string_view key, const engine
 }
 
 std::optional<engine::Entry> Entries::get(const CacheRow& row, std::string_view key) {
-    auto& query = m_connection.prepared("SELECT value, expires FROM " + Catalog::table(row) +
-                                        " WHERE key = ? AND " + std::string(k_live));
+    auto& query = m_connection.prepared("SELECT value, expires, value_content FROM " +
+                                        Catalog::table(row) + " WHERE key = ? AND " +
+                                        std::string(k_live));
     query.bind(1, key);
     query.bind(2, m_connection.now());
     if (!query.step()) {
         return std::nullopt;
     }
     engine::Entry entry{std::string(query.column_blob(0)), optional_double(query, 1)};
+    const auto value_content = optional_text(query, 2);
     query.reset();
+    if (value_content) {
+        read_content(*value_content, [&entry](std::string_view piece) { entry.value += piece; });
+    }
     return entry;
 }
 
@@ -72,11 +94,18 @@ std::size_t Entries::count(const CacheRow& row) {
 }
 
 void Entries::scan(const CacheRow& row, const engine::EntryVisitor& visit) {
-    auto& query = m_connection.prepared("SELECT key, expires, value FROM " + Catalog::table(row) +
-                                        " WHERE " + std::string(k_live) + " ORDER BY key");
+    auto& query = m_connection.prepared("SELECT key, expires, value, value_content FROM " +
+                                        Catalog::table(row) + " WHERE " + std::string(k_live) +
+                                        " ORDER BY key");
     query.bind(1, m_connection.now());
     while (query.step()) {
-        visit({query.column_text(0), query.column_blob(2), optional_double(query, 1)});
+        engine::EntryView entry{query.column_text(0), query.column_blob(2),
+                                optional_double(query, 1), {}};
+        if (!query.is_null(3)) {
+            entry.stream = [this, digest = std::string(query.column_text(3))](
+                               const engine::ChunkSink& sink) { read_content(digest, sink); };
+        }
+        visit(entry);
     }
     query.reset();
 }
@@ -106,11 +135,23 @@ std::vector<Entries::Totals> Entries::totals(const std::vector<CacheRow>& rows) 
     return out;
 }
 
+std::optional<std::string> Entries::keep_large_value(const engine::Write& write) {
+    if (write.value_content || write.value->size() <= engine::k_largest_inline_value) {
+        return write.value_content;
+    }
+    Hasher hasher;
+    hasher.raw(write.value->data(), write.value->size());
+    std::string digest = hasher.hex();
+    m_contents.put(digest, write.value->size(), m_connection.now(),
+                   [&write](const engine::ChunkSink& sink) { sink(*write.value); });
+    return digest;
+}
+
 std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes, std::int64_t tick) {
     purge_expired_if_due(row);
     const std::string table = Catalog::table(row);
     auto& insert = m_connection.prepared("INSERT OR REPLACE INTO " + table +
-                                         "(key, expires, used, value) VALUES(?, ?, ?, ?)");
+                                         "(key, expires, used, value, value_content) VALUES(?, ?, ?, ?, ?)");
     auto& remove = m_connection.prepared("DELETE FROM " + table + " WHERE key = ?");
     const double now = m_connection.now();
     std::optional<double> earliest;
@@ -138,9 +179,18 @@ std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes, std
             insert.bind(1, write.key);
             insert.bind(2, expires);
             insert.bind(3, tick);
-            insert.bind_blob(4, *write.value);
+            const auto value_content = keep_large_value(write);
+            insert.bind_blob(4, value_content ? std::string_view() : *write.value);
+            if (value_content) {
+                insert.bind(5, *value_content);
+            } else {
+                insert.bind_null(5);
+            }
             insert.run();
             m_contents.refer(row.id, write.key, write.contents);
+            if (value_content) {
+                m_contents.refer(row.id, write.key, {*value_content});
+            }
         } catch (const StoreError& error) {
             rethrow_with_context(error, "key " + quoted_for_message(write.key) + ": ");
         }

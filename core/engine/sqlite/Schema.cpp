@@ -104,9 +104,12 @@ CREATE TABLE content_refs(
 ) WITHOUT ROWID;
 CREATE INDEX content_refs_by_content ON content_refs(content_id);
 )sql",
+    // 6 -> 7: entries tables gain `value_content`, the address of a large value kept as a
+    // content; added in upgrade_entries_tables.
+    "",
 };
 
-// The entries tables of persistent caches made before version 5 get the current layout (see
+// The entries tables of persistent caches made before version 7 get the current layout (see
 // upgrade_entries_table). Those of volatile caches are in the volatile file, which gets it when
 // it is attached.
 void upgrade_entries_tables(sqlite::Database& db) {
@@ -135,7 +138,7 @@ void migrate(sqlite::Database& db, int version) {
     for (int v = version; v < k_latest_version; ++v) {
         db.exec(k_migrations.at(static_cast<std::size_t>(v - 1)));
     }
-    if (version < 5) {
+    if (version < 7) {
         upgrade_entries_tables(db);
     }
     db.exec("PRAGMA application_id = " + std::to_string(k_application_id) +
@@ -148,7 +151,8 @@ std::string entries_table(std::int64_t id, bool is_volatile) {
 
 namespace {
 constexpr std::string_view k_entries_columns =
-    "(key TEXT PRIMARY KEY NOT NULL, expires REAL, used INTEGER, value BLOB NOT NULL)";
+    "(key TEXT PRIMARY KEY NOT NULL, expires REAL, used INTEGER, value BLOB NOT NULL, "
+    "value_content TEXT)";
 } // namespace
 
 std::string create_entries_table(std::int64_t id, bool is_volatile) {
@@ -163,11 +167,11 @@ std::string create_entries_table(std::int64_t id, bool is_volatile) {
 bool upgrade_entries_table(sqlite::Database& db, std::int64_t id, bool is_volatile) {
     const std::string name = "cache_" + std::to_string(id);
     const std::string schema_name = is_volatile ? "volatile" : "main";
-    sqlite::Statement layout(db, "SELECT sql LIKE '%WITHOUT ROWID%', (SELECT count(*) FROM "
-                                 "pragma_table_info(?1, ?2) WHERE name = 'used') FROM \"" +
-                                     schema_name +
-                                     "\".sqlite_master WHERE type = 'table' AND "
-                                     "name = ?1");
+    sqlite::Statement layout(
+        db, "SELECT sql LIKE '%WITHOUT ROWID%', (SELECT count(*) FROM pragma_table_info(?1, ?2) "
+            "WHERE name = 'used'), (SELECT count(*) FROM pragma_table_info(?1, ?2) WHERE name = "
+            "'value_content') FROM \"" +
+                schema_name + "\".sqlite_master WHERE type = 'table' AND name = ?1");
     layout.bind(1, name);
     layout.bind(2, schema_name);
     if (!layout.step()) {
@@ -175,11 +179,16 @@ bool upgrade_entries_table(sqlite::Database& db, std::int64_t id, bool is_volati
     }
     const bool without_rowid = layout.column_int(0) != 0;
     const bool has_used = layout.column_int(1) != 0;
+    const bool has_value_content = layout.column_int(2) != 0;
     layout.reset();
-    if (!without_rowid && has_used) {
-        return false;
-    }
     const std::string table = entries_table(id, is_volatile);
+    if (!without_rowid && has_used) {
+        if (has_value_content) {
+            return false;
+        }
+        db.exec("ALTER TABLE " + table + " ADD COLUMN value_content TEXT"); // no rewrite
+        return true;
+    }
     const std::string fresh = "\"" + schema_name + "\".\"" + name + "_upgraded\"";
     db.exec("CREATE TABLE " + fresh + std::string(k_entries_columns) + "; INSERT INTO " + fresh +
             "(key, expires, used, value) SELECT key, expires, " + (has_used ? "used" : "NULL") +

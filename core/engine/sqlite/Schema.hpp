@@ -78,7 +78,7 @@ class Database;
 namespace cacheman::schema {
 
 constexpr std::int32_t k_application_id = 0x63616368; // "cach"
-constexpr int k_latest_version = 6;
+constexpr int k_latest_version = 7;
 constexpr int k_log_limit = 1000;
 
 // Creates the latest schema in an empty database (inside the caller's write transaction).
@@ -94,9 +94,10 @@ std::string entries_table(std::int64_t id, bool is_volatile = false);
 // SQL to create the entries table of cache `id` when it does not exist.
 std::string create_entries_table(std::int64_t id, bool is_volatile = false);
 
-// Rebuilds the entries table of cache `id` in the current layout when a version before 5 made
-// it (a WITHOUT ROWID table, or one without the `used` column), keeping every entry. Inside the
-// caller's write transaction. Returns whether it rebuilt it.
+// Brings the entries table of cache `id` to the current layout, keeping every entry: rebuilt
+// when a version before 5 made it (a WITHOUT ROWID table, or one without the `used` column),
+// given the `value_content` column when a version before 7 did. Inside the caller's write
+// transaction. Returns whether it changed it.
 bool upgrade_entries_table(sqlite::Database& db, std::int64_t id, bool is_volatile);
 
 } // namespace cacheman::schema

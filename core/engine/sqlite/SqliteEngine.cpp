@@ -341,7 +341,7 @@ void SqliteEngine::configure(std::string_view cache,
         moved.is_volatile = settings.is_volatile;
         m_connection->db().exec(schema::create_entries_table(row.id, moved.is_volatile));
         // Columns by name: a table migrated from schema version 3 has `used` last.
-        const std::string columns = "key, expires, used, value";
+        const std::string columns = "key, expires, used, value, value_content";
         m_connection->db().exec("INSERT INTO " + Catalog::table(moved) + "(" + columns +
                                 ") SELECT " + columns + " FROM " + Catalog::table(row));
         m_connection->db().exec("DROP TABLE " + Catalog::table(row));

@@ -27,7 +27,9 @@ void Statement::bind(int index, std::string_view text) {
 }
 
 void Statement::bind_blob(int index, std::string_view bytes) {
-    m_db->check(sqlite3_bind_blob64(m_stmt, index, bytes.data(), bytes.size(), SQLITE_STATIC),
+    // SQLite binds a null pointer as NULL: an empty view is an empty blob all the same.
+    const char* data = bytes.data() != nullptr ? bytes.data() : "";
+    m_db->check(sqlite3_bind_blob64(m_stmt, index, data, bytes.size(), SQLITE_STATIC),
                 "bind");
 }
 

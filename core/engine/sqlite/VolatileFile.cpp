@@ -51,14 +51,15 @@ void VolatileFile::attach() {
 }
 
 void VolatileFile::upgrade_tables() {
-    // Tables a binary before schema version 5 made (WITHOUT ROWID, or without the `used`
-    // column) are rebuilt under the write lock, so that two processes attaching at once do not
-    // both rebuild them.
+    // Tables a binary before schema version 7 made (WITHOUT ROWID, or without the `used` or the
+    // `value_content` column) are upgraded under the write lock, so that two processes
+    // attaching at once do not both upgrade them.
     auto& old = m_connection.prepared(
         "SELECT count(*) FROM caches c JOIN volatile.sqlite_master m ON m.type = 'table' AND "
         "m.name = 'cache_' || c.id WHERE c.volatile AND (m.sql LIKE '%WITHOUT ROWID%' OR NOT "
         "EXISTS(SELECT 1 FROM pragma_table_info('cache_' || c.id, 'volatile') WHERE name = "
-        "'used'))");
+        "'used') OR NOT EXISTS(SELECT 1 FROM pragma_table_info('cache_' || c.id, 'volatile') "
+        "WHERE name = 'value_content'))");
     old.step();
     const bool any = old.column_int(0) != 0;
     old.reset();
