@@ -9,6 +9,8 @@
 #include "commands/InspectCommands.hpp"
 #include "jsonl/Writer.hpp"
 #include "base/Location.hpp"
+#include "base/Spool.hpp"
+#include "engine/Types.hpp"
 #include "Output.hpp"
 #include "commands/RunCommand.hpp"
 
@@ -106,7 +108,14 @@ void declare_help(CLI::App& app, Arguments& args) {
 int run_set(Context& ctx) {
     const auto& args = ctx.args;
     const auto ttl = ttl_of(args);
-    const std::string value = (!args.value || *args.value == "-") ? read_stdin() : *args.value;
+    if (args.value && *args.value != "-") {
+        ctx.session(OpenMode::create).set(args.cache, args.key, *args.value, ttl);
+        return k_found;
+    }
+    // From stdin, a value of any size in bounded memory: past 1 MiB it goes to a temporary
+    // file, and from there to the store in chunks.
+    Spool value(engine::k_largest_inline_value);
+    value.append_all(STDIN_FILENO, "input (stdin)");
     ctx.session(OpenMode::create).set(args.cache, args.key, value, ttl);
     return k_found;
 }

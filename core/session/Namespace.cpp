@@ -1,6 +1,7 @@
 #include "session/Namespace.hpp"
 
 #include "base/Error.hpp"
+#include "base/Names.hpp"
 #include "engine/Open.hpp"
 #include "hooks/AutoSync.hpp"
 #include "jsonl/EntryReader.hpp"
@@ -256,6 +257,23 @@ void Namespace::set(std::string_view cache, std::string_view key, std::string_vi
                     std::optional<Duration> ttl) {
     const std::vector<engine::Write> writes{
         {std::string(key), std::string(value), std::nullopt, ttl, {}, {}}};
+    apply(cache, writes);
+}
+
+void Namespace::set(std::string_view cache, std::string_view key, Spool& value,
+                    std::optional<Duration> ttl) {
+    if (value.in_memory()) {
+        set(cache, key, value.bytes(), ttl);
+        return;
+    }
+    try {
+        m_engine->put_content(value.digest(), value.file(), value.size());
+    } catch (const StoreError& error) {
+        rethrow_with_context(error, "cannot write cache " + quoted_for_message(cache) + ": key " +
+                                        quoted_for_message(key) + ": ");
+    }
+    const std::vector<engine::Write> writes{
+        {std::string(key), std::string(), std::nullopt, ttl, {}, value.digest()}};
     apply(cache, writes);
 }
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "base/Location.hpp"
+#include "base/Spool.hpp"
 #include "engine/Engine.hpp"
 #include "hooks/Hooks.hpp"
 #include "run/Memoizer.hpp"
@@ -62,6 +63,10 @@ class Namespace {
 
     // --- edits (lazy build first, auto-sync after) --------------------------------------------
     void set(std::string_view cache, std::string_view key, std::string_view value,
+             std::optional<Duration> ttl = std::nullopt);
+    // Sets a value gathered in a spool: one that outgrew memory is kept as a content first, so
+    // that it is never whole in memory.
+    void set(std::string_view cache, std::string_view key, Spool& value,
              std::optional<Duration> ttl = std::nullopt);
     void apply(std::string_view cache, const std::vector<engine::Write>& writes);
     // Adds the entries of `data` (the export format) in one transaction; a malformed line

@@ -327,17 +327,52 @@ class KeysThatTravel(CachemanTestCase):
 class LargeValues(CachemanTestCase):
     """A large value is read in bounded memory and does not slow its neighbours."""
 
-    def peak_rss_of_get(self, *args):
+    def peak_rss_of(self, *args, stdin=None):
+        """Runs the binary with `stdin` (a path) as its input; its peak RSS and its output."""
         out_path = os.path.join(self.tmp, "got")
         env = dict(self.env)
-        with open(out_path, "wb") as out:
-            proc = subprocess.Popen([BIN, *args], stdout=out, stderr=subprocess.PIPE, env=env,
-                                    cwd=self.tmp)
+        with open(out_path, "wb") as out, open(stdin or os.devnull, "rb") as source:
+            proc = subprocess.Popen([BIN, *args], stdin=source, stdout=out,
+                                    stderr=subprocess.PIPE, env=env, cwd=self.tmp)
             _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         self.assertEqual(proc.returncode, 0, proc.stderr.read())
         proc.stderr.close()
         return usage.ru_maxrss * 1024, out_path  # ru_maxrss is in KiB on Linux
+
+    def peak_rss_of_get(self, *args):
+        return self.peak_rss_of(*args)
+
+    def random_file(self, mib):
+        path = os.path.join(self.tmp, "value")
+        with open(path, "wb") as f:
+            for _ in range(mib):
+                f.write(os.urandom(1 << 20))
+        return path
+
+    def test_set_from_stdin_of_a_100_mb_value_peaks_below_64_mb(self):
+        source = self.random_file(100)
+        peak, _ = self.peak_rss_of("set", "c", "big", stdin=source)
+        self.assertLess(peak, 64 << 20)
+        _, got = self.peak_rss_of_get("get", "c", "big")
+        self.assertTrue(filecmp.cmp(source, got, shallow=False), "the same bytes")
+        self.assertEqual(json.loads(self.ok("--json", "list").text)[0]["bytes"], 100 << 20)
+        # Stored once, in chunks: the file holds little more than the bytes.
+        self.assertLess(os.path.getsize(self.store_path()), 1.3 * (100 << 20))
+
+    def test_a_large_value_keeps_its_ttl_and_gives_its_space_back(self):
+        self.set_now(self.CLOCK_START)
+        value = os.urandom(3 << 20)
+        self.ok("set", "--ttl", "1m", "c", "big", input=value)
+        self.assertEqual(self.get("c", "big"), value)
+        self.set_now(self.CLOCK_START + 120)
+        self.assertEqual(self.cm("get", "c", "big").code, 1)
+        self.ok("set", "c", "big", input=value)  # the same bytes again, then overwritten
+        self.ok("set", "c", "big", "small")
+        self.ok("gc")
+        self.assertEqual(self.get("c", "big"), b"small")
+        self.assertLess(os.path.getsize(self.store_path()), 1 << 20)
+        self.assertEqual(self.ok("check").text.splitlines()[0], "integrity: ok")
 
     def test_get_of_a_100_mb_value_peaks_below_64_mb(self):
         # The value never sits in this process's memory: a child forked from a big Python

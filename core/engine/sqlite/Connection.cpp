@@ -25,4 +25,8 @@ void Connection::allow_large_transaction() {
     m_db->exec("PRAGMA cache_size = -65536");
 }
 
+void Connection::use_small_cache() {
+    m_db->exec("PRAGMA cache_size = -8192");
+}
+
 } // namespace cacheman::sqlite

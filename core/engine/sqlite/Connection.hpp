@@ -31,6 +31,9 @@ class Connection {
     // A cascade over many caches changes many pages; with SQLite's default 2 MB page cache they
     // spill to the WAL before the commit. Pages are allocated only as needed.
     void allow_large_transaction();
+    // Bytes streamed into the store (a content) gain nothing from a large page cache: their
+    // pages spill to the WAL as they fill it, and memory stays bounded.
+    void use_small_cache();
 
     static constexpr std::size_t k_statements = 64;
 

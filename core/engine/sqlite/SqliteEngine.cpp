@@ -500,7 +500,7 @@ constexpr double k_content_pin_seconds = 3600;
 } // namespace
 
 void SqliteEngine::put_content(const std::string& digest, int fd, std::uint64_t size) {
-    m_connection->allow_large_transaction();
+    m_connection->use_small_cache();
     Transaction tx(m_connection->db(), Transaction::Kind::write);
     m_contents.put(digest, fd, size, m_connection->now() + k_content_pin_seconds);
     tx.commit();
