@@ -370,6 +370,85 @@ void append_entry(std::string& out, std::string_view key, std::string_view value
     out = writer.end_object().take();
 }
 
+namespace {
+
+// Where the last, possibly incomplete, UTF-8 sequence of `bytes` starts: bytes.size() when the
+// bytes end on a character boundary (as far as the lead bytes say).
+std::size_t incomplete_tail(std::string_view bytes) {
+    for (std::size_t back = 1; back <= 3 && back <= bytes.size(); ++back) {
+        const auto c = static_cast<unsigned char>(bytes[bytes.size() - back]);
+        if ((c & 0xC0) == 0x80) {
+            continue; // a continuation byte: look further back for its lead
+        }
+        const std::size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        return length > back ? bytes.size() - back : bytes.size();
+    }
+    return bytes.size();
+}
+
+bool pieces_are_valid_utf8(const PieceReader& read) {
+    bool valid = true;
+    std::string carry; // an incomplete character at the end of the previous piece
+    read([&](std::string_view piece) {
+        if (!valid) {
+            return;
+        }
+        std::string joined;
+        if (!carry.empty()) {
+            joined = carry;
+            joined.append(piece);
+            piece = joined;
+        }
+        const std::size_t cut = incomplete_tail(piece);
+        valid = is_valid_utf8(piece.substr(0, cut));
+        carry.assign(piece.substr(cut));
+    });
+    return valid && carry.empty();
+}
+
+// Base64 of the pieces, in pieces: whole groups of three bytes as they come, the rest at the end.
+void base64_pieces(const PieceReader& read, const PieceSink& encoded) {
+    std::string carry;
+    read([&](std::string_view piece) {
+        std::string joined;
+        if (!carry.empty()) {
+            joined = carry;
+            joined.append(piece);
+            piece = joined;
+        }
+        const std::size_t whole = piece.size() / 3 * 3;
+        encoded(base64_encode(piece.substr(0, whole)));
+        carry.assign(piece.substr(whole));
+    });
+    encoded(base64_encode(carry));
+}
+
+} // namespace
+
+void append_entry(std::string& out, std::string_view key, const PieceReader& read,
+                  std::optional<double> expires, const PieceSink& drain, std::size_t drain_at) {
+    Writer writer(std::move(out));
+    writer.begin_object().key("key").string(key);
+    const auto write_piece = [&](std::string_view piece) {
+        writer.string_piece(piece);
+        if (writer.text().size() >= drain_at) {
+            writer.drain(drain);
+        }
+    };
+    if (pieces_are_valid_utf8(read)) {
+        writer.key("value").string_begin();
+        read(write_piece);
+    } else {
+        writer.key("value_base64").string_begin();
+        base64_pieces(read, write_piece);
+    }
+    writer.string_end();
+    if (expires) {
+        writer.key("expires").seconds(*expires);
+    }
+    out = writer.end_object().take();
+}
+
 std::string base64_encode(std::string_view bytes) {
     std::string out;
     out.reserve((bytes.size() + 2) / 3 * 4);

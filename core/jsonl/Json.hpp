@@ -42,6 +42,14 @@ void parse_lines(std::string_view data, std::string_view source_name,
 void append_entry(std::string& out, std::string_view key, std::string_view value,
                   std::optional<double> expires);
 
+// The same for a value too large to hold whole: `read` hands it over in pieces (it is called
+// twice: once to check whether it is UTF-8 text, once to write it), and `drain` is given the
+// text of `out` whenever it has grown past `drain_at` bytes. The line's end is left in `out`.
+using PieceSink = std::function<void(std::string_view)>;
+using PieceReader = std::function<void(const PieceSink&)>;
+void append_entry(std::string& out, std::string_view key, const PieceReader& read,
+                  std::optional<double> expires, const PieceSink& drain, std::size_t drain_at);
+
 std::string base64_encode(std::string_view bytes);
 // Throws UsageError when text is not canonical padded base64 (RFC 4648): a length that is not a
 // multiple of 4, a character outside the alphabet, padding anywhere but at the end, or padding

@@ -132,6 +132,23 @@ Writer& Writer::string(std::string_view text) {
     return *this;
 }
 
+Writer& Writer::string_begin() {
+    separate();
+    m_out += '"';
+    return *this;
+}
+
+Writer& Writer::string_piece(std::string_view piece) {
+    append_escaped(m_out, piece); // byte by byte: a piece may split a character
+    return *this;
+}
+
+Writer& Writer::string_end() {
+    m_out += '"';
+    m_after_value = true;
+    return *this;
+}
+
 Writer& Writer::string_or_null(const std::optional<std::string>& text) {
     return text ? string(*text) : null();
 }

@@ -31,6 +31,12 @@ class Writer {
     // included, are written as they are. Bytes that are not valid UTF-8 are each written as
     // U+FFFD (the replacement character), so the output is valid JSON whatever the input.
     Writer& string(std::string_view text);
+    // A string literal given in pieces, for text too large to hold whole: string_begin, then
+    // string_piece for each piece (escaped as by string; the pieces together must be valid
+    // UTF-8, though one may end in the middle of a character), then string_end.
+    Writer& string_begin();
+    Writer& string_piece(std::string_view piece);
+    Writer& string_end();
     // The string, or null when there is none.
     Writer& string_or_null(const std::optional<std::string>& text);
     // An array of strings.
@@ -51,6 +57,11 @@ class Writer {
     Writer& fixed(double value, int decimals);
 
     [[nodiscard]] const std::string& text() const { return m_out; }
+    // Hands the text written so far to `sink` and forgets it; writing goes on where it was.
+    template <typename Sink> void drain(Sink&& sink) {
+        sink(std::string_view(m_out));
+        m_out.clear();
+    }
     // The text written so far; the writer is left empty.
     std::string take();
 

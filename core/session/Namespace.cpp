@@ -223,7 +223,12 @@ Status Namespace::export_entries(std::string_view cache,
     buffer.reserve(k_export_chunk * 2);
     std::size_t done = 0;
     const Status status = scan(cache, [&](const engine::EntryView& entry) {
-        json::append_entry(buffer, entry.key, entry.bytes(), entry.expires);
+        if (entry.stream) {
+            json::append_entry(buffer, entry.key, entry.stream, entry.expires, sink,
+                               k_export_chunk);
+        } else {
+            json::append_entry(buffer, entry.key, entry.value, entry.expires);
+        }
         buffer += '\n';
         if (buffer.size() >= k_export_chunk) {
             sink(buffer);

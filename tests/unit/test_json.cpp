@@ -358,3 +358,38 @@ TEST_CASE("base64 that is not canonical is refused", "[json]") {
     }
     CHECK_THROWS_WITH(json::base64_decode("AP9="), Catch::Contains("padding bits"));
 }
+
+namespace {
+
+// The entry written from pieces of `size` bytes (the last one shorter), drained at `drain_at`.
+std::string streamed_entry(const std::string& value, std::size_t size, std::size_t drain_at,
+                           std::optional<double> expires) {
+    const json::PieceReader read = [&](const json::PieceSink& sink) {
+        for (std::size_t at = 0; at < value.size(); at += size) {
+            sink(std::string_view(value).substr(at, size));
+        }
+    };
+    std::string drained;
+    std::string line = "before\n";
+    json::append_entry(line, "k", read, expires,
+                       [&](std::string_view text) { drained.append(text); }, drain_at);
+    return drained + line;
+}
+
+} // namespace
+
+TEST_CASE("append_entry from pieces writes the same line as from the whole value", "[json]") {
+    const std::string text = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \"q\" \\ \n\t end";
+    const std::string binary = std::string("ok \xC3", 4) + std::string("\0\xFF\x80", 3) + "z";
+    const std::string truncated = "ends in the middle \xE2\x82";
+    for (const std::string& value : {text, binary, truncated, std::string()}) {
+        for (const std::optional<double> expires : {std::optional<double>(), std::optional(12.5)}) {
+            std::string whole = "before\n";
+            json::append_entry(whole, "k", value, expires);
+            for (std::size_t size = 1; size <= value.size() + 1; ++size) {
+                CAPTURE(value, size);
+                CHECK(streamed_entry(value, size, 8, expires) == whole);
+            }
+        }
+    }
+}
