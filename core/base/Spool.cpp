@@ -21,6 +21,12 @@ int unlinked_file() {
     return fd >= 0 ? fd : ::memfd_create("cacheman-spool", MFD_CLOEXEC);
 }
 
+void write_to_file(int fd, std::string_view bytes) {
+    if (const int error = write_all(fd, bytes); error != 0) {
+        throw StoreError(std::string("cannot write a temporary file: ") + std::strerror(error));
+    }
+}
+
 } // namespace
 
 Spool::Spool(std::size_t memory_limit) : m_memory_limit(memory_limit) {}
@@ -36,9 +42,7 @@ void Spool::move_to_file() {
     if (m_fd < 0) {
         throw StoreError(std::string("cannot make a temporary file: ") + std::strerror(errno));
     }
-    if (const int error = write_all(m_fd, m_memory); error != 0) {
-        throw StoreError(std::string("cannot write a temporary file: ") + std::strerror(error));
-    }
+    write_to_file(m_fd, m_memory);
     std::string().swap(m_memory);
 }
 
@@ -52,9 +56,7 @@ void Spool::append(std::string_view bytes) {
     if (in_memory()) {
         move_to_file();
     }
-    if (const int error = write_all(m_fd, bytes); error != 0) {
-        throw StoreError(std::string("cannot write a temporary file: ") + std::strerror(error));
-    }
+    write_to_file(m_fd, bytes);
 }
 
 void Spool::append_all(int fd, const std::string& what) {

@@ -7,6 +7,7 @@
 #include "base/Names.hpp"
 
 #include <charconv>
+#include <limits>
 #include <cmath>
 #include <cstdint>
 
@@ -355,21 +356,6 @@ void parse_lines(std::string_view data, std::string_view source_name,
     }
 }
 
-void append_entry(std::string& out, std::string_view key, std::string_view value,
-                  std::optional<double> expires) {
-    Writer writer(std::move(out));
-    writer.begin_object().key("key").string(key);
-    if (is_valid_utf8(value)) {
-        writer.key("value").string(value);
-    } else {
-        writer.key("value_base64").string(base64_encode(value));
-    }
-    if (expires) {
-        writer.key("expires").seconds(*expires);
-    }
-    out = writer.end_object().take();
-}
-
 namespace {
 
 // Where the last, possibly incomplete, UTF-8 sequence of `bytes` starts: bytes.size() when the
@@ -386,6 +372,16 @@ std::size_t incomplete_tail(std::string_view bytes) {
     return bytes.size();
 }
 
+// `piece` after what `carry` holds from the one before (joined in `joined` only when needed).
+std::string_view after_carry(const std::string& carry, std::string_view piece, std::string& joined) {
+    if (carry.empty()) {
+        return piece;
+    }
+    joined = carry;
+    joined.append(piece);
+    return joined;
+}
+
 bool pieces_are_valid_utf8(const PieceReader& read) {
     bool valid = true;
     std::string carry; // an incomplete character at the end of the previous piece
@@ -394,11 +390,7 @@ bool pieces_are_valid_utf8(const PieceReader& read) {
             return;
         }
         std::string joined;
-        if (!carry.empty()) {
-            joined = carry;
-            joined.append(piece);
-            piece = joined;
-        }
+        piece = after_carry(carry, piece, joined);
         const std::size_t cut = incomplete_tail(piece);
         valid = is_valid_utf8(piece.substr(0, cut));
         carry.assign(piece.substr(cut));
@@ -411,11 +403,7 @@ void base64_pieces(const PieceReader& read, const PieceSink& encoded) {
     std::string carry;
     read([&](std::string_view piece) {
         std::string joined;
-        if (!carry.empty()) {
-            joined = carry;
-            joined.append(piece);
-            piece = joined;
-        }
+        piece = after_carry(carry, piece, joined);
         const std::size_t whole = piece.size() / 3 * 3;
         encoded(base64_encode(piece.substr(0, whole)));
         carry.assign(piece.substr(whole));
@@ -447,6 +435,13 @@ void append_entry(std::string& out, std::string_view key, const PieceReader& rea
         writer.key("expires").seconds(*expires);
     }
     out = writer.end_object().take();
+}
+
+void append_entry(std::string& out, std::string_view key, std::string_view value,
+                  std::optional<double> expires) {
+    append_entry(
+        out, key, [value](const PieceSink& sink) { sink(value); }, expires,
+        [](std::string_view) {}, std::numeric_limits<std::size_t>::max());
 }
 
 std::string base64_encode(std::string_view bytes) {

@@ -223,12 +223,10 @@ Status Namespace::export_entries(std::string_view cache,
     buffer.reserve(k_export_chunk * 2);
     std::size_t done = 0;
     const Status status = scan(cache, [&](const engine::EntryView& entry) {
-        if (entry.stream) {
-            json::append_entry(buffer, entry.key, entry.stream, entry.expires, sink,
-                               k_export_chunk);
-        } else {
-            json::append_entry(buffer, entry.key, entry.value, entry.expires);
-        }
+        // A large value's line is drained to the sink as it is written.
+        json::append_entry(
+            buffer, entry.key, [&entry](const json::PieceSink& piece) { entry.read(piece); },
+            entry.expires, sink, k_export_chunk);
         buffer += '\n';
         if (buffer.size() >= k_export_chunk) {
             sink(buffer);
