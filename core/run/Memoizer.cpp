@@ -13,13 +13,6 @@ namespace cacheman {
 
 namespace {
 
-// Writes the recorded chunks to their streams in the order they arrived.
-void replay(const RunRecord& record, const OutputSink& out, const OutputSink& err) {
-    for (const auto& chunk : record.chunks) {
-        (chunk.stream == Stream::out ? out : err)(chunk.bytes);
-    }
-}
-
 // What a leader publishes when it stored its result: the followers read the result from the
 // store rather than from the flight, so the output is written once.
 constexpr std::string_view k_stored_marker = "cacheman-run-stored\x01";
@@ -50,6 +43,35 @@ class StoredContents final : public outputs::Contents {
   private:
     ResultStore& m_results;
 };
+
+// Writes the recorded chunks to their streams in the order they arrived: from the record, or
+// piece by piece from the content that holds them.
+void replay(ResultStore& results, const RunRecord& record, const OutputSink& out,
+            const OutputSink& err) {
+    const auto write = [&](Stream stream, std::string_view bytes) {
+        (stream == Stream::out ? out : err)(bytes);
+    };
+    for (const auto& chunk : record.chunks) {
+        write(chunk.stream, chunk.bytes);
+    }
+    if (!record.streams_content) {
+        return;
+    }
+    ChunkLogReader log(write);
+    std::uint64_t read = 0;
+    const bool found = results.read_content(*record.streams_content, [&](std::string_view piece) {
+        read += piece.size();
+        if (!log.feed(piece)) {
+            throw StoreError("the stored output of the command is damaged");
+        }
+    });
+    if (!found) {
+        throw StoreError("the stored output of the command is gone from the store");
+    }
+    if (!log.complete() || read != record.streams_size) {
+        throw StoreError("the stored output of the command is damaged");
+    }
+}
 
 } // namespace
 
@@ -129,7 +151,7 @@ bool Memoizer::is_stale(const RunRequest& request, const RunRecord& record) {
 
 RunOutcome Memoizer::replayed(const RunRecord& record, RunSource source, const OutputSink& out,
                               const OutputSink& err) {
-    replay(record, out, err);
+    replay(m_results, record, out, err);
     RunOutcome outcome{record.exit_code, source, 0, {}, {}, std::nullopt};
     outcome.age = m_results.now() - record.created_at;
     return outcome;
@@ -186,15 +208,16 @@ RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key,
     // cache was computed from inputs that are no longer current, and is not stored.
     const engine::Generation seen = m_results.generation(request.cache);
     record.created_at = m_results.now();
+    StreamRecorder recorder(record);
     const ProcessResult result = run_process(
         request.spec.argv,
         [&](std::string_view chunk) {
-            record.append(Stream::out, chunk);
             out(chunk);
+            recorder.append(Stream::out, chunk);
         },
         [&](std::string_view chunk) {
-            record.append(Stream::err, chunk);
             err(chunk);
+            recorder.append(Stream::err, chunk);
         },
         request.stdin_fd);
     record.exit_code = result.exit_code;
@@ -206,6 +229,9 @@ RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key,
         return outcome;
     }
     outcome.note = m_restore_problem;
+    if (!keep_streams(recorder, record, outcome.warning)) {
+        return outcome; // nothing published: the waiters run the command themselves
+    }
     bool stored = false;
     const bool wanted = result.exit_code == 0 || request.cache_failures;
     if (wanted && !record_outputs(request, record, outcome.warning)) {
@@ -232,6 +258,22 @@ RunOutcome Memoizer::execute(const RunRequest& request, const std::string& key,
     }
     flight.publish(stored ? std::string(k_stored_marker) : encode(record));
     return outcome;
+}
+
+bool Memoizer::keep_streams(StreamRecorder& recorder, RunRecord& record, std::string& warning) {
+    try {
+        Spool* spool = recorder.spilled();
+        if (spool == nullptr) {
+            return true;
+        }
+        record.streams_content = spool->digest();
+        record.streams_size = spool->size();
+        m_results.put_content(*record.streams_content, spool->file(), record.streams_size);
+        return true;
+    } catch (const StoreError& error) {
+        warning = std::string("the result was not stored: ") + error.what();
+        return false;
+    }
 }
 
 std::optional<RunRecord> Memoizer::published_record(const RunRequest& request,

@@ -115,6 +115,10 @@ class Memoizer {
     // Records the declared outputs into `record`, keeping their contents; false (with the
     // warning to print) when one is missing or cannot be read: the result is not stored.
     bool record_outputs(const RunRequest& request, RunRecord& record, std::string& warning);
+    // Keeps the streams in the store when they outgrew the record (also for a result that is
+    // not stored: its waiters read them there, and gc removes them later); false (with the
+    // warning to print) when they cannot be kept.
+    bool keep_streams(StreamRecorder& recorder, RunRecord& record, std::string& warning);
 
     ResultStore& m_results;
     std::string m_restore_problem;

@@ -327,17 +327,20 @@ class KeysThatTravel(CachemanTestCase):
 class LargeValues(CachemanTestCase):
     """A large value is read in bounded memory and does not slow its neighbours."""
 
-    def peak_rss_of(self, *args, stdin=None):
-        """Runs the binary with `stdin` (a path) as its input; its peak RSS and its output."""
+    def peak_rss_of(self, *args, stdin=None, merge_stderr=False):
+        """Runs the binary with `stdin` (a path) as its input; its peak RSS and its output
+        (with its stderr, when `merge_stderr`)."""
         out_path = os.path.join(self.tmp, "got")
         env = dict(self.env)
         with open(out_path, "wb") as out, open(stdin or os.devnull, "rb") as source:
             proc = subprocess.Popen([BIN, *args], stdin=source, stdout=out,
-                                    stderr=subprocess.PIPE, env=env, cwd=self.tmp)
+                                    stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+                                    env=env, cwd=self.tmp)
             _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
-        self.assertEqual(proc.returncode, 0, proc.stderr.read())
-        proc.stderr.close()
+        self.assertEqual(proc.returncode, 0, proc.stderr and proc.stderr.read())
+        if proc.stderr:
+            proc.stderr.close()
         return usage.ru_maxrss * 1024, out_path  # ru_maxrss is in KiB on Linux
 
     def peak_rss_of_get(self, *args):
@@ -407,6 +410,35 @@ class LargeValues(CachemanTestCase):
         self.assertTrue(filecmp.cmp(source, got, shallow=False), "the same bytes")
         self.assertLess(peak, 64 << 20)
         self.assertEqual(self.get("c", "small"), b"s")
+
+    def test_run_of_a_command_printing_300_mb_peaks_below_64_mb_on_miss_and_hit(self):
+        step = ["sh", "-c", "head -c 200000000 /dev/urandom; echo middle >&2; "
+                "head -c 100000000 /dev/zero; echo end >&2"]
+        miss_peak, miss = self.peak_rss_of("run", "--", *step, merge_stderr=True)
+        self.assertLess(miss_peak, 64 << 20)
+        os.rename(miss, miss + ".miss")
+        hit_peak, hit = self.peak_rss_of("run", "--", *step, merge_stderr=True)
+        self.assertLess(hit_peak, 64 << 20)
+        self.assertTrue(filecmp.cmp(miss + ".miss", hit, shallow=False),
+                        "the same bytes, stderr between the same bytes of stdout")
+        with open(hit, "rb") as f:
+            f.seek(200_000_000)
+            self.assertEqual(f.read(7), b"middle\n")
+        # Stored once: the store holds little more than the output.
+        self.assertLess(os.path.getsize(self.store_path()), 1.3 * 300_000_000)
+
+    def test_large_streams_of_a_volatile_results_cache_replay(self):
+        self.env["CACHEMAN_RUNTIME_DIR"] = os.path.join(self.tmp, "runtime")
+        self.ok("create", "--volatile", "r")
+        step = ["sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' a; echo e >&2; echo b"]
+        first = self.ok("run", "--cache", "r", "--", *step)
+        second = self.ok("run", "--cache", "r", "--", *step)
+        self.assertEqual(second.out, first.out)
+        self.assertEqual(second.out, b"a" * 3_000_000 + b"b\n")
+        self.assertEqual(second.err, b"e\n")
+        self.ok("invalidate", "r")
+        self.ok("gc")
+        self.assertLess(os.path.getsize(self.store_path()), 1 << 20, "its content went with it")
 
     def test_a_volatile_value_is_read_in_pieces_too(self):
         self.env["CACHEMAN_RUNTIME_DIR"] = os.path.join(self.tmp, "runtime")

@@ -148,6 +148,17 @@ struct MemoFixture {
         request.spec.cwd = tmp.path().string();
         return request;
     }
+    // A command that counts its executions and prints `rounds` times 300 KB on stdout, then a
+    // line on stderr: more than a record holds, in interleaved chunks.
+    RunRequest loud(int rounds, int code = 0) {
+        RunRequest request = counting(code);
+        request.spec.argv[2] = "echo x >> '" + (tmp.path() / "count").string() +
+                               "'; i=0; while [ $i -lt " + std::to_string(rounds) +
+                               " ]; do head -c 300000 /dev/zero | tr '\\0' o; echo \"e$i\" >&2; "
+                               "i=$((i+1)); done; exit " +
+                               std::to_string(code);
+        return request;
+    }
     std::string executions() const { return read_file(tmp.path() / "count"); }
     std::string key_of(const RunRequest& request) const {
         return compute_run_key(request.spec).hex;
@@ -158,7 +169,7 @@ struct MemoFixture {
 
 RunRecord record_of(int exit_code, double duration, double created_at, std::string_view out,
                     std::string_view err) {
-    RunRecord record{exit_code, duration, created_at, {}, {}};
+    RunRecord record{exit_code, duration, created_at, {}, {}, std::nullopt, 0};
     record.append(Stream::out, out);
     record.append(Stream::err, err);
     return record;
@@ -525,6 +536,125 @@ TEST_CASE("run record: outputs' manifests survive encoding, and damaged ones are
     REQUIRE(decoded);
     CHECK(decoded->outputs == record.outputs);
     CHECK(decoded->content_digests() == std::vector<std::string>{std::string(32, 'a')});
+    for (std::size_t cut = 1; cut < 40; ++cut) {
+        CHECK_FALSE(decode_run_record(std::string_view(encoded).substr(0, encoded.size() - cut)));
+    }
+}
+
+TEST_CASE("chunk logs read back the same in pieces of any size", "[run]") {
+    RunRecord small = record_of(0, 0, 0, "", "");
+    StreamRecorder recorder(small);
+    for (int i = 0; i < 8; ++i) {
+        recorder.append(Stream::out, std::string(300'000, static_cast<char>('a' + i)));
+        recorder.append(Stream::err, std::string(1, 'e').append(std::to_string(i)));
+    }
+    Spool* spool = recorder.spilled();
+    REQUIRE(spool != nullptr);
+    CHECK(small.chunks.empty()); // moved to the spool
+    std::string log;
+    read_to_end(spool->file(), [&](std::string_view piece) { log += piece; });
+    CHECK(log.size() == spool->size());
+    for (const std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{9},
+                                    std::size_t{4096}, log.size()}) {
+        std::string out;
+        std::string err;
+        std::string order;
+        ChunkLogReader reader([&](Stream stream, std::string_view bytes) {
+            (stream == Stream::out ? out : err) += bytes;
+            if (order.empty() || order.back() != (stream == Stream::out ? 'o' : 'e')) {
+                order += stream == Stream::out ? 'o' : 'e';
+            }
+        });
+        bool fed = true;
+        for (std::size_t at = 0; at < log.size(); at += piece) {
+            fed = reader.feed(std::string_view(log).substr(at, piece)) && fed;
+        }
+        CHECK(fed);
+        CHECK(reader.complete());
+        CHECK(out.size() == 8 * 300'000);
+        CHECK(out.substr(300'000 * 7, 3) == "hhh");
+        CHECK(err == "e0e1e2e3e4e5e6e7");
+        CHECK(order == "oeoeoeoeoeoeoeoe");
+    }
+    ChunkLogReader cut([](Stream, std::string_view) {});
+    CHECK(cut.feed(std::string_view(log).substr(0, 100)));
+    CHECK_FALSE(cut.complete());
+    ChunkLogReader unknown([](Stream, std::string_view) {});
+    CHECK_FALSE(unknown.feed(std::string(9, '\x07')));
+}
+
+TEST_CASE("streams larger than a record are kept as a content, replayed in order",
+          "[run][memo]") {
+    MemoFixture f;
+    const RunRequest request = f.loud(5);
+    const auto first = f.run(request);
+    CHECK(first.source == RunSource::executed);
+    CHECK(first.warning.empty());
+    CHECK(f.out.size() == 5 * 300'000);
+    CHECK(f.err == "e0\ne1\ne2\ne3\ne4\n");
+    const auto record = decode_run_record(f.results.entries.at({"run", f.key_of(request)}).value);
+    REQUIRE(record);
+    REQUIRE(record->streams_content);
+    CHECK(record->chunks.empty());
+    CHECK(record->streams_bytes() > 5 * 300'000);
+    CHECK(f.results.contents.count(*record->streams_content) == 1);
+    CHECK(record->content_digests() == std::vector<std::string>{*record->streams_content});
+
+    std::string order;
+    Memoizer memoizer(f.results);
+    const auto hit = memoizer.run(
+        request,
+        [&](std::string_view) {
+            if (order.empty() || order.back() != 'o') {
+                order += 'o';
+            }
+        },
+        [&](std::string_view) { order += 'e'; }, [] {});
+    CHECK(hit.source == RunSource::hit);
+    CHECK(order == "oeoeoeoeoe");
+    CHECK(f.executions() == "x\n");
+
+    // Damaged or gone: an error, never a silent short replay.
+    f.results.contents[*record->streams_content].resize(1000);
+    CHECK_THROWS_AS(f.run(request), StoreError);
+    f.results.contents.clear();
+    CHECK_THROWS_AS(f.run(request), StoreError);
+}
+
+TEST_CASE("large streams of a result that is not stored reach the waiters through the store",
+          "[run][memo][flight]") {
+    MemoFixture f;
+    const RunRequest request = f.loud(4, 3); // a failure: not stored
+    CHECK(f.run(request).exit_code == 3);
+    CHECK(f.results.stores == 0);
+    REQUIRE(f.results.fake_flights.published.size() == 1);
+    const std::string published = f.results.fake_flights.published[0];
+    CHECK(published.size() < 1000); // not the streams themselves
+    const auto record = decode_run_record(published);
+    REQUIRE(record);
+    REQUIRE(record->streams_content);
+
+    RunRequest follower = request;
+    follower.force = true;
+    f.results.fake_flights.leader_result = published;
+    const auto waited = f.run(follower);
+    CHECK(waited.source == RunSource::waited);
+    CHECK(waited.exit_code == 3);
+    CHECK(f.out.size() == 4 * 300'000);
+    CHECK(f.err == "e0\ne1\ne2\ne3\n");
+    CHECK(f.executions() == "x\n");
+}
+
+TEST_CASE("run record: streams kept as a content survive encoding", "[run]") {
+    RunRecord record = record_of(0, 0.5, 1'700'000'000.0, "", "");
+    record.streams_content = std::string(32, 'b');
+    record.streams_size = 12345;
+    const std::string encoded = encode(record);
+    const auto decoded = decode_run_record(encoded);
+    REQUIRE(decoded);
+    CHECK(decoded->streams_content == record.streams_content);
+    CHECK(decoded->streams_size == 12345);
+    CHECK(decoded->streams_bytes() == 12345);
     for (std::size_t cut = 1; cut < 40; ++cut) {
         CHECK_FALSE(decode_run_record(std::string_view(encoded).substr(0, encoded.size() - cut)));
     }
