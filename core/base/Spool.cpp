@@ -74,4 +74,14 @@ int Spool::file() {
     return m_fd;
 }
 
+void Spool::read(const std::function<void(std::string_view)>& sink) {
+    if (in_memory()) {
+        sink(m_memory);
+        return;
+    }
+    if (const int error = read_to_end(file(), sink); error != 0) {
+        throw StoreError(std::string("cannot read a temporary file: ") + std::strerror(error));
+    }
+}
+
 } // namespace cacheman

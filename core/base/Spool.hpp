@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,9 @@ class Spool {
     [[nodiscard]] const std::string& bytes() const { return m_memory; }
     // The bytes in a file, rewound to its start (moved there first when still in memory).
     int file();
+    // Hands the bytes to `sink` from their start, in pieces. Throws StoreError when the file
+    // cannot be read.
+    void read(const std::function<void(std::string_view)>& sink);
     [[nodiscard]] std::uint64_t size() const { return m_size; }
     [[nodiscard]] std::string digest() const { return m_hasher.hex(); }
 

@@ -98,13 +98,22 @@ struct EntryView {
     }
 };
 
+// A value handed over in pieces rather than whole (one from a file, in bounded memory): its
+// content address and size, and how to read it. The engine keeps it as a content in the
+// write's own transaction (reading it only when it does not hold those bytes already), and
+// refuses it with StoreError when what `read` yields is not `size` bytes that hash to `digest`.
+struct LargeValue {
+    std::string digest;
+    std::uint64_t size = 0;
+    std::function<void(const ChunkSink&)> read;
+};
+
 // One edit of a batch: a value to store, or, without a value, a key to remove. The value
 // expires at `expires` (unix seconds), else `ttl` after the write by the store's clock, else
 // after the cache's default ttl, else never.
 // `contents` are the content addresses of what the value refers to (kept by put_content
 // before the write): they stay while the entry does, and count toward its bytes.
-// With `value_content`, the value is the content kept under that address (put_content) and
-// `value` holds "" (a value from a file, in bounded memory); a value larger than
+// With `large_value`, that is the value and `value` holds ""; a value larger than
 // k_largest_inline_value given in `value` is moved to a content by the engine.
 struct Write {
     std::string key;
@@ -112,7 +121,7 @@ struct Write {
     std::optional<double> expires;
     std::optional<Duration> ttl;
     std::vector<std::string> contents;
-    std::optional<std::string> value_content;
+    std::optional<LargeValue> large_value;
 };
 
 struct CacheSummary {

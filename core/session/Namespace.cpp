@@ -269,14 +269,10 @@ void Namespace::set(std::string_view cache, std::string_view key, Spool& value,
         set(cache, key, value.bytes(), ttl);
         return;
     }
-    try {
-        m_engine->put_content(value.digest(), value.file(), value.size());
-    } catch (const StoreError& error) {
-        rethrow_with_context(error, "cannot write cache " + quoted_for_message(cache) + ": key " +
-                                        quoted_for_message(key) + ": ");
-    }
+    engine::LargeValue large{value.digest(), value.size(),
+                             [&value](const engine::ChunkSink& sink) { value.read(sink); }};
     const std::vector<engine::Write> writes{
-        {std::string(key), std::string(), std::nullopt, ttl, {}, value.digest()}};
+        {std::string(key), std::string(), std::nullopt, ttl, {}, std::move(large)}};
     apply(cache, writes);
 }
 

@@ -1280,10 +1280,28 @@ ENGINE_TEST("engine: a large value lives as a content, once, and goes with its e
     CHECK(content_of(e, digest));
     REQUIRE(e.erase("c", {"b"}, Access::raw).value.changed == 1);
     CHECK_FALSE(content_of(e, digest));
-    // A write may name a content kept beforehand instead of carrying the bytes.
-    const std::string kept = keep(e, large);
-    apply(e, "c", {{"named", "", std::nullopt, std::nullopt, {}, kept}});
+    // A write may hand its value over in pieces: the engine keeps it in the write's
+    // transaction, reading it only when it does not hold those bytes already.
+    int reads = 0;
+    const auto in_pieces = [&](const engine::ChunkSink& sink) {
+        ++reads;
+        for (std::size_t at = 0; at < large.size(); at += 4096) {
+            sink(std::string_view(large).substr(at, 4096));
+        }
+    };
+    const engine::LargeValue pieces{digest, large.size(), in_pieces};
+    apply(e, "c", {{"named", "", std::nullopt, std::nullopt, {}, pieces}});
     CHECK(value_of(e, "c", "named") == large);
+    CHECK(reads == 1);
+    apply(e, "c", {{"again", "", std::nullopt, std::nullopt, {}, pieces}});
+    CHECK(reads == 1); // held already
+    CHECK(value_of(e, "c", "again") == large);
+    // Bytes that are not what the write claims are refused, and the batch with them.
+    const engine::LargeValue wrong{digest_of_bytes("other"), large.size(), in_pieces};
+    CHECK_THROWS_AS(apply(e, "c", {put("first", "v"),
+                                   {"wrong", "", std::nullopt, std::nullopt, {}, wrong}}),
+                    StoreError);
+    CHECK(e.get("c", "first", Access::raw).value == std::nullopt);
     CHECK(e.check().healthy());
 }
 

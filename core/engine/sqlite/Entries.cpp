@@ -136,8 +136,14 @@ std::vector<Entries::Totals> Entries::totals(const std::vector<CacheRow>& rows) 
 }
 
 std::optional<std::string> Entries::keep_large_value(const engine::Write& write) {
-    if (write.value_content || write.value->size() <= engine::k_largest_inline_value) {
-        return write.value_content;
+    if (write.large_value) {
+        const auto& large = *write.large_value;
+        m_connection.use_small_cache(); // streamed: its pages need not stay in memory
+        m_contents.put(large.digest, large.size, m_connection.now(), large.read);
+        return large.digest;
+    }
+    if (write.value->size() <= engine::k_largest_inline_value) {
+        return std::nullopt;
     }
     Hasher hasher;
     hasher.raw(write.value->data(), write.value->size());

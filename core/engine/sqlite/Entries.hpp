@@ -64,8 +64,8 @@ class Entries {
 
   private:
     void note_expiry(CacheRow& row, double expires);
-    // Keeps a write's large value as a content (unless the write names one already); returns
-    // its address, or nullopt for a value that stays in the row.
+    // Keeps a write's large value (handed over in pieces, or too large for a row) as a
+    // content; returns its address, or nullopt for a value that stays in the row.
     std::optional<std::string> keep_large_value(const engine::Write& write);
     // Hands a large value's content to `sink`; throws StoreError when it is gone.
     void read_content(const std::string& digest, const engine::ChunkSink& sink);
