@@ -1,7 +1,11 @@
 // Reading whole inputs: a value from stdin, an import file.
 #pragma once
 
+#include "base/Spool.hpp"
+
+#include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace cacheman::cli {
 
@@ -9,5 +13,31 @@ namespace cacheman::cli {
 std::string read_stdin();
 // Reads a file whole, or stdin for "-". Throws UsageError naming the file when it cannot be read.
 std::string read_file_or_stdin(const std::string& path);
+
+// An input read once from its start (an import file, or stdin for "-"), mapped into memory:
+// the pages read are given back as reading moves on (release), so that memory stays bounded
+// whatever its size. A regular file of this user is mapped where it is; anything else (a
+// pipe, another user's file, which could shrink under the mapping) is first copied to an
+// unlinked temporary file. Throws UsageError naming the input when it cannot be read.
+class MappedInput {
+  public:
+    explicit MappedInput(const std::string& path);
+    ~MappedInput();
+    MappedInput(const MappedInput&) = delete;
+    MappedInput& operator=(const MappedInput&) = delete;
+
+    [[nodiscard]] std::string_view data() const {
+        return {static_cast<const char*>(m_map), m_size};
+    }
+    // The bytes before `read_up_to` (a pointer into data()) are not read again.
+    void release(const char* read_up_to);
+
+  private:
+    void map(int fd, const std::string& name);
+    Spool m_copy{0};
+    void* m_map = nullptr;
+    std::size_t m_size = 0;
+    std::size_t m_released = 0;
+};
 
 } // namespace cacheman::cli

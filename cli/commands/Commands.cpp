@@ -264,16 +264,16 @@ int run_export(Context& ctx) {
 
 int run_import(Context& ctx) {
     const auto& args = ctx.args;
-    const std::string data = read_file_or_stdin(args.file);
+    MappedInput input(args.file);
     const std::string source = args.file == "-" ? "stdin" : args.file;
     std::size_t count = 0;
     {
         ProgressBar bar("import");
-        count =
-            ctx.session(OpenMode::create)
-                .import_entries(args.cache, data, source, [&](std::size_t done, std::size_t total) {
-                    bar.update(done, total);
-                });
+        count = ctx.session(OpenMode::create)
+                    .import_entries(
+                        args.cache, input.data(), source,
+                        [&](std::size_t done, std::size_t total) { bar.update(done, total); },
+                        [&input](const char* read_up_to) { input.release(read_up_to); });
     }
     ctx.note(fmt::format("imported {} entries into '{}'", count, args.cache));
     return k_found;

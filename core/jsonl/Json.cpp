@@ -6,6 +6,7 @@
 #include "base/Error.hpp"
 #include "base/Names.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <cmath>
@@ -21,7 +22,8 @@ constexpr std::string_view k_base64 =
 // A cursor over one line; every failure is a UsageError describing the position.
 class Reader {
   public:
-    explicit Reader(std::string_view text) : m_text(text) {}
+    explicit Reader(std::string_view text, const Release* release = nullptr)
+        : m_text(text), m_release(release) {}
 
     void skip_space() {
         while (m_pos < m_text.size() && (m_text[m_pos] == ' ' || m_text[m_pos] == '\t' ||
@@ -49,19 +51,36 @@ class Reader {
     }
 
     std::string read_string() {
+        std::string out;
+        read_string_to([&out](std::string_view piece) { out.append(piece); });
+        return out;
+    }
+
+    // Reads a string, handing its bytes to `sink` in pieces (plain text in runs of at most
+    // k_plain_run, cut between characters; each escape decoded), so that a long string is
+    // never held whole. Each run is checked to be UTF-8 (escapes make whole characters).
+    void read_string_to(const std::function<void(std::string_view)>& sink) {
         skip_space();
         if (peek() != '"') {
             fail("expected a string");
         }
         ++m_pos;
-        std::string out;
+        std::string escaped;
         while (true) {
             const std::size_t start = m_pos;
-            while (m_pos < m_text.size() && m_text[m_pos] != '"' && m_text[m_pos] != '\\' &&
-                   static_cast<unsigned char>(m_text[m_pos]) >= 0x20) {
+            const std::size_t limit = std::min(m_text.size(), start + k_plain_run);
+            while (m_pos < limit && is_plain(m_text[m_pos])) {
                 ++m_pos;
             }
-            out.append(m_text.substr(start, m_pos - start));
+            if (m_pos == limit && m_pos < m_text.size() && is_plain(m_text[m_pos])) {
+                while (m_pos > start + 1 &&
+                       (static_cast<unsigned char>(m_text[m_pos]) & 0xC0) == 0x80) {
+                    --m_pos; // not inside a character
+                }
+                hand_over(start, sink);
+                continue;
+            }
+            hand_over(start, sink);
             if (at_end()) {
                 fail("unterminated string");
             }
@@ -72,12 +91,10 @@ class Reader {
             if (c != '\\') {
                 fail("control character in a string");
             }
-            read_escape(out);
+            escaped.clear();
+            read_escape(escaped);
+            sink(escaped);
         }
-        if (!is_valid_utf8(out)) {
-            fail("string is not valid UTF-8");
-        }
-        return out;
     }
 
     // Checks the syntax of a number (RFC 8259) and returns its text.
@@ -176,6 +193,27 @@ class Reader {
     [[nodiscard]] std::size_t position() const { return m_pos; }
 
   private:
+    static constexpr std::size_t k_plain_run = std::size_t{4} << 20;
+
+    static bool is_plain(char c) {
+        return c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
+    }
+
+    // Checks and hands over the plain text from `start` to the cursor.
+    void hand_over(std::size_t start, const std::function<void(std::string_view)>& sink) {
+        const std::string_view run = m_text.substr(start, m_pos - start);
+        if (run.empty()) {
+            return;
+        }
+        if (!is_valid_utf8(run)) {
+            fail("string is not valid UTF-8");
+        }
+        sink(run);
+        if (m_release != nullptr) {
+            (*m_release)(run.data() + run.size());
+        }
+    }
+
     unsigned read_hex4() {
         if (m_pos + 4 > m_text.size()) {
             fail("truncated \\u escape");
@@ -269,7 +307,33 @@ class Reader {
     }
 
     std::string_view m_text;
+    const Release* m_release;
     std::size_t m_pos = 0;
+};
+
+// A value as it is read: in memory while it is short, else in a Spool.
+class ValueBuilder {
+  public:
+    void append(std::string_view piece) {
+        if (!m_large && m_small.size() + piece.size() <= k_largest_value_in_memory) {
+            m_small.append(piece);
+            return;
+        }
+        if (!m_large) {
+            m_large = std::make_shared<Spool>(0);
+            m_large->append(m_small);
+            std::string().swap(m_small);
+        }
+        m_large->append(piece);
+    }
+    void finish(Entry& entry) {
+        entry.value = std::move(m_small);
+        entry.large = std::move(m_large);
+    }
+
+  private:
+    std::string m_small;
+    std::shared_ptr<Spool> m_large;
 };
 
 int base64_digit(char c) {
@@ -293,8 +357,8 @@ double read_expires(Reader& reader) {
 
 } // namespace
 
-Entry parse_entry(std::string_view line) {
-    Reader reader(line);
+Entry parse_entry(std::string_view line, const Release* release) {
+    Reader reader(line, release);
     Entry entry;
     bool have_key = false;
     bool have_value = false;
@@ -318,8 +382,17 @@ Entry parse_entry(std::string_view line) {
                     reader.fail("more than one of \"value\" and \"value_base64\"");
                 }
                 have_value = true;
-                const std::string text = reader.read_string();
-                entry.value = member == "value" ? text : base64_decode(text);
+                ValueBuilder value;
+                const auto append = [&value](std::string_view piece) { value.append(piece); };
+                if (member == "value") {
+                    reader.read_string_to(append);
+                } else {
+                    Base64Decoder decoder;
+                    reader.read_string_to(
+                        [&](std::string_view piece) { decoder.feed(piece, append); });
+                    decoder.finish(append);
+                }
+                value.finish(entry);
             } else if (member == "expires") {
                 once(have_expires);
                 if (!reader.read_literal("null")) {
@@ -470,40 +543,77 @@ std::string base64_encode(std::string_view bytes) {
 }
 
 std::string base64_decode(std::string_view text) {
-    if (text.size() % 4 != 0) {
+    std::string out;
+    out.reserve(text.size() / 4 * 3);
+    const auto append = [&out](std::string_view piece) { out.append(piece); };
+    Base64Decoder decoder;
+    decoder.feed(text, append);
+    decoder.finish(append);
+    return out;
+}
+
+void Base64Decoder::feed(std::string_view piece,
+                         const std::function<void(std::string_view)>& sink) {
+    std::string joined;
+    std::string_view text = piece;
+    if (!m_carry.empty()) {
+        joined = m_carry + std::string(piece);
+        text = joined;
+    }
+    // Every complete group but the last, which may be the padded end.
+    const std::size_t groups = text.size() / 4;
+    const std::size_t decoded = groups > 0 ? (groups - 1) * 4 : 0;
+    std::string out;
+    out.reserve(decoded / 4 * 3);
+    for (std::size_t i = 0; i < decoded; i += 4) {
+        decode_group(text.substr(i, 4), false, out);
+    }
+    m_carry.assign(text.substr(decoded));
+    if (!out.empty()) {
+        sink(out);
+    }
+}
+
+void Base64Decoder::finish(const std::function<void(std::string_view)>& sink) {
+    if (m_carry.size() % 4 != 0) {
         throw UsageError("invalid base64 in \"value_base64\": length is not a multiple of 4");
     }
     std::string out;
-    out.reserve(text.size() / 4 * 3);
-    for (std::size_t i = 0; i < text.size(); i += 4) {
-        const bool last = i + 4 == text.size();
-        int pad = 0;
-        if (last && text[i + 3] == '=') {
-            pad = text[i + 2] == '=' ? 2 : 1;
-        }
-        std::uint32_t n = 0;
-        for (std::size_t k = 0; k < 4; ++k) {
-            const bool padding = k >= 4 - static_cast<std::size_t>(pad);
-            const int digit = padding ? 0 : base64_digit(text[i + k]);
-            if (digit < 0) {
-                throw UsageError("invalid base64 in \"value_base64\"");
-            }
-            n = (n << 6) | static_cast<std::uint32_t>(digit);
-        }
-        // The bits after the last byte must be zero, or two texts would decode to the same bytes.
-        const std::uint32_t unused = pad == 2 ? 0xFFFF : pad == 1 ? 0xFF : 0;
-        if ((n & unused) != 0) {
-            throw UsageError("invalid base64 in \"value_base64\": padding bits are not zero");
-        }
-        out += static_cast<char>((n >> 16) & 0xFF);
-        if (pad < 2) {
-            out += static_cast<char>((n >> 8) & 0xFF);
-        }
-        if (pad < 1) {
-            out += static_cast<char>(n & 0xFF);
-        }
+    if (!m_carry.empty()) {
+        decode_group(m_carry, true, out); // feed() keeps at most one group and a partial one
     }
-    return out;
+    m_carry.clear();
+    if (!out.empty()) {
+        sink(out);
+    }
+}
+
+void Base64Decoder::decode_group(std::string_view group, bool last, std::string& out) {
+    int pad = 0;
+    if (last && group[3] == '=') {
+        pad = group[2] == '=' ? 2 : 1;
+    }
+    std::uint32_t n = 0;
+    for (std::size_t k = 0; k < 4; ++k) {
+        const bool padding = k >= 4 - static_cast<std::size_t>(pad);
+        const int digit = padding ? 0 : base64_digit(group[k]);
+        if (digit < 0) {
+            throw UsageError("invalid base64 in \"value_base64\"");
+        }
+        n = (n << 6) | static_cast<std::uint32_t>(digit);
+    }
+    // The bits after the last byte must be zero, or two texts would decode to the same bytes.
+    const std::uint32_t unused = pad == 2 ? 0xFFFF : pad == 1 ? 0xFF : 0;
+    if ((n & unused) != 0) {
+        throw UsageError("invalid base64 in \"value_base64\": padding bits are not zero");
+    }
+    out += static_cast<char>((n >> 16) & 0xFF);
+    if (pad < 2) {
+        out += static_cast<char>((n >> 8) & 0xFF);
+    }
+    if (pad < 1) {
+        out += static_cast<char>(n & 0xFF);
+    }
 }
 
 } // namespace cacheman::json

@@ -3,7 +3,10 @@
 // binary links statically (see PERFORMANCE.md: dynamic loading costs more than the query).
 #pragma once
 
+#include "base/Spool.hpp"
+
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,12 +18,20 @@ namespace cacheman::json {
 // in the export's text, so an entry reads back exactly as it was written.
 constexpr double k_latest_expires = 253402300799.999;
 
+// A value longer than this is not held in memory while it is read: it is gathered in a Spool.
+constexpr std::size_t k_largest_value_in_memory = std::size_t{1} << 20;
+
 // One entry of the export format.
 struct Entry {
     std::string key;
-    std::string value;
+    std::string value;             // empty when the value is in `large`
     std::optional<double> expires; // unix seconds, a whole number of milliseconds
+    std::shared_ptr<Spool> large;  // a value longer than k_largest_value_in_memory
 };
+
+// Told how far a reader has read its input (a pointer into it): the bytes before it are not
+// read again, so a mapped input may give their memory back.
+using Release = std::function<void(const char* read_up_to)>;
 
 // Parses one line of the export format: one JSON object (RFC 8259) with "key" (a string),
 // exactly one of "value" (a string) and "value_base64" (canonical padded base64), and optionally
@@ -31,7 +42,7 @@ struct Entry {
 // "expires" below 0 or above k_latest_expires (not finite included). "expires" is rounded to the
 // millisecond, the precision the export writes. Unknown members are ignored (their values must
 // still be valid JSON) so that newer exports still import.
-Entry parse_entry(std::string_view line);
+Entry parse_entry(std::string_view line, const Release* release = nullptr);
 
 // Calls `on_entry` for each entry of `data` (the export format, one per line; blank lines are
 // skipped). A malformed line throws UsageError("malformed import line N: ... (SOURCE)").
@@ -55,5 +66,18 @@ std::string base64_encode(std::string_view bytes);
 // multiple of 4, a character outside the alphabet, padding anywhere but at the end, or padding
 // bits that are not zero.
 std::string base64_decode(std::string_view text);
+
+// base64_decode for a text handed over in pieces of any size.
+class Base64Decoder {
+  public:
+    // Decodes what it can of `piece` to `sink`. Throws UsageError as base64_decode does.
+    void feed(std::string_view piece, const std::function<void(std::string_view)>& sink);
+    // Decodes the last group. Throws UsageError when the text did not end as it must.
+    void finish(const std::function<void(std::string_view)>& sink);
+
+  private:
+    void decode_group(std::string_view group, bool last, std::string& out);
+    std::string m_carry; // the characters of groups not decoded yet (the last one stays)
+};
 
 } // namespace cacheman::json

@@ -44,6 +44,11 @@ engine::WriteSource from_json(json::EntryReader& reader,
             return false;
         }
         write = engine::Write{std::move(entry.key), std::move(entry.value), entry.expires, {}, {}, {}};
+        if (auto large = std::move(entry.large)) { // read by the engine while it writes it
+            write.large_value = engine::LargeValue{
+                large->digest(), large->size(),
+                [large](const engine::ChunkSink& sink) { large->read(sink); }};
+        }
         if (each) {
             each(reader.entries_read());
         }
@@ -51,9 +56,18 @@ engine::WriteSource from_json(json::EntryReader& reader,
     };
 }
 
-std::size_t count_lines(std::string_view data) {
-    return static_cast<std::size_t>(std::count(data.begin(), data.end(), '\n')) +
-           (data.empty() || data.back() == '\n' ? 0 : 1);
+// Counted a block at a time, each released once counted.
+std::size_t count_lines(std::string_view data, const json::Release& release) {
+    constexpr std::size_t k_block = std::size_t{4} << 20;
+    std::size_t lines = 0;
+    for (std::size_t from = 0; from < data.size(); from += k_block) {
+        const std::string_view block = data.substr(from, k_block);
+        lines += static_cast<std::size_t>(std::count(block.begin(), block.end(), '\n'));
+        if (release) {
+            release(block.data() + block.size());
+        }
+    }
+    return lines + (data.empty() || data.back() == '\n' ? 0 : 1);
 }
 
 } // namespace
@@ -284,11 +298,12 @@ void Namespace::apply(std::string_view cache, const std::vector<engine::Write>& 
 }
 
 std::size_t Namespace::import_entries(std::string_view cache, std::string_view data,
-                                      const std::string& source_name, const Progress& progress) {
-    const std::size_t lines = progress ? count_lines(data) : 0;
+                                      const std::string& source_name, const Progress& progress,
+                                      const json::Release& release) {
+    const std::size_t lines = progress ? count_lines(data, release) : 0;
     std::size_t imported = 0;
     const auto applied = built(cache, [&](Access access) {
-        json::EntryReader reader(data, source_name);
+        json::EntryReader reader(data, source_name, release);
         const std::function<void(std::size_t)> each = [&](std::size_t read) {
             if (progress && read % k_progress_every == 0) {
                 progress(read, lines);

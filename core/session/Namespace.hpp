@@ -17,6 +17,7 @@
 #include "base/Spool.hpp"
 #include "engine/Engine.hpp"
 #include "hooks/Hooks.hpp"
+#include "jsonl/Json.hpp"
 #include "run/Memoizer.hpp"
 
 #include <functional>
@@ -70,9 +71,12 @@ class Namespace {
              std::optional<Duration> ttl = std::nullopt);
     void apply(std::string_view cache, const std::vector<engine::Write>& writes);
     // Adds the entries of `data` (the export format) in one transaction; a malformed line
-    // refuses the whole import with UsageError naming it. Returns the entries read.
+    // refuses the whole import with UsageError naming it. Returns the entries read. `release`
+    // is told how far `data` has been read (a mapped input gives that memory back); a value
+    // longer than json::k_largest_value_in_memory is gathered in a temporary file.
     std::size_t import_entries(std::string_view cache, std::string_view data,
-                               const std::string& source_name, const Progress& progress = {});
+                               const std::string& source_name, const Progress& progress = {},
+                               const json::Release& release = {});
     // Removes the keys; the value is how many live entries were removed.
     Result<std::size_t> erase(std::string_view cache, const std::vector<std::string>& keys);
 

@@ -3,7 +3,9 @@
 memoized command, and the defects of issue 9 that the session decides (entries kept when a builder
 is attached later, stored failures replayed only to --cache-failures runs, a result computed
 before an invalidation not stored)."""
+import base64
 import filecmp
+import hashlib
 import json
 import os
 import sqlite3
@@ -439,6 +441,72 @@ class LargeValues(CachemanTestCase):
         self.ok("invalidate", "r")
         self.ok("gc")
         self.assertLess(os.path.getsize(self.store_path()), 1 << 20, "its content went with it")
+
+    def big_jsonl(self, broken=False):
+        """~170 MB of JSON Lines written piece by piece: 30 values of 1 MiB, a hex text value of
+        100 MB and a base64 one of 30 MB (their hashes), and a malformed last line if `broken`."""
+        path = os.path.join(self.tmp, "big.jsonl")
+        huge, binary = hashlib.sha256(), hashlib.sha256()
+        with open(path, "w") as f:
+            for i in range(30):
+                f.write(json.dumps({"key": "k%02d" % i, "value": "%x" % i * (1 << 20)}) + "\n")
+            f.write('{"key": "huge", "value": "')
+            for _ in range(100):
+                piece = os.urandom(500_000).hex()
+                huge.update(piece.encode())
+                f.write(piece)
+            f.write('"}\n{"key": "binary", "expires": 4102444800, "value_base64": "')
+            for _ in range(30):
+                piece = os.urandom(3 << 18)  # a multiple of 3: no padding until the end
+                binary.update(piece)
+                f.write(base64.b64encode(piece).decode())
+            f.write('"}\n')
+            if broken:
+                f.write('{"key": "last", "value": 1}\n')
+        return path, huge.hexdigest(), binary.hexdigest()
+
+    def sha256_of(self, path):
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    def test_import_of_170_mb_streams_from_a_file_and_a_pipe(self):
+        path, huge, binary = self.big_jsonl()
+        peak, _ = self.peak_rss_of("import", "c", path)
+        self.assertLess(peak, 64 << 20)
+        with open(path, "rb") as source:  # through a pipe: copied aside, then read the same way
+            cat = subprocess.Popen(["cat"], stdin=source, stdout=subprocess.PIPE)
+            out_path = os.path.join(self.tmp, "out")
+            with open(out_path, "wb") as out:
+                proc = subprocess.Popen([BIN, "import", "piped", "-"], stdin=cat.stdout,
+                                        stdout=out, env=self.env, cwd=self.tmp)
+                cat.stdout.close()
+                _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)
+            cat.wait()
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        self.assertLess(usage.ru_maxrss * 1024, 64 << 20)
+        for cache in ("c", "piped"):
+            self.assertEqual(len(self.ok("keys", cache).text.split()), 32)
+            self.assertEqual(self.sha256_of(self.peak_rss_of("get", cache, "huge")[1]), huge)
+            self.assertEqual(self.sha256_of(self.peak_rss_of("get", cache, "binary")[1]), binary)
+            self.assertEqual(self.get(cache, "k07"), b"7" * (1 << 20))
+        _, exported = self.peak_rss_of("export", "c")
+        found = subprocess.run(["grep", "-c", '^{"key": "binary", .*"expires": 4102444800}$',
+                                exported], stdout=subprocess.PIPE)
+        self.assertEqual(found.stdout, b"1\n", "its expiry kept")
+
+    def test_an_import_of_large_values_is_all_or_nothing(self):
+        self.ok("set", "c", "before", "v")
+        path, _, _ = self.big_jsonl(broken=True)
+        r = self.fails(2, "import", "c", path)
+        self.assertIn("line 33", r.errtext)
+        self.assertEqual(self.ok("keys", "c").text.split(), ["before"])
+        self.ok("gc")
+        self.assertLess(os.path.getsize(self.store_path()), 1 << 20, "no content left behind")
+        self.assertEqual(self.ok("check").text.splitlines()[0], "integrity: ok")
 
     def test_a_volatile_value_is_read_in_pieces_too(self):
         self.env["CACHEMAN_RUNTIME_DIR"] = os.path.join(self.tmp, "runtime")

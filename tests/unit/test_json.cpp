@@ -393,3 +393,83 @@ TEST_CASE("append_entry from pieces writes the same line as from the whole value
         }
     }
 }
+
+namespace {
+
+// The value of an entry, wherever it was gathered.
+std::string value_of(json::Entry& entry) {
+    if (!entry.large) {
+        return entry.value;
+    }
+    CHECK(entry.value.empty());
+    std::string bytes;
+    entry.large->read([&](std::string_view piece) { bytes += piece; });
+    return bytes;
+}
+
+} // namespace
+
+TEST_CASE("base64 decodes the same in pieces of any size", "[json]") {
+    std::string bytes;
+    for (int i = 0; i < 1000; ++i) {
+        bytes += static_cast<char>(i * 7);
+    }
+    for (const std::size_t cut : {bytes.size(), bytes.size() - 1, bytes.size() - 2}) {
+        const std::string text = json::base64_encode(bytes.substr(0, cut));
+        for (const std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{5},
+                                        std::size_t{64}, text.size()}) {
+            json::Base64Decoder decoder;
+            std::string out;
+            const auto sink = [&out](std::string_view decoded) { out += decoded; };
+            for (std::size_t at = 0; at < text.size(); at += piece) {
+                decoder.feed(std::string_view(text).substr(at, piece), sink);
+            }
+            decoder.finish(sink);
+            CHECK(out == bytes.substr(0, cut));
+        }
+    }
+    json::Base64Decoder short_one;
+    short_one.feed("AAAAAA", [](std::string_view) {});
+    CHECK_THROWS_AS(short_one.finish([](std::string_view) {}), UsageError);
+    json::Base64Decoder padded_early;
+    CHECK_THROWS_AS(padded_early.feed("AA==AAAAAAAA", [](std::string_view) {}), UsageError);
+}
+
+TEST_CASE("a long value is gathered outside memory, the same bytes", "[json][large]") {
+    std::string text;
+    for (int i = 0; i < 700'000; ++i) {
+        text += i % 100 == 0 ? "\\n\xC3\xA9" : "ab"; // escapes and two-byte characters
+    }
+    std::string expected;
+    for (int i = 0; i < 700'000; ++i) {
+        expected += i % 100 == 0 ? "\n\xC3\xA9" : "ab";
+    }
+    REQUIRE(expected.size() > json::k_largest_value_in_memory);
+    int released = 0;
+    const json::Release release = [&released](const char*) { ++released; };
+    auto entry = json::parse_entry(R"({"key": "k", "value": ")" + text + "\"}", &release);
+    CHECK(entry.large);
+    CHECK(value_of(entry) == expected);
+    CHECK(released > 0);
+    CHECK(entry.large->digest().size() == 32);
+
+    const std::string bytes(3 << 20, '\xFE');
+    entry = json::parse_entry(R"({"key": "b", "value_base64": ")" + json::base64_encode(bytes) +
+                              R"(", "expires": 5})");
+    CHECK(entry.large);
+    CHECK(entry.expires == 5.0);
+    CHECK(value_of(entry) == bytes);
+
+    // Invalid UTF-8 anywhere in a long string, a bad base64 digit at its end: refused.
+    std::string broken(5 << 20, 'a');
+    broken[(4 << 20) + 1] = '\xFF';
+    CHECK_THROWS_AS(json::parse_entry(R"({"key": "k", "value": ")" + broken + "\"}"), UsageError);
+    CHECK_THROWS_AS(json::parse_entry(R"({"key": "k", "value_base64": ")" +
+                                      json::base64_encode(bytes) + "!!!!\"}"),
+                    UsageError);
+    // A character cut where a run is handed over is still read whole.
+    std::string across(4 << 20, 'a');
+    across.replace((4 << 20) - 1, 1, "\xE2\x82\xAC"); // the euro sign over the boundary
+    entry = json::parse_entry(R"({"key": "k", "value": ")" + across + "\"}");
+    CHECK(value_of(entry) == across);
+}

@@ -135,10 +135,15 @@ std::vector<Entries::Totals> Entries::totals(const std::vector<CacheRow>& rows) 
     return out;
 }
 
+namespace {
+// A batch writing a row larger than this (most of it in overflow pages) gains nothing from a
+// large page cache: its pages spill to the WAL as they fill it, and memory stays bounded.
+constexpr std::size_t k_large_row = std::size_t{256} << 10;
+} // namespace
+
 std::optional<std::string> Entries::keep_large_value(const engine::Write& write) {
     if (write.large_value) {
         const auto& large = *write.large_value;
-        m_connection.use_small_cache(); // streamed: its pages need not stay in memory
         m_contents.put(large.digest, large.size, m_connection.now(), large.read);
         return large.digest;
     }
@@ -171,6 +176,9 @@ std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes, std
             remove.bind(1, write.key);
             remove.run();
             continue;
+        }
+        if (write.large_value || write.value->size() > k_large_row) {
+            m_connection.use_small_cache(); // its pages need not stay in memory
         }
         std::optional<double> expires = write.expires;
         const auto ttl_ms =
