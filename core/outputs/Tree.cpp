@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <set>
+#include <ctime>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
@@ -197,12 +198,42 @@ void move_into_place(int dirfd, const std::string& temporary, const std::string&
     }
 }
 
+std::string stamp_of(const struct stat& info) {
+    return std::to_string(info.st_dev) + ':' + std::to_string(info.st_ino) + ':' +
+           std::to_string(info.st_size) + ':' + std::to_string(info.st_mode) + ':' +
+           std::to_string(info.st_mtim.tv_sec) + '.' + std::to_string(info.st_mtim.tv_nsec) +
+           ':' + std::to_string(info.st_ctim.tv_sec) + '.' + std::to_string(info.st_ctim.tv_nsec);
+}
+
+bool before(const struct timespec& a, const struct timespec& b) {
+    return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+// Waits (a few milliseconds at most: one tick of the file system's clock) until that clock
+// has passed `ctime`, so that any later change of the file gives it a later ctime; false
+// when it does not pass (a ctime in the future).
+bool clock_passed(const struct timespec& ctime) {
+    for (int tries = 0; tries < 100; ++tries) {
+        struct timespec now {};
+        ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+        if (before(ctime, now)) {
+            return true;
+        }
+        const struct timespec pause {0, 1'000'000};
+        ::nanosleep(&pause, nullptr);
+    }
+    return false;
+}
+
 bool file_matches(int dirfd, const std::string& name, const Node& node) {
     struct stat info {};
     if (!stat_at(dirfd, name, info) || !S_ISREG(info.st_mode) ||
         static_cast<std::uint64_t>(info.st_size) != node.size ||
         ((info.st_mode & S_IXUSR) != 0) != node.executable) {
         return false;
+    }
+    if (!node.stamp.empty() && stamp_of(info) == node.stamp) {
+        return true; // as it was recorded: not read again
     }
     Fd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     return fd.get() >= 0 && digest_of(fd.get()) == node.digest;
@@ -294,8 +325,14 @@ void record_file(int dirfd, const std::string& name, Node& node, Contents& conte
     if (fd.get() < 0 || ::fstat(fd.get(), &info) != 0) {
         throw UsageError(message("cannot read output", shown));
     }
+    const bool stampable = clock_passed(info.st_ctim);
     node.executable = (info.st_mode & S_IXUSR) != 0;
     node.digest = digest_of(fd.get(), &node.size);
+    struct stat after {};
+    if (stampable && ::fstat(fd.get(), &after) == 0 && stamp_of(after) == stamp_of(info) &&
+        static_cast<std::uint64_t>(info.st_size) == node.size) {
+        node.stamp = stamp_of(info); // unchanged while it was read
+    }
     ::lseek(fd.get(), 0, SEEK_SET);
     contents.put(node.digest, fd.get(), node.size);
 }

@@ -7,7 +7,8 @@
 // was tampered with) is checked first, and every step opens directories relative to the one
 // above with O_NOFOLLOW, so no `..`, no absolute name and no symbolic link in the way can lead a
 // write elsewhere; a link in the way is replaced, never followed. Files whose bytes and
-// executable bit already match are left untouched (their mtime too); any other is written to a
+// executable bit already match (by their recorded stamp, else by their hash) are left
+// untouched (their mtime too); any other is written to a
 // temporary name in its directory and renamed into place. A directory is made to match the
 // manifest exactly. Walks are iterative: no recursion with the depth of a tree.
 #pragma once
@@ -28,6 +29,12 @@ struct Node {
     std::uint64_t size = 0;  // a file's bytes
     std::string digest;      // a file's content address (32 hex digits, XXH3-128)
     std::string target;      // a symbolic link's target text
+    // A file's stamp when it was recorded (device, inode, size, mode, mtime and ctime), or ""
+    // when it could not be trusted: a file that still has it holds the recorded bytes, so a
+    // hit leaves it alone without reading it. (A change of the bytes changes the ctime, which
+    // no one can set back; a file is stamped only once the clock has passed its ctime, so a
+    // change after recording cannot keep it.)
+    std::string stamp;
     friend bool operator==(const Node&, const Node&) = default;
 };
 

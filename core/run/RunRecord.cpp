@@ -14,7 +14,8 @@ constexpr std::string_view k_magic_v1{"cacheman-run\x01", 13};
 constexpr std::string_view k_magic_v2{"cacheman-run\x02", 13};
 // Version 3 appends the outputs' manifests.
 constexpr std::string_view k_magic_v3{"cacheman-run\x03", 13};
-// Version 4 appends where the streams are kept when they are not in the record.
+// Version 4 adds the files' stamps, and where the streams are kept when they are not in the
+// record.
 constexpr std::string_view k_magic{"cacheman-run\x04", 13};
 
 // A chunk's framing in a chunk log: its stream, then its size.
@@ -78,16 +79,19 @@ void put_manifests(std::string& out, const std::vector<outputs::Manifest>& manif
             put<std::uint64_t>(out, node.size);
             put_bytes(out, node.digest);
             put_bytes(out, node.target);
+            put_bytes(out, node.stamp);
         }
     }
 }
 
-bool take_node(std::string_view& in, outputs::Node& node) {
+// Version 3 nodes have no stamp.
+bool take_node(std::string_view& in, outputs::Node& node, bool stamped) {
     unsigned char kind = 0;
     unsigned char executable = 0;
     if (!take_bytes(in, node.path) || !take(in, kind) || kind < 1 || kind > 3 ||
         !take(in, executable) || executable > 1 || !take(in, node.size) ||
-        !take_bytes(in, node.digest) || !take_bytes(in, node.target)) {
+        !take_bytes(in, node.digest) || !take_bytes(in, node.target) ||
+        (stamped && !take_bytes(in, node.stamp))) {
         return false;
     }
     node.kind = static_cast<outputs::Kind>(kind);
@@ -95,7 +99,8 @@ bool take_node(std::string_view& in, outputs::Node& node) {
     return true;
 }
 
-bool take_manifests(std::string_view& in, std::vector<outputs::Manifest>& manifests) {
+bool take_manifests(std::string_view& in, std::vector<outputs::Manifest>& manifests,
+                    bool stamped) {
     std::uint64_t count = 0;
     if (!take(in, count) || count > in.size() / 16) {
         return false;
@@ -108,7 +113,7 @@ bool take_manifests(std::string_view& in, std::vector<outputs::Manifest>& manife
         }
         manifest.nodes.resize(nodes);
         for (auto& node : manifest.nodes) {
-            if (!take_node(in, node)) {
+            if (!take_node(in, node, stamped)) {
                 return false;
             }
         }
@@ -321,7 +326,7 @@ std::optional<RunRecord> decode_run_record(std::string_view bytes) {
         chunk.stream = static_cast<Stream>(stream);
         record.chunks.push_back(std::move(chunk));
     }
-    if (magic != k_magic_v2 && !take_manifests(bytes, record.outputs)) {
+    if (magic != k_magic_v2 && !take_manifests(bytes, record.outputs, magic == k_magic)) {
         return std::nullopt;
     }
     if (magic == k_magic && !take_streams_content(bytes, record)) {

@@ -525,12 +525,12 @@ TEST_CASE("a follower of a leader that stored its result replays it from the sto
 TEST_CASE("run record: outputs' manifests survive encoding, and damaged ones are refused") {
     RunRecord record = record_of(0, 0.5, 1'700'000'000.0, "out", "err");
     outputs::Manifest tree{"build", {}};
-    tree.nodes.push_back({"", outputs::Kind::directory, false, 0, "", ""});
-    tree.nodes.push_back({"bin", outputs::Kind::file, true, 3, std::string(32, 'a'), ""});
-    tree.nodes.push_back({"link", outputs::Kind::symlink, false, 0, "", "../elsewhere"});
+    tree.nodes.push_back({"", outputs::Kind::directory, false, 0, "", "", ""});
+    tree.nodes.push_back({"bin", outputs::Kind::file, true, 3, std::string(32, 'a'), "", "1:2:3"});
+    tree.nodes.push_back({"link", outputs::Kind::symlink, false, 0, "", "../elsewhere", ""});
     record.outputs.push_back(tree);
     record.outputs.push_back(
-        {"a.out", {{"", outputs::Kind::file, false, 3, std::string(32, 'a'), ""}}});
+        {"a.out", {{"", outputs::Kind::file, false, 3, std::string(32, 'a'), "", ""}}});
     const std::string encoded = encode(record);
     const auto decoded = decode_run_record(encoded);
     REQUIRE(decoded);
