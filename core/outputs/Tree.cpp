@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
 #include <set>
-#include <ctime>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
@@ -198,11 +198,17 @@ void move_into_place(int dirfd, const std::string& temporary, const std::string&
     }
 }
 
+// The stamp as 8 numbers in 64 bytes (compared as bytes, never read back).
 std::string stamp_of(const struct stat& info) {
-    return std::to_string(info.st_dev) + ':' + std::to_string(info.st_ino) + ':' +
-           std::to_string(info.st_size) + ':' + std::to_string(info.st_mode) + ':' +
-           std::to_string(info.st_mtim.tv_sec) + '.' + std::to_string(info.st_mtim.tv_nsec) +
-           ':' + std::to_string(info.st_ctim.tv_sec) + '.' + std::to_string(info.st_ctim.tv_nsec);
+    const std::uint64_t fields[] = {static_cast<std::uint64_t>(info.st_dev),
+                                    static_cast<std::uint64_t>(info.st_ino),
+                                    static_cast<std::uint64_t>(info.st_size),
+                                    static_cast<std::uint64_t>(info.st_mode),
+                                    static_cast<std::uint64_t>(info.st_mtim.tv_sec),
+                                    static_cast<std::uint64_t>(info.st_mtim.tv_nsec),
+                                    static_cast<std::uint64_t>(info.st_ctim.tv_sec),
+                                    static_cast<std::uint64_t>(info.st_ctim.tv_nsec)};
+    return {reinterpret_cast<const char*>(fields), sizeof fields};
 }
 
 bool before(const struct timespec& a, const struct timespec& b) {
@@ -219,7 +225,7 @@ bool clock_passed(const struct timespec& ctime) {
         if (before(ctime, now)) {
             return true;
         }
-        const struct timespec pause {0, 1'000'000};
+        const struct timespec pause { 0, 1'000'000 };
         ::nanosleep(&pause, nullptr);
     }
     return false;
@@ -253,7 +259,8 @@ void place_file(int dirfd, const std::string& name, const Node& node, Contents& 
     try {
         contents.get(node.digest, fd.get());
         struct stat info {};
-        if (::fstat(fd.get(), &info) != 0 || static_cast<std::uint64_t>(info.st_size) != node.size) {
+        if (::fstat(fd.get(), &info) != 0 ||
+            static_cast<std::uint64_t>(info.st_size) != node.size) {
             throw StoreError("stored contents do not match the record (" + shown + ")");
         }
     } catch (...) {
@@ -372,10 +379,11 @@ std::string digest_of(int fd, std::uint64_t* size) {
     ::lseek(fd, 0, SEEK_SET);
     Hasher hasher;
     std::uint64_t total = 0;
-    if (const int error = read_to_end(fd, [&](std::string_view chunk) {
-            hasher.raw(chunk.data(), chunk.size());
-            total += chunk.size();
-        });
+    if (const int error = read_to_end(fd,
+                                      [&](std::string_view chunk) {
+                                          hasher.raw(chunk.data(), chunk.size());
+                                          total += chunk.size();
+                                      });
         error != 0) {
         throw UsageError(std::string("cannot read an output: ") + std::strerror(error));
     }
@@ -445,7 +453,8 @@ void validate(const Manifest& manifest) {
     const auto refuse = [&](const std::string& why) {
         throw StoreError("refusing a stored output of '" + manifest.declared + "': " + why);
     };
-    if (manifest.declared.empty() || manifest.nodes.empty() || !manifest.nodes.front().path.empty()) {
+    if (manifest.declared.empty() || manifest.nodes.empty() ||
+        !manifest.nodes.front().path.empty()) {
         refuse("it does not start with the output itself");
     }
     std::set<std::string> directories;
