@@ -197,6 +197,23 @@ class FileOutputTest(OutputsTestCase):
                             "the file was not written in place (its other name still has the "
                             "user's bytes)")
 
+    def test_other_bytes_in_the_same_file_with_its_recorded_mtime_are_still_restored(self):
+        src, data = self.source("prog", 10_000)
+        cmd = self.step("cp '%s' out.bin" % src)
+        self.run_ok(cmd, "--output", "out.bin")
+        recorded = os.stat(self.p("out.bin"))
+        # The same file (inode), size and mtime as recorded, other bytes: only its ctime moved.
+        with open(self.p("out.bin"), "r+b") as f:
+            f.write(bytes(b ^ 0xFF for b in data[:100]))
+        os.utime(self.p("out.bin"), ns=(recorded.st_atime_ns, recorded.st_mtime_ns))
+        changed = os.stat(self.p("out.bin"))
+        self.assertEqual((changed.st_ino, changed.st_size, changed.st_mtime_ns),
+                         (recorded.st_ino, recorded.st_size, recorded.st_mtime_ns))
+
+        self.run_ok(cmd, "--output", "out.bin")
+        self.assertEqual(self.executions(), 1)
+        self.assertTrue(self.read(self.p("out.bin")) == data, "the recorded bytes are back")
+
     def test_a_file_whose_executable_bit_differs_is_replaced(self):
         cmd = self.step("echo '#!/bin/sh' > tool; chmod 755 tool")
         self.run_ok(cmd, "--output", "tool")
