@@ -11,50 +11,6 @@
 
 namespace cacheman::cli {
 
-namespace {
-
-std::string read_all(int fd, const std::string& name) {
-    std::string data;
-    struct stat info {};
-    if (fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {
-        data.reserve(static_cast<std::size_t>(info.st_size));
-    }
-    char buffer[1 << 16];
-    while (true) {
-        const ssize_t got = ::read(fd, buffer, sizeof buffer);
-        if (got > 0) {
-            data.append(buffer, static_cast<std::size_t>(got));
-        } else if (got == 0) {
-            return data;
-        } else if (errno != EINTR) {
-            throw UsageError(std::string("cannot read input: ") + std::strerror(errno) + " (" +
-                             name + ")");
-        }
-    }
-}
-
-} // namespace
-
-std::string read_stdin() {
-    return read_all(STDIN_FILENO, "stdin");
-}
-
-std::string read_file_or_stdin(const std::string& path) {
-    if (path == "-") {
-        return read_stdin();
-    }
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        throw UsageError(std::string("cannot open input file: ") + std::strerror(errno) + " (" +
-                         path + ")");
-    }
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
-    return read_all(fd, path);
-}
-
 MappedInput::MappedInput(const std::string& path) {
     const std::string name = path == "-" ? "stdin" : path;
     int fd = STDIN_FILENO;
@@ -109,13 +65,16 @@ MappedInput::~MappedInput() {
 }
 
 void MappedInput::release(const char* read_up_to) {
+    if (m_map == nullptr) {
+        return;
+    }
     static const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
     const auto offset = static_cast<std::size_t>(read_up_to - static_cast<const char*>(m_map));
     const std::size_t boundary = offset / page * page;
     if (boundary < m_released) {
         m_released = 0; // read again from an earlier place (the lines were counted first)
     }
-    if (m_map == nullptr || boundary == m_released) {
+    if (boundary == m_released) {
         return;
     }
     (void)::madvise(static_cast<char*>(m_map) + m_released, boundary - m_released,

@@ -1,4 +1,4 @@
-// Reading whole inputs: a value from stdin, an import file.
+// Reading an import's input.
 #pragma once
 
 #include "base/Spool.hpp"
@@ -8,11 +8,6 @@
 #include <string_view>
 
 namespace cacheman::cli {
-
-// Reads stdin to EOF, binary-safe. Throws UsageError when it cannot be read.
-std::string read_stdin();
-// Reads a file whole, or stdin for "-". Throws UsageError naming the file when it cannot be read.
-std::string read_file_or_stdin(const std::string& path);
 
 // An input read once from its start (an import file, or stdin for "-"), mapped into memory:
 // the pages read are given back as reading moves on (release), so that memory stays bounded

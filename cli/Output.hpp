@@ -69,6 +69,9 @@ class ProgressBar {
     ProgressBar(const ProgressBar&) = delete;
     ProgressBar& operator=(const ProgressBar&) = delete;
     void update(std::size_t done, std::size_t total);
+    // Whether it can be drawn at all (stderr is a terminal): when not, no progress need be
+    // counted for it.
+    [[nodiscard]] bool enabled() const { return m_enabled; }
 
   private:
     std::string m_label;

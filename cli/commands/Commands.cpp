@@ -269,11 +269,13 @@ int run_import(Context& ctx) {
     std::size_t count = 0;
     {
         ProgressBar bar("import");
+        Progress progress; // counting lines for the bar reads the whole input once more
+        if (bar.enabled()) {
+            progress = [&bar](std::size_t done, std::size_t total) { bar.update(done, total); };
+        }
         count = ctx.session(OpenMode::create)
-                    .import_entries(
-                        args.cache, input.data(), source,
-                        [&](std::size_t done, std::size_t total) { bar.update(done, total); },
-                        [&input](const char* read_up_to) { input.release(read_up_to); });
+                    .import_entries(args.cache, input.data(), source, progress,
+                                    [&input](const char* read_up_to) { input.release(read_up_to); });
     }
     ctx.note(fmt::format("imported {} entries into '{}'", count, args.cache));
     return k_found;

@@ -2,26 +2,46 @@
 
 #include "base/Error.hpp"
 
+#include <algorithm>
+
 namespace cacheman::json {
 
 namespace {
-// How much of a line is searched for its end before the bytes searched are released.
-constexpr std::size_t k_search_block = std::size_t{4} << 20;
+
+// Hands `data` to `visit(offset, block)` a block of 4 MiB at a time, releasing each block it
+// has visited, until `visit` returns true.
+template <class Visit> void in_blocks(std::string_view data, const Release& release, Visit visit) {
+    constexpr std::size_t k_block = std::size_t{4} << 20;
+    for (std::size_t from = 0; from < data.size(); from += k_block) {
+        const std::string_view block = data.substr(from, k_block);
+        if (visit(from, block)) {
+            return;
+        }
+        if (release) {
+            release(block.data() + block.size());
+        }
+    }
+}
+
 } // namespace
 
+std::size_t count_lines(std::string_view data, const Release& release) {
+    std::size_t lines = 0;
+    in_blocks(data, release, [&lines](std::size_t, std::string_view block) {
+        lines += static_cast<std::size_t>(std::count(block.begin(), block.end(), '\n'));
+        return false;
+    });
+    return lines + (data.empty() || data.back() == '\n' ? 0 : 1);
+}
+
 std::size_t EntryReader::line_end() const {
-    if (!m_release) {
-        return m_rest.find('\n');
-    }
-    for (std::size_t from = 0; from < m_rest.size(); from += k_search_block) {
-        const std::string_view block = m_rest.substr(from, k_search_block);
+    auto end = std::string_view::npos;
+    in_blocks(m_rest, m_release, [&end](std::size_t from, std::string_view block) {
         const auto found = block.find('\n');
-        if (found != std::string_view::npos) {
-            return from + found;
-        }
-        m_release(block.data() + block.size());
-    }
-    return std::string_view::npos;
+        end = found == std::string_view::npos ? found : from + found;
+        return found != std::string_view::npos;
+    });
+    return end;
 }
 
 bool EntryReader::next(Entry& entry) {

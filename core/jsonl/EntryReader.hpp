@@ -10,6 +10,10 @@
 
 namespace cacheman::json {
 
+// The lines of `data` (a last one without a newline counts), counted a block at a time, each
+// released once counted.
+std::size_t count_lines(std::string_view data, const Release& release = {});
+
 class EntryReader {
   public:
     // `source_name` names the input in messages ("stdin", a file name, "builder output").

@@ -554,21 +554,31 @@ std::string base64_decode(std::string_view text) {
 
 void Base64Decoder::feed(std::string_view piece,
                          const std::function<void(std::string_view)>& sink) {
-    std::string joined;
-    std::string_view text = piece;
-    if (!m_carry.empty()) {
-        joined = m_carry + std::string(piece);
-        text = joined;
-    }
-    // Every complete group but the last, which may be the padded end.
-    const std::size_t groups = text.size() / 4;
-    const std::size_t decoded = groups > 0 ? (groups - 1) * 4 : 0;
+    // The text so far is the carry, then the piece: every complete group of it but the last
+    // (which may be the padded end) is decoded. Only the groups that start in the carry (at
+    // most 7 characters) are joined; the rest is decoded from the piece where it is.
+    const std::size_t carried = m_carry.size();
+    const std::size_t total = carried + piece.size();
+    const std::size_t decodable = total >= 4 ? (total / 4 - 1) * 4 : 0;
+    const std::size_t joined_size = std::min(decodable, (carried + 3) / 4 * 4);
     std::string out;
-    out.reserve(decoded / 4 * 3);
-    for (std::size_t i = 0; i < decoded; i += 4) {
-        decode_group(text.substr(i, 4), false, out);
+    out.reserve(decodable / 4 * 3);
+    if (joined_size > 0) {
+        std::string joined = m_carry.substr(0, joined_size);
+        joined.append(piece.substr(0, joined_size - joined.size()));
+        for (std::size_t i = 0; i < joined_size; i += 4) {
+            decode_group(std::string_view(joined).substr(i, 4), false, out);
+        }
     }
-    m_carry.assign(text.substr(decoded));
+    for (std::size_t i = joined_size; i < decodable; i += 4) {
+        decode_group(piece.substr(i - carried, 4), false, out);
+    }
+    if (decodable >= carried) {
+        m_carry.assign(piece.substr(decodable - carried));
+    } else {
+        m_carry.erase(0, decodable);
+        m_carry.append(piece);
+    }
     if (!out.empty()) {
         sink(out);
     }

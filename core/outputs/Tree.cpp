@@ -336,9 +336,10 @@ void record_file(int dirfd, const std::string& name, Node& node, Contents& conte
     node.executable = (info.st_mode & S_IXUSR) != 0;
     node.digest = digest_of(fd.get(), &node.size);
     struct stat after {};
-    if (stampable && ::fstat(fd.get(), &after) == 0 && stamp_of(after) == stamp_of(info) &&
+    std::string stamp = stamp_of(info);
+    if (stampable && ::fstat(fd.get(), &after) == 0 && stamp_of(after) == stamp &&
         static_cast<std::uint64_t>(info.st_size) == node.size) {
-        node.stamp = stamp_of(info); // unchanged while it was read
+        node.stamp = std::move(stamp); // unchanged while it was read
     }
     ::lseek(fd.get(), 0, SEEK_SET);
     contents.put(node.digest, fd.get(), node.size);

@@ -56,20 +56,6 @@ engine::WriteSource from_json(json::EntryReader& reader,
     };
 }
 
-// Counted a block at a time, each released once counted.
-std::size_t count_lines(std::string_view data, const json::Release& release) {
-    constexpr std::size_t k_block = std::size_t{4} << 20;
-    std::size_t lines = 0;
-    for (std::size_t from = 0; from < data.size(); from += k_block) {
-        const std::string_view block = data.substr(from, k_block);
-        lines += static_cast<std::size_t>(std::count(block.begin(), block.end(), '\n'));
-        if (release) {
-            release(block.data() + block.size());
-        }
-    }
-    return lines + (data.empty() || data.back() == '\n' ? 0 : 1);
-}
-
 } // namespace
 
 template <class Call> auto Namespace::built(std::string_view cache, Call&& call) {
@@ -300,7 +286,7 @@ void Namespace::apply(std::string_view cache, const std::vector<engine::Write>& 
 std::size_t Namespace::import_entries(std::string_view cache, std::string_view data,
                                       const std::string& source_name, const Progress& progress,
                                       const json::Release& release) {
-    const std::size_t lines = progress ? count_lines(data, release) : 0;
+    const std::size_t lines = progress ? json::count_lines(data, release) : 0;
     std::size_t imported = 0;
     const auto applied = built(cache, [&](Access access) {
         json::EntryReader reader(data, source_name, release);

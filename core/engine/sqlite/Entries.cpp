@@ -167,6 +167,7 @@ std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes, std
     const double now = m_connection.now();
     std::optional<double> earliest;
     std::size_t applied = 0;
+    bool small_cache = false;
     engine::Write write;
     while (writes(write)) {
         validate_key(write.key);
@@ -177,8 +178,9 @@ std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes, std
             remove.run();
             continue;
         }
-        if (write.large_value || write.value->size() > k_large_row) {
+        if (!small_cache && (write.large_value || write.value->size() > k_large_row)) {
             m_connection.use_small_cache(); // its pages need not stay in memory
+            small_cache = true;
         }
         std::optional<double> expires = write.expires;
         const auto ttl_ms =
