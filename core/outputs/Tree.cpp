@@ -283,20 +283,37 @@ void place_symlink(int dirfd, const std::string& name, const Node& node, const s
     move_into_place(dirfd, temporary, name, shown);
 }
 
+// A directory put in place for `node`: open, and whether it still has the stamp it was
+// recorded with (then it holds the recorded names and no others: adding, removing or renaming
+// an entry moves a directory's mtime and ctime).
+struct PlacedDirectory {
+    Fd fd;
+    bool as_recorded = false;
+};
+
 // A directory at dirfd/name (whatever was there replaced, a link never followed), open.
-Fd place_directory(int dirfd, const std::string& name, const std::string& shown) {
-    struct stat info {};
-    if (stat_at(dirfd, name, info) && !S_ISDIR(info.st_mode)) {
-        remove_at(dirfd, name, shown);
+PlacedDirectory place_directory(int dirfd, const std::string& name, const Node& node,
+                                const std::string& shown) {
+    Fd fd(::openat(dirfd, name.c_str(), k_dir_flags));
+    if (fd.get() >= 0) {
+        struct stat info {};
+        const bool as_recorded =
+            !node.stamp.empty() && ::fstat(fd.get(), &info) == 0 && stamp_of(info) == node.stamp;
+        return {std::move(fd), as_recorded};
+    }
+    if (errno == ENOTDIR || errno == ELOOP) {
+        remove_at(dirfd, name, shown); // not a directory, or a link
+    } else if (errno != ENOENT) {
+        throw StoreError(message("cannot restore output", shown));
     }
     if (::mkdirat(dirfd, name.c_str(), 0777) != 0 && errno != EEXIST) {
         throw StoreError(message("cannot restore output", shown));
     }
-    Fd fd(::openat(dirfd, name.c_str(), k_dir_flags));
+    fd = Fd(::openat(dirfd, name.c_str(), k_dir_flags));
     if (fd.get() < 0) {
         throw StoreError(message("cannot restore output", shown));
     }
-    return fd;
+    return {std::move(fd), false};
 }
 
 // The directory that holds the declared output (created when missing), and the output's name.
@@ -409,14 +426,21 @@ std::optional<Manifest> record(const std::string& cwd, const std::string& declar
     struct Level {
         Fd fd;
         std::string path;
-        std::vector<std::string> subdirectories;
+        std::vector<std::pair<std::string, std::size_t>> subdirectories; // name, node index
     };
     std::vector<Level> levels;
-    const auto enter = [&](int dirfd, const std::string& entry, const std::string& path) {
+    const auto enter = [&](int dirfd, const std::string& entry, std::size_t index) {
+        const std::string path = manifest.nodes[index].path;
         Fd fd(::openat(dirfd, entry.c_str(), k_dir_flags));
         const std::string shown = join(declared, path);
-        if (fd.get() < 0) {
+        struct stat listed {};
+        if (fd.get() < 0 || ::fstat(fd.get(), &listed) != 0) {
             throw UsageError(message("cannot read output", shown));
+        }
+        // Stamped as a file is: once the clock has passed its ctime, and before it is listed,
+        // so that any change of its names after the listing moves its ctime.
+        if (clock_passed(listed.st_ctim)) {
+            manifest.nodes[index].stamp = stamp_of(listed);
         }
         Level level{std::move(fd), path, {}};
         for (const auto& child : names_in(level.fd.get(), shown)) {
@@ -428,22 +452,21 @@ std::optional<Manifest> record(const std::string& cwd, const std::string& declar
             manifest.nodes.push_back(record_node(level.fd.get(), child, child_path, child_info,
                                                  contents, join(declared, child_path)));
             if (S_ISDIR(child_info.st_mode)) {
-                level.subdirectories.push_back(child);
+                level.subdirectories.emplace_back(child, manifest.nodes.size() - 1);
             }
         }
         levels.push_back(std::move(level));
     };
-    enter(parent.get(), name, "");
+    enter(parent.get(), name, 0);
     while (!levels.empty()) {
         Level& top = levels.back();
         if (top.subdirectories.empty()) {
             levels.pop_back();
             continue;
         }
-        const std::string next = top.subdirectories.back();
+        const auto [next, index] = top.subdirectories.back();
         top.subdirectories.pop_back();
-        const std::string path = join(top.path, next);
-        enter(top.fd.get(), next, path);
+        enter(top.fd.get(), next, index);
     }
     std::sort(manifest.nodes.begin(), manifest.nodes.end(),
               [](const Node& a, const Node& b) { return path_less(a.path, b.path); });
@@ -506,24 +529,27 @@ void restore(const std::string& cwd, const Manifest& manifest, Contents& content
         return;
     }
     // The open directories from the output down to the current node's parent, each with the
-    // names the record holds in it (what else is there is removed when it is left).
+    // names the record holds in it (what else is there is removed when it is left, unless the
+    // directory is as recorded).
     struct Level {
-        Fd fd;
+        PlacedDirectory directory;
         std::string path;
         std::set<std::string> recorded;
     };
     std::vector<Level> levels;
     const auto leave = [&] {
         Level& top = levels.back();
-        const std::string shown = join(declared, top.path);
-        for (const auto& entry : names_in(top.fd.get(), shown)) {
-            if (top.recorded.count(entry) == 0) {
-                remove_at(top.fd.get(), entry, join(shown, entry));
+        if (!top.directory.as_recorded) {
+            const std::string shown = join(declared, top.path);
+            for (const auto& entry : names_in(top.directory.fd.get(), shown)) {
+                if (top.recorded.count(entry) == 0) {
+                    remove_at(top.directory.fd.get(), entry, join(shown, entry));
+                }
             }
         }
         levels.pop_back();
     };
-    levels.push_back({place_directory(parent.get(), name, declared), "", {}});
+    levels.push_back({place_directory(parent.get(), name, root, declared), "", {}});
     for (std::size_t i = 1; i < manifest.nodes.size(); ++i) {
         const Node& node = manifest.nodes[i];
         const std::string dir = parent_of(node.path);
@@ -535,21 +561,22 @@ void restore(const std::string& cwd, const Manifest& manifest, Contents& content
                              "' is out of order");
         }
         Level& here = levels.back();
+        const int here_fd = here.directory.fd.get();
         const std::string entry = name_of(node.path);
         const std::string shown = join(declared, node.path);
-        here.recorded.insert(entry);
+        if (!here.directory.as_recorded) {
+            here.recorded.insert(entry);
+        }
         switch (node.kind) {
         case Kind::file:
-            place_file(here.fd.get(), entry, node, contents, shown);
+            place_file(here_fd, entry, node, contents, shown);
             break;
         case Kind::symlink:
-            place_symlink(here.fd.get(), entry, node, shown);
+            place_symlink(here_fd, entry, node, shown);
             break;
-        case Kind::directory: {
-            Fd fd = place_directory(here.fd.get(), entry, shown);
-            levels.push_back({std::move(fd), node.path, {}});
+        case Kind::directory:
+            levels.push_back({place_directory(here_fd, entry, node, shown), node.path, {}});
             break;
-        }
         }
     }
     while (!levels.empty()) {

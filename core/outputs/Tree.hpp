@@ -29,11 +29,12 @@ struct Node {
     std::uint64_t size = 0;  // a file's bytes
     std::string digest;      // a file's content address (32 hex digits, XXH3-128)
     std::string target;      // a symbolic link's target text
-    // A file's stamp when it was recorded (device, inode, size, mode, mtime and ctime), or ""
-    // when it could not be trusted: a file that still has it holds the recorded bytes, so a
-    // hit leaves it alone without reading it. (A change of the bytes changes the ctime, which
-    // no one can set back; a file is stamped only once the clock has passed its ctime, so a
-    // change after recording cannot keep it.)
+    // A file's or directory's stamp when it was recorded (device, inode, size, mode, mtime
+    // and ctime), or "" when it could not be trusted: a file that still has it holds the
+    // recorded bytes, so a hit leaves it alone without reading it; a directory that still has
+    // it holds the recorded names and no others, so a hit does not list it. (A change of the
+    // bytes or of the names changes the ctime, which no one can set back; a node is stamped
+    // only once the clock has passed its ctime, so a change after recording cannot keep it.)
     std::string stamp;
     friend bool operator==(const Node&, const Node&) = default;
 };

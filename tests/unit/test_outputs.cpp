@@ -266,3 +266,36 @@ TEST_CASE("outputs: a file in place is known by its stamp; a change of its bytes
     CHECK(mtime_of(tmp.path() / "out.bin").tv_nsec == restored.tv_nsec);
     CHECK(mtime_of(tmp.path() / "out.bin").tv_sec == restored.tv_sec);
 }
+
+TEST_CASE("outputs: a directory in place is known by its stamp; a name added is not hidden",
+          "[outputs]") {
+    test::TempDir tmp;
+    const fs::path out = tmp.path() / "out";
+    make_tree(out);
+    MapContents contents;
+    const auto manifest = outputs::record(tmp.path().string(), "out", contents);
+    REQUIRE(manifest);
+    for (const auto& node : manifest->nodes) {
+        if (node.kind == Kind::directory) {
+            CHECK_FALSE(node.stamp.empty());
+        }
+    }
+    outputs::restore(tmp.path().string(), *manifest, contents); // as recorded: nothing to do
+    CHECK(unstamped(outputs::record(tmp.path().string(), "out", contents)) ==
+          unstamped(manifest));
+
+    // A name added, the directory's mtime put back: its ctime moved, so it is listed and the
+    // name that the record lacks is removed.
+    const struct timespec mtime = mtime_of(out / "sub");
+    write(out / "sub" / "extra.txt", "not recorded");
+    const struct timespec times[2] = {mtime, mtime};
+    REQUIRE(::utimensat(AT_FDCWD, (out / "sub").c_str(), times, 0) == 0);
+    outputs::restore(tmp.path().string(), *manifest, contents);
+    CHECK_FALSE(fs::exists(out / "sub" / "extra.txt"));
+
+    // A directory that is not a directory's place any more (a file there) is made again.
+    fs::remove_all(out / "sub" / "deeper");
+    write(out / "sub" / "deeper", "a file");
+    outputs::restore(tmp.path().string(), *manifest, contents);
+    CHECK(read(out / "sub" / "deeper" / "tool") == "#!/bin/sh\n");
+}
