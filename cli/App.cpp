@@ -10,6 +10,11 @@
 #include <functional>
 #include <fmt/core.h>
 #include <optional>
+#include <string>
+#include <unistd.h>
+#include <vector>
+#include <cerrno>
+#include <cstring>
 
 namespace cacheman::cli {
 
@@ -46,7 +51,8 @@ constexpr std::string_view k_description =
 constexpr std::string_view k_footer =
     "Store: <dir>/<namespace>.sqlite, where dir is --dir, else $CACHEMAN_DIR, else\n"
     "$XDG_CACHE_HOME/cacheman, else ~/.cache/cacheman; namespace is -n, else\n"
-    "$CACHEMAN_NAMESPACE, else 'default'.\n"
+    "$CACHEMAN_NAMESPACE, else 'default'. With --store URL (or $CACHEMAN_STORE), a\n"
+    "postgresql:// URL, the store is that namespace on a PostgreSQL server instead.\n"
     "Exit status: 0 ok, 1 not found, 2 usage error, 3 store error, 4 hook failed,\n"
     "130 interrupted; run exits with the command's own status.\n"
     "Run 'cacheman help COMMAND' for a command's options and an example.\n";
@@ -252,7 +258,49 @@ int guarded(const bool& quiet, const std::function<int()>& body) {
     }
 }
 
+namespace {
+
+// This process's arguments as given, for run_engine_program.
+std::vector<std::string>& program_arguments() {
+    static std::vector<std::string> arguments;
+    return arguments;
+}
+
+// The directory of this program's own file ("" when /proc does not say).
+std::string own_directory() {
+    std::string path(4096, '\0');
+    const ssize_t size = ::readlink("/proc/self/exe", path.data(), path.size());
+    if (size <= 0) {
+        return {};
+    }
+    path.resize(static_cast<std::size_t>(size));
+    return path.substr(0, path.rfind('/'));
+}
+
+} // namespace
+
+void run_engine_program() {
+    constexpr const char* k_program = "cacheman-postgresql";
+    std::vector<std::string> arguments = program_arguments();
+    std::vector<char*> argv;
+    for (auto& argument : arguments) {
+        argv.push_back(argument.data());
+    }
+    argv.push_back(nullptr);
+    flush_out();
+    // Beside this program first (an installed pair, or a build tree), then on PATH.
+    const std::string beside = own_directory() + "/" + k_program;
+    if (!own_directory().empty()) {
+        ::execv(beside.c_str(), argv.data());
+    }
+    ::execvp(k_program, argv.data());
+    throw StoreError(fmt::format("cannot run {}, the engine of postgresql:// stores: {} (install "
+                                 "it beside cacheman or on PATH)",
+                                 k_program, std::strerror(errno)));
+}
+
 int run(int argc, char** argv) {
+    program_arguments().assign(argv, argv + argc);
     GlobalOptions global;
     Arguments args;
     return guarded(global.quiet, [&] {

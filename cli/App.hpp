@@ -18,4 +18,9 @@ int exit_status_of(const Error& error);
 // Runs cacheman with argv and returns the process's exit status. Never throws.
 int run(int argc, char** argv);
 
+// Executes cacheman-postgresql (beside this program, else on PATH) with this process's
+// arguments: the engine of postgresql:// stores, which the static cacheman does not link.
+// Returns only by throwing StoreError, when it cannot be run.
+[[noreturn]] void run_engine_program();
+
 } // namespace cacheman::cli

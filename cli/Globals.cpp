@@ -9,6 +9,8 @@ using Kind = GlobalOption::Kind;
 const GlobalOption k_globals[] = {
     {Kind::help, "-h,--help", "Print this help message and exit"},
     {Kind::text, "--dir", "Store directory (default: see below)", &GlobalOptions::dir},
+    {Kind::text, "--store", "A postgresql:// URL: the shared store on that server",
+     &GlobalOptions::store},
     {Kind::text, "-n,--namespace", "Namespace: the store file's name", &GlobalOptions::name_space},
     {Kind::flag, "--json", "Print data as JSON", nullptr, &GlobalOptions::json},
     {Kind::flag, "-q,--quiet", "Print no 'not found' messages", nullptr, &GlobalOptions::quiet},

@@ -13,6 +13,7 @@ namespace cacheman::cli {
 // Global options, given before (or after) the command.
 struct GlobalOptions {
     std::optional<std::string> dir;
+    std::optional<std::string> store;
     std::optional<std::string> name_space;
     bool json = false;
     bool quiet = false;

@@ -2,13 +2,15 @@
 #
 # Commands and options are static (tests/e2e/test_docs.py checks them against
 # 'cacheman --help'). Namespaces, cache names and keys are asked of the binary,
-# with 'cacheman [--dir DIR] [--namespace NS] __complete namespaces|caches|keys CACHE',
-# on the store that the --dir and -n/--namespace options already typed on the line
-# select; that hidden command never runs a hook, creates nothing and prints nothing
-# on errors.
+# with 'cacheman [--dir DIR] [--store URL] [--namespace NS] __complete
+# namespaces|caches|keys CACHE', on the store that the --dir, --store and
+# -n/--namespace options already typed on the line select; that hidden command never
+# runs a hook, creates nothing and prints nothing on errors (nor when the --store
+# server cannot be reached).
 # Meant for the bash-completion package (installed into its completionsdir as
-# 'cacheman'); sourced without it, it still works, except for the --dir=DIR and
-# --namespace=NS spellings and names that hold ':' or '='.
+# 'cacheman'); sourced without it, it still works, except for the --dir=DIR,
+# --store=URL and --namespace=NS spellings and names that hold ':' or '=' (a --store
+# URL, which holds ':', must then be quoted: --store 'postgresql://...').
 
 # Sets REPLY to $1 without its shell quoting ('...', "...", backslashes), so that a
 # name typed as 'my cache' or my\ cache is passed to cacheman as my cache. No eval.
@@ -42,7 +44,7 @@ _cacheman_dequote() {
 }
 
 # Prints the candidates of 'cacheman __complete "$@"' for the selected store, one per
-# line (uses $dir and $ns from _cacheman).
+# line (uses $dir, $store_url and $ns from _cacheman).
 _cacheman_ask() {
     local bin=cacheman
     # The binary being completed when typed as a path (./build/cli/cacheman).
@@ -50,6 +52,7 @@ _cacheman_ask() {
     local -a store=()
     # The --opt=value spelling, so that a value that starts with '-' stays a value.
     [[ -n $dir ]] && store+=("--dir=${dir/#\~/$HOME}")
+    [[ -n $store_url ]] && store+=("--store=$store_url")
     [[ -n $ns ]] && store+=("--namespace=$ns")
     "$bin" "${store[@]}" __complete "$@" 2>/dev/null </dev/null
 }
@@ -118,8 +121,8 @@ _cacheman_run() {
                 ((i++))
                 break
                 ;;
-            --cache | --ttl | --stale | --watch | --output | --env | --key | --max-age | --root | --dir | -n | \
-                --namespace) ((i += 2)) ;;
+            --cache | --ttl | --stale | --watch | --output | --env | --key | --max-age | --root | --dir | \
+                --store | -n | --namespace) ((i += 2)) ;;
             -*) ((i++)) ;;
             *) break ;;
         esac
@@ -160,16 +163,16 @@ _cacheman() {
 
     local commands='set get del keys list depend undepend invalidate drop export import deps run
         create show rebuild reload save stats graph why log check gc completions help'
-    local globals='--dir -n --namespace --json -q --quiet -v --verbose --version -h --help'
+    local globals='--dir --store -n --namespace --json -q --quiet -v --verbose --version -h --help'
     # Global options are accepted after the command too (but for run).
-    local globals_after='--dir -n --namespace --json -q --quiet -v --verbose'
+    local globals_after='--dir --store -n --namespace --json -q --quiet -v --verbose'
     # Options of create that take a value: a shell command, a duration, checks or a limit.
     local create_values='--builder --loader --saver --validator --deleter --pre-processor
         --post-processor --ttl --autosync-checks --max-entries --max-bytes'
 
-    # Find the command, its arguments before the cursor, and the store that --dir
-    # and -n select.
-    local i w cmd='' dir='' ns='' dashdash=false REPLY
+    # Find the command, its arguments before the cursor, and the store that --dir,
+    # --store and -n select.
+    local i w cmd='' dir='' store_url='' ns='' dashdash=false REPLY
     local -a args=()
     for ((i = 1; i < cword; i++)); do
         w=${words[i]}
@@ -183,13 +186,14 @@ _cacheman() {
         fi
         case $w in
             --) dashdash=true ;;
-            --dir | -n | --namespace | --ttl | --builder | --loader | --saver | --validator | \
-                --deleter | --pre-processor | --post-processor | --autosync-checks | --format | \
-                --limit | --max-entries | --max-bytes)
+            --dir | --store | -n | --namespace | --ttl | --builder | --loader | --saver | \
+                --validator | --deleter | --pre-processor | --post-processor | --autosync-checks | \
+                --format | --limit | --max-entries | --max-bytes)
                 if ((i + 1 < cword)); then
                     _cacheman_dequote "${words[i + 1]}"
                     case $w in
                         --dir) dir=$REPLY ;;
+                        --store) store_url=$REPLY ;;
                         -n | --namespace) ns=$REPLY ;;
                     esac
                 fi
@@ -198,6 +202,10 @@ _cacheman() {
             --dir=*)
                 _cacheman_dequote "${w#--dir=}"
                 dir=$REPLY
+                ;;
+            --store=*)
+                _cacheman_dequote "${w#--store=}"
+                store_url=$REPLY
                 ;;
             --namespace=*)
                 _cacheman_dequote "${w#--namespace=}"
@@ -231,8 +239,9 @@ _cacheman() {
                 COMPREPLY=($(compgen -W 'dot json' -- "$cur"))
                 return
                 ;;
-            --ttl | --autosync-checks | --limit | --max-entries | --max-bytes)
-                # A duration, WINDOW:EDITS checks, a number or a size: nothing to complete.
+            --store | --ttl | --autosync-checks | --limit | --max-entries | --max-bytes)
+                # A postgresql:// URL, a duration, WINDOW:EDITS checks, a number or a size:
+                # nothing to complete.
                 return
                 ;;
             --builder | --loader | --saver | --validator | --deleter | --pre-processor | \

@@ -2,10 +2,11 @@
 #
 # Commands and options are static (tests/e2e/test_docs.py checks them against
 # 'cacheman --help'). Namespaces, cache names and keys are asked of the binary, with
-# 'cacheman [--dir DIR] [--namespace NS] __complete namespaces|caches|keys CACHE', on
-# the store that the --dir and -n/--namespace options already typed on the line
-# select; that hidden command never runs a hook, creates nothing and prints nothing
-# on errors.
+# 'cacheman [--dir DIR] [--store URL] [--namespace NS] __complete
+# namespaces|caches|keys CACHE', on the store that the --dir, --store and
+# -n/--namespace options already typed on the line select; that hidden command never
+# runs a hook, creates nothing and prints nothing on errors (nor when the --store
+# server cannot be reached).
 # Install as cacheman.fish in fish's vendor_completions.d.
 
 # Parses the tokens before the cursor. Prints four lines: the command (or
@@ -30,7 +31,7 @@ function __cacheman_parse
                 case --
                     set dashdash 1
                     continue
-                case --dir -n --namespace --ttl --builder --loader --saver --validator --deleter \
+                case --dir --store -n --namespace --ttl --builder --loader --saver --validator --deleter \
                     --pre-processor --post-processor --autosync-checks --format --limit --max-entries --max-bytes
                     set skip 1
                     continue
@@ -48,10 +49,12 @@ function __cacheman_parse
     printf '%s\n' "$cmd" $npos $dashdash "$first"
 end
 
-# Prints the --dir and --namespace options typed on the line, one word a line.
+# Prints the --dir, --store and --namespace options typed on the line, one word a
+# line.
 function __cacheman_store_options
     set -l tokens (commandline -opc)
     set -l dir
+    set -l store
     set -l ns
     set -l i 2
     while test $i -le (count $tokens)
@@ -64,11 +67,16 @@ function __cacheman_store_options
             case --dir
                 set dir $next
                 set i (math $i + 1)
+            case --store
+                set store $next
+                set i (math $i + 1)
             case -n --namespace
                 set ns $next
                 set i (math $i + 1)
             case '--dir=*'
                 set dir (string replace -- --dir= '' $tok)
+            case '--store=*'
+                set store (string replace -- --store= '' $tok)
             case '--namespace=*'
                 set ns (string replace -- --namespace= '' $tok)
             case '-n?*'
@@ -79,6 +87,9 @@ function __cacheman_store_options
     # The --opt=value spelling, so that a value that starts with '-' stays a value.
     if test -n "$dir"
         printf '%s\n' --dir=(string replace -r '^~(?=/|$)' $HOME -- $dir)
+    end
+    if test -n "$store"
+        printf '%s\n' --store=$store
     end
     if test -n "$ns"
         printf '%s\n' --namespace=$ns
@@ -120,7 +131,7 @@ function __cacheman_run_program
     set -l i 2
     while test $i -le (count $tokens)
         switch $tokens[$i]
-            case --dir -n --namespace
+            case --dir --store -n --namespace
                 set i (math $i + 2)
             case '-*'
                 set i (math $i + 1)
@@ -137,7 +148,7 @@ function __cacheman_run_program
                 set dashdash 1
                 set i (math $i + 1)
                 break
-            case --cache --ttl --stale --watch --output --env --key --max-age --root --dir -n --namespace
+            case --cache --ttl --stale --watch --output --env --key --max-age --root --dir --store -n --namespace
                 set i (math $i + 2)
             case '-*'
                 set i (math $i + 1)
@@ -216,6 +227,7 @@ complete -c cacheman -f
 
 # Global options, accepted before the command and after it (but for run).
 complete -c cacheman -n __cacheman_globals -l dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'Store directory'
+complete -c cacheman -n __cacheman_globals -l store -x -d 'A postgresql:// URL: the shared store on that server'
 complete -c cacheman -n __cacheman_globals -s n -l namespace -x -a '(__cacheman_namespaces)' -d 'Namespace: the store file name'
 complete -c cacheman -n __cacheman_globals -l json -d 'Print data as JSON'
 complete -c cacheman -n __cacheman_globals -s q -l quiet -d 'Print no "not found" messages'

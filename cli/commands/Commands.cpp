@@ -1,5 +1,7 @@
 #include "Commands.hpp"
 
+#include "App.hpp"
+
 #include "base/Clock.hpp"
 #include "base/Duration.hpp"
 #include "Embedded.hpp"
@@ -10,6 +12,7 @@
 #include "jsonl/Writer.hpp"
 #include "base/Location.hpp"
 #include "base/Spool.hpp"
+#include "base/StoreUrl.hpp"
 #include "engine/Types.hpp"
 #include "Output.hpp"
 #include "commands/RunCommand.hpp"
@@ -380,7 +383,14 @@ Namespace& Context::session(OpenMode mode) {
 
 const Location& Context::location() {
     if (!m_location) {
-        m_location = resolve_location(global.dir, global.name_space);
+        if (auto store = resolve_store(global.store, global.dir)) {
+            if (!Namespace::opens_store_urls()) {
+                run_engine_program(); // cacheman-postgresql runs this command instead
+            }
+            m_location = Location{{}, resolve_namespace(global.name_space), std::move(*store)};
+        } else {
+            m_location = resolve_location(global.dir, global.name_space);
+        }
     }
     return *m_location;
 }

@@ -45,9 +45,14 @@ std::string own_executable() {
 // The argv of a detached `cacheman run` that refreshes this same step.
 std::vector<std::string> refresh_argv(Context& ctx) {
     const Location& location = ctx.location();
-    std::vector<std::string> argv{
-        own_executable(),    "--dir", location.dir,          "--namespace",
-        location.name_space, "run",   "--background-refresh"};
+    const bool on_server = !location.store.empty();
+    std::vector<std::string> argv{own_executable(),
+                                  on_server ? "--store" : "--dir",
+                                  on_server ? location.store : location.dir,
+                                  "--namespace",
+                                  location.name_space,
+                                  "run",
+                                  "--background-refresh"};
     const auto options = refresh_options(ctx.args.run);
     argv.insert(argv.end(), options.begin(), options.end());
     argv.emplace_back("--");

@@ -96,9 +96,8 @@ std::string volatile_store_path(const Location& location, const EnvLookup& env) 
     return base + "/" + location.name_space + "-" + suffix + ".sqlite";
 }
 
-Location resolve_location(const std::optional<std::string>& dir_option,
-                          const std::optional<std::string>& namespace_option,
-                          const EnvLookup& env) {
+std::string resolve_namespace(const std::optional<std::string>& namespace_option,
+                              const EnvLookup& env) {
     std::string name_space = "default";
     if (namespace_option) {
         name_space = *namespace_option;
@@ -106,11 +105,18 @@ Location resolve_location(const std::optional<std::string>& dir_option,
         name_space = *from_env;
     }
     validate_namespace(name_space);
+    return name_space;
+}
+
+Location resolve_location(const std::optional<std::string>& dir_option,
+                          const std::optional<std::string>& namespace_option,
+                          const EnvLookup& env) {
+    std::string name_space = resolve_namespace(namespace_option, env);
     std::string dir = resolve_dir(dir_option, env);
     while (dir.size() > 1 && dir.back() == '/') {
         dir.pop_back();
     }
-    return {dir, name_space};
+    return {dir, name_space, {}};
 }
 
 } // namespace cacheman

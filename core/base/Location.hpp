@@ -13,6 +13,8 @@ namespace cacheman {
 struct Location {
     std::string dir;
     std::string name_space;
+    // A postgresql:// URL when the store is a server (then `dir` is unused), else empty.
+    std::string store;
 
     [[nodiscard]] std::string path() const { return dir + "/" + name_space + ".sqlite"; }
     // Lock files of `run`'s single flight (see Flight.hpp).
@@ -31,6 +33,11 @@ std::vector<std::string> list_namespaces(const std::string& dir);
 
 // Reads the process environment; an unset variable is nullopt.
 std::optional<std::string> process_env(const char* name);
+
+// The namespace: -n, else $CACHEMAN_NAMESPACE (empty counts as unset), else "default". Throws
+// UsageError for a bad one (an explicit empty -n included).
+std::string resolve_namespace(const std::optional<std::string>& namespace_option,
+                              const EnvLookup& env = process_env);
 
 // Resolves and validates the location. Throws UsageError for a bad namespace (an explicit empty
 // -n included) and when no directory can be derived (no HOME).

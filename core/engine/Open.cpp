@@ -1,5 +1,6 @@
 #include "engine/Open.hpp"
 
+#include "base/Error.hpp"
 #include "base/Names.hpp"
 #include "engine/sqlite/SqliteEngine.hpp"
 #include "engine/sqlite/StoreFile.hpp"
@@ -195,10 +196,23 @@ class AbsentStore final : public Engine {
     std::unique_ptr<Engine> m_empty;
 };
 
+StoreOpener g_store_opener = nullptr;
+
 } // namespace
+
+void register_store_opener(StoreOpener opener) noexcept { g_store_opener = opener; }
+
+bool has_store_opener() { return g_store_opener != nullptr; }
 
 std::unique_ptr<Engine> open_engine(const Location& location, OpenMode mode,
                                     const EngineOptions& options) {
+    if (!location.store.empty()) {
+        if (g_store_opener == nullptr) {
+            throw StoreError("this program has no engine for postgresql:// stores: use "
+                             "cacheman-postgresql (cacheman runs it for such a store)");
+        }
+        return g_store_opener(location, mode, options);
+    }
     if (mode != OpenMode::create && !sqlite::store_file_exists(location.path())) {
         return std::make_unique<AbsentStore>(location, mode, options);
     }

@@ -118,6 +118,8 @@ std::unique_ptr<Namespace> Namespace::open(const Location& location, engine::Ope
     return std::make_unique<Namespace>(engine::open_engine(location, mode, options), location);
 }
 
+bool Namespace::opens_store_urls() { return engine::has_store_opener(); }
+
 Namespace::Namespace(std::unique_ptr<engine::Engine> engine, Location location)
     : m_engine(std::move(engine)), m_location(location), m_hooks(std::move(location), [this] {
           // Asked only when a hook is about to run; the answer holds for the session.

@@ -39,6 +39,9 @@ class Namespace {
     // Opens the namespace at `location` (see engine::open_engine for what it throws).
     static std::unique_ptr<Namespace> open(const Location& location, engine::OpenMode mode,
                                            const engine::EngineOptions& options = {});
+    // Whether this program links an engine for store URLs (cacheman-postgresql does; the
+    // static cacheman executes it instead).
+    static bool opens_store_urls();
     Namespace(std::unique_ptr<engine::Engine> engine, Location location);
 
     [[nodiscard]] const Location& location() const { return m_location; }

@@ -103,8 +103,29 @@ class Gate:
             self.fd = None
 
 
+# The engine the tests run on: "sqlite" (the files under CACHEMAN_DIR), or with
+# CACHEMAN_E2E_ENGINE=postgresql the test server CACHEMAN_PG_TEST_URL names, where each test
+# gets a database of its own (CACHEMAN_STORE; an explicit --dir still means the files).
+ENGINE = os.environ.get("CACHEMAN_E2E_ENGINE", "sqlite")
+TEST_SERVER = os.environ.get("CACHEMAN_PG_TEST_URL")
+
+
+def server_database(url, database):
+    """The test server's URL with another database in it."""
+    prefix, _, rest = url.partition("://")
+    authority, _, path = rest.partition("/")
+    _, _, query = path.partition("?")
+    return "%s://%s/%s%s" % (prefix, authority, database, "?" + query if query else "")
+
+
+def psql(url, sql):
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
 class CachemanTestCase(unittest.TestCase):
-    """Base class: self.dir is a fresh CACHEMAN_DIR; self.cm(...) runs the binary."""
+    """Base class: self.dir is a fresh CACHEMAN_DIR (on PostgreSQL, also a fresh database);
+    self.cm(...) runs the binary."""
 
     CLOCK_START = CLOCK_START
 
@@ -117,8 +138,17 @@ class CachemanTestCase(unittest.TestCase):
             "CACHEMAN_DIR": self.dir,
         }
         self._gates = []
+        self.database = None
+        if ENGINE == "postgresql":
+            if not TEST_SERVER:
+                raise unittest.SkipTest("no test server (CACHEMAN_PG_TEST_URL)")
+            self.database = "e2e_" + os.path.basename(self.tmp).replace("-", "_").lower()
+            psql(TEST_SERVER, "CREATE DATABASE %s" % self.database)
+            self.env["CACHEMAN_STORE"] = server_database(TEST_SERVER, self.database)
 
     def tearDown(self):
+        if self.database:
+            psql(TEST_SERVER, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.database)
         for gate in self._gates:
             gate.release()
         subprocess.run(["chmod", "-R", "u+rwx", self.tmp], check=False)

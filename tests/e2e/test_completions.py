@@ -5,8 +5,10 @@ pseudo-terminal: readline splits the line and calls the completion function, whi
 print what it offers. zsh is driven the same way through its zpty module, with compadd wrapped.
 fish is asked with `complete -C`, its own completion machinery. Each test runs against a store in
 a temporary directory given with --dir, and against the hidden `cacheman __complete` that the
-completions ask for namespaces, caches and keys. A shell that is not installed is skipped, never
-passed (.ci/setup installs bash-completion, zsh and fish).
+completions ask for namespaces, caches and keys; what they pass for --store (a postgresql:// URL of a
+server that is not there, on which __complete finds nothing) is seen in a log of the binary's
+arguments. A shell that is not installed is skipped, never passed (.ci/setup installs
+bash-completion, zsh and fish).
 """
 import os
 import pty
@@ -24,6 +26,9 @@ BASH_COMPLETION = os.path.join(ROOT, "completions", "cacheman.bash")
 ZSH_COMPLETION = os.path.join(ROOT, "completions", "_cacheman")
 FISH_COMPLETION = os.path.join(ROOT, "completions", "cacheman.fish")
 BASH_COMPLETION_PACKAGE = "/usr/share/bash-completion/bash_completion"
+# A --store URL with '?', '&' and '=' in it, for a server that is not there (no such socket
+# directory): `cacheman --store URL __complete ...` prints nothing and exits 0.
+STORE_URL = "postgresql://ci@/builds?host=/nowhere&port=1"
 
 
 def help_commands():
@@ -105,6 +110,38 @@ class CompletionTestCase(CachemanTestCase):
         # A cache with a builder that has never run: completing its keys must not run it.
         self.marker = os.path.join(self.tmp, "builder-ran")
         self.ok("--dir", self.store, "create", "--builder", "touch '%s'" % self.marker, "lazy")
+
+    def log_invocations(self):
+        """Makes `cacheman` on PATH a script that logs its arguments, then runs the binary under
+        test; returns a function that gives the argument lists of the `__complete` calls logged
+        so far (and clears the log)."""
+        log = os.path.join(self.tmp, "invocations")
+        link = os.path.join(self.tmp, "bin", "cacheman")
+        os.unlink(link)
+        with open(link, "w") as f:
+            f.write("#!/bin/sh\nprintf '%%s\\0' \"$@\" >> '%s'\necho >> '%s'\nexec '%s' \"$@\"\n"
+                    % (log, log, BIN))
+        os.chmod(link, 0o755)
+
+        def calls():
+            try:
+                with open(log, "rb") as f:
+                    lines = f.read().decode().splitlines()
+            except FileNotFoundError:
+                return []
+            os.unlink(log)
+            return [args for args in (line.split("\0")[:-1] for line in lines)
+                    if "__complete" in args]
+        return calls
+
+    def check_store_url(self, complete, lines):
+        """Each of `lines` (LINE, WORDS) completes to nothing, after asking `cacheman WORDS`:
+        the --store URL reaches __complete as one word, without its shell quoting."""
+        calls = self.log_invocations()
+        for line, words in lines:
+            with self.subTest(line=line):
+                self.assertEqual(complete(line), [], line)
+                self.assertEqual(calls(), [words], line)
 
 
 class CompleteCommand(CompletionTestCase):
@@ -275,8 +312,29 @@ class Bash(CompletionTestCase, OptionsOfEveryCommand):
         self.assertIn("echo", complete("cacheman run --ttl 1d -- ech"))
         self.assertIn("echo", complete("cacheman run --watch x ech"))
 
+    def check_store(self, session):
+        """--store: its URL is not completed, and is passed to __complete (the URL is quoted:
+        readline splits words at ':' without bash-completion to join them)."""
+        complete = lambda line: self.bash_complete(session, line)
+        self.assertEqual(complete("cacheman --store "), [])
+        self.assertEqual(complete("cacheman --store 'postgresql://h/db?x=1' "), sorted(self.commands))
+        self.assertIn("--store", complete("cacheman --st"))
+        self.assertIn("--store", complete("cacheman get --st"))
+        url = STORE_URL
+        self.check_store_url(complete, [
+            ("cacheman --store '%s' get " % url, ["--store=" + url, "__complete", "caches"]),
+            ('cacheman --store "%s" -n other keys ' % url,
+             ["--store=" + url, "--namespace=other", "__complete", "caches"]),
+            ("cacheman keys --store '%s' " % url, ["--store=" + url, "__complete", "caches"]),
+            ("cacheman --store '%s' get raw " % url, ["--store=" + url, "__complete", "keys", "raw"]),
+            ("cacheman --store '%s' run --cache rep" % url,
+             ["--store=" + url, "__complete", "caches"]),
+        ])
+
     def test_bash_alone(self):
-        self.check_common(self.bash_session(with_package=False))
+        session = self.bash_session(with_package=False)
+        self.check_common(session)
+        self.check_store(session)
 
     def test_bash_offers_exactly_the_options_of_each_command(self):
         session = self.bash_session(with_package=False)
@@ -291,6 +349,16 @@ class Bash(CompletionTestCase, OptionsOfEveryCommand):
         self.assertEqual(complete("cacheman --dir=%s --namespace=other get " % self.store),
                          ["elsewhere"])
         self.assertEqual(complete("cacheman --dir %s get colons a:" % self.store), ["b"])
+        self.check_store(session)
+        self.assertEqual(complete("cacheman --store="), [])
+        url, escaped = STORE_URL, STORE_URL.replace("&", "\\&")
+        self.check_store_url(complete, [
+            ("cacheman --store %s get " % escaped, ["--store=" + url, "__complete", "caches"]),
+            ("cacheman --store=%s --namespace=other get " % escaped,
+             ["--store=" + url, "--namespace=other", "__complete", "caches"]),
+            ("cacheman --store='%s' get raw " % url,
+             ["--store=" + url, "__complete", "keys", "raw"]),
+        ])
 
 
 class Fish(CompletionTestCase, OptionsOfEveryCommand):
@@ -338,6 +406,23 @@ class Fish(CompletionTestCase, OptionsOfEveryCommand):
         self.assertEqual(complete("cacheman run --j"), [])
         self.assertEqual(complete("cacheman --dir %s run --cache rep" % store), ["report"])
         self.assertIn("echo", complete("cacheman run --ttl 1d -- ech"))
+
+    def test_fish_store(self):
+        complete = self.fish_complete
+        self.assertEqual(complete("cacheman --store "), [])
+        self.assertEqual(complete("cacheman --store="), [])
+        self.assertIn("--store", complete("cacheman get --st"))
+        url, escaped = STORE_URL, STORE_URL.replace("&", "\\&").replace("?", "\\?")
+        self.check_store_url(complete, [
+            ("cacheman --store '%s' get " % url, ["--store=" + url, "__complete", "caches"]),
+            ("cacheman --store %s get " % escaped, ["--store=" + url, "__complete", "caches"]),
+            ("cacheman --store='%s' -n other keys " % url,
+             ["--store=" + url, "--namespace=other", "__complete", "caches"]),
+            ('cacheman keys --store "%s" ' % url, ["--store=" + url, "__complete", "caches"]),
+            ("cacheman --store '%s' get raw " % url, ["--store=" + url, "__complete", "keys", "raw"]),
+            ("cacheman --store '%s' run --cache rep" % url,
+             ["--store=" + url, "__complete", "caches"]),
+        ])
 
 
 class Zsh(CompletionTestCase, OptionsOfEveryCommand):
@@ -409,6 +494,23 @@ class Zsh(CompletionTestCase, OptionsOfEveryCommand):
         self.assertIn("--watch", complete("cacheman run --"))
         self.assertEqual(complete("cacheman --dir %s run --cache rep" % store), ["report"])
         self.assertIn("echo", complete("cacheman run --ttl 1d -- ech"))
+
+    def test_zsh_store(self):
+        complete = self.zsh_complete
+        self.assertEqual(complete("cacheman --store "), [])
+        self.assertEqual(complete("cacheman --store="), [])
+        self.assertIn("--store", complete("cacheman get --st"))
+        url, escaped = STORE_URL, STORE_URL.replace("&", "\\&").replace("?", "\\?")
+        self.check_store_url(complete, [
+            ("cacheman --store '%s' get " % url, ["--store=" + url, "__complete", "caches"]),
+            ("cacheman --store %s get " % escaped, ["--store=" + url, "__complete", "caches"]),
+            ("cacheman --store='%s' -n other keys " % url,
+             ["--store=" + url, "--namespace=other", "__complete", "caches"]),
+            ('cacheman keys --store "%s" ' % url, ["--store=" + url, "__complete", "caches"]),
+            ("cacheman --store '%s' get raw " % url, ["--store=" + url, "__complete", "keys", "raw"]),
+            ("cacheman --store '%s' run --cache rep" % url,
+             ["--store=" + url, "__complete", "caches"]),
+        ])
 
 
 if __name__ == "__main__":

@@ -9,14 +9,23 @@
 #include "base/Posix.hpp"
 #include "engine/Engine.hpp"
 #include "engine/sqlite/SqliteEngine.hpp"
+#ifdef CACHEMAN_HAVE_POSTGRESQL
+#include "engine/postgres/PgEngine.hpp"
+#endif
 #include "hooks/AutoSync.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <unistd.h>
 #include <functional>
+#include <latch>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 using namespace cacheman;
 using engine::Access;
@@ -31,18 +40,23 @@ namespace {
 // moves only when the test says so. `another()` opens a second engine on the same store, as
 // another process would, or returns nullptr when the store cannot be shared.
 
+// Each factory says whether its engine has volatile caches (k_volatile): one without them must
+// refuse to make a cache volatile (UsageError) and leave everything as it was.
+
 struct SqliteInMemory {
+    static constexpr bool k_volatile = true;
     test::TestClock clock;
     sqlite::SqliteEngine store{clock.options()};
     std::unique_ptr<engine::Engine> another() { return nullptr; }
 };
 
 struct SqliteOnFile {
+    static constexpr bool k_volatile = true;
     test::TempDir tmp;
     // Volatile caches keep their contents in the runtime directory: keep it in the test's.
     test::EnvVar runtime{"CACHEMAN_RUNTIME_DIR", (tmp.path() / "runtime").c_str()};
     test::TestClock clock;
-    Location location{(tmp.path() / "store").string(), "ns"};
+    Location location{(tmp.path() / "store").string(), "ns", {}};
     sqlite::SqliteEngine store{location, engine::OpenMode::create, clock.options()};
     std::unique_ptr<engine::Engine> another() {
         return std::make_unique<sqlite::SqliteEngine>(location, engine::OpenMode::write,
@@ -50,13 +64,65 @@ struct SqliteOnFile {
     }
 };
 
+#ifdef CACHEMAN_HAVE_POSTGRESQL
+// A namespace of its own on the test server (CACHEMAN_PG_TEST_URL, a URL: ctest starts a
+// throwaway cluster for the unit tests, tests/pg/cluster), so each test starts on an empty store.
+struct PostgresServer {
+    static constexpr bool k_volatile = false; // refused on a shared store (PgEngine.hpp)
+    static std::string url() {
+        const char* url = std::getenv("CACHEMAN_PG_TEST_URL");
+        if (url == nullptr || *url == '\0') {
+            throw std::runtime_error("CACHEMAN_PG_TEST_URL is not set: run the tests with ctest, "
+                                     "which starts a PostgreSQL cluster for them");
+        }
+        return url;
+    }
+    static std::string fresh_namespace() {
+        static int counter = 0;
+        return "t" + std::to_string(::getpid()) + "_" + std::to_string(++counter) + "_" +
+               std::to_string(static_cast<long long>(std::time(nullptr)));
+    }
+    test::TestClock clock;
+    std::string name_space = fresh_namespace();
+    postgres::PgEngine store{url(), name_space, engine::OpenMode::create, clock.options()};
+    std::unique_ptr<engine::Engine> another() {
+        return std::make_unique<postgres::PgEngine>(url(), name_space, engine::OpenMode::write,
+                                                    clock.options());
+    }
+};
+#define ENGINE_TEST(name, tags)                                                                    \
+    TEMPLATE_TEST_CASE(name, "[engine]" tags, SqliteInMemory, SqliteOnFile, PostgresServer)
+#else
 #define ENGINE_TEST(name, tags)                                                                    \
     TEMPLATE_TEST_CASE(name, "[engine]" tags, SqliteInMemory, SqliteOnFile)
+#endif
 
 constexpr double k_t0 = test::TestClock::k_start;
 const auto k_bucket0 = static_cast<std::int64_t>(k_t0);
 
 // --- helpers -------------------------------------------------------------------------------------
+
+// Makes `cache` volatile (with `more` settings) where the engine has volatile caches and says
+// true; where it has none, checks that it refuses and that the cache is as it was, and says
+// false.
+template <class Factory>
+bool make_volatile(engine::Engine& e, std::string_view cache,
+                   const std::function<void(engine::CacheSettings&)>& more = {}) {
+    const auto edit = [&](engine::CacheSettings& s) {
+        s.is_volatile = true;
+        if (more) {
+            more(s);
+        }
+    };
+    if (Factory::k_volatile) {
+        e.configure(cache, edit);
+        return true;
+    }
+    const auto before = e.settings(cache);
+    CHECK_THROWS_AS(e.configure(cache, edit), UsageError);
+    CHECK(e.settings(cache).has_value() == before.has_value());
+    return false;
+}
 
 engine::WriteSource source_of(std::vector<engine::Write> writes) {
     auto held = std::make_shared<std::vector<engine::Write>>(std::move(writes));
@@ -525,11 +591,13 @@ ENGINE_TEST("engine: list reports live entries, bytes and direct edges, by name"
     set(e, "b", "empty", "");
     e.depend("a", "b");
     e.depend("b", "c");
-    e.configure("v", [](engine::CacheSettings& s) { s.is_volatile = true; });
-    set(e, "v", "k", "123");
+    const bool has_volatile = make_volatile<TestType>(e, "v");
+    if (has_volatile) {
+        set(e, "v", "k", "123");
+    }
     t.clock.advance(2);
     const auto caches = e.list();
-    REQUIRE(caches.size() == 4);
+    REQUIRE(caches.size() == (has_volatile ? 4 : 3));
     CHECK(caches[0].name == "a");
     CHECK(caches[0].children == Names{"b"});
     CHECK(caches[0].parents.empty());
@@ -544,10 +612,12 @@ ENGINE_TEST("engine: list reports live entries, bytes and direct edges, by name"
     CHECK(caches[1].hits == 0);
     CHECK(caches[1].misses == 0);
     CHECK(caches[2].name == "c");
-    CHECK(caches[3].name == "v");
-    CHECK(caches[3].is_volatile);
-    CHECK(caches[3].entries == 1);
-    CHECK(caches[3].bytes == 3);
+    if (has_volatile) {
+        CHECK(caches[3].name == "v");
+        CHECK(caches[3].is_volatile);
+        CHECK(caches[3].entries == 1);
+        CHECK(caches[3].bytes == 3);
+    }
 }
 
 ENGINE_TEST("engine: settings and configure", "[settings]") {
@@ -592,7 +662,10 @@ ENGINE_TEST("engine: switching volatility keeps the contents", "[settings][volat
     set(e, "c", "k", "v");
     set(e, "c", "t", std::string("\0\xFF", 2), seconds(100));
     e.depend("p", "c");
-    e.configure("c", [](engine::CacheSettings& s) { s.is_volatile = true; });
+    if (!make_volatile<TestType>(e, "c")) {
+        CHECK(keys_of(e, "c") == Names{"k", "t"}); // refused: the contents stay as they were
+        return;
+    }
     CHECK(e.settings("c")->is_volatile);
     CHECK(summary_of(e, "c")->is_volatile);
     CHECK(keys_of(e, "c") == Names{"k", "t"});
@@ -822,8 +895,9 @@ ENGINE_TEST("engine: a healthy store checks healthy", "[check]") {
     CHECK(e.check().healthy());
     e.depend("a", "b");
     set(e, "a", "k", "v", seconds(1));
-    e.configure("v", [](engine::CacheSettings& s) { s.is_volatile = true; });
-    set(e, "v", "k", "v");
+    if (make_volatile<TestType>(e, "v")) {
+        set(e, "v", "k", "v");
+    }
     e.drop("b");
     t.clock.advance(2);
     const auto report = e.check();
@@ -1062,10 +1136,9 @@ ENGINE_TEST("engine: a builder's contents are held to the limits", "[size]") {
 ENGINE_TEST("engine: limits hold for volatile caches", "[size][volatile]") {
     TestType t;
     engine::Engine& e = t.store;
-    e.configure("v", [](engine::CacheSettings& s) {
-        s.is_volatile = true;
-        s.max_entries = 2;
-    });
+    if (!make_volatile<TestType>(e, "v", [](engine::CacheSettings& s) { s.max_entries = 2; })) {
+        return;
+    }
     for (const char* key : {"a", "b", "c"}) {
         set(e, "v", key, "v");
     }
@@ -1256,7 +1329,9 @@ ENGINE_TEST("engine: a large value lives as a content, once, and goes with its e
     TestType t;
     engine::Engine& e = t.store;
     const bool is_volatile = GENERATE(false, true);
-    e.configure("c", [&](engine::CacheSettings& s) { s.is_volatile = is_volatile; });
+    if (is_volatile && !make_volatile<TestType>(e, "c")) {
+        return;
+    }
     std::string large(engine::k_largest_inline_value + 3, '\0');
     for (std::size_t i = 0; i < large.size(); ++i) {
         large[i] = static_cast<char>(i * 31);
@@ -1322,4 +1397,50 @@ ENGINE_TEST("engine: gc removes a content nothing referred to once its pin passe
     t.clock.advance(3601);
     CHECK(e.collect_garbage(std::nullopt).bytes == 15);
     CHECK_FALSE(content_of(e, orphan));
+}
+
+ENGINE_TEST("engine: opposite edges added by two clients never both succeed", "[graph][race]") {
+    TestType t;
+    auto other = t.another();
+    if (!other) {
+        return; // a store no other client can reach
+    }
+    // One after the other: the second client sees the first one's edge.
+    t.store.depend("x1", "x2");
+    CHECK_THROWS_WITH(other->depend("x2", "x1"), Catch::Contains("x2 -> x1 -> x2"));
+
+    // At once, each client in a thread of its own: the cycle check and the insert are one
+    // step, so exactly one of the two edges is added. Assertions stay in this thread.
+    for (int round = 0; round < 10; ++round) {
+        const std::string up = "up" + std::to_string(round);
+        const std::string down = "down" + std::to_string(round);
+        auto first = t.another();
+        auto second = t.another();
+        std::atomic<int> added{0};
+        std::atomic<int> refused{0};
+        std::latch start(2);
+        const auto add = [&](engine::Engine& e, const std::string& parent,
+                             const std::string& child) {
+            start.arrive_and_wait();
+            try {
+                e.depend(parent, child);
+                ++added;
+            } catch (const UsageError&) {
+                ++refused; // the cycle the other edge would close
+            } catch (...) { // counted as neither: the check below fails
+            }
+        };
+        std::thread one(add, std::ref(*first), up, down);
+        std::thread two(add, std::ref(*second), down, up);
+        one.join();
+        two.join();
+        CHECK(added == 1);
+        CHECK(refused == 1);
+    }
+    const auto edges = t.store.edges();
+    CHECK(edges.size() == 11); // x1 -> x2 and one edge per round
+    for (const auto& edge : edges) { // and no cycle: no parent lies below its child
+        const auto below = t.store.dependencies(edge.child, true).value.children;
+        CHECK(std::find(below.begin(), below.end(), edge.parent) == below.end());
+    }
 }

@@ -31,7 +31,7 @@ std::string quoted(const std::filesystem::path& path) {
 struct Session {
     test::TempDir tmp;
     test::TestClock clock;
-    Location location{(tmp.path() / "store").string(), "ns"};
+    Location location{(tmp.path() / "store").string(), "ns", {}};
     // Where hooks leave their traces.
     std::filesystem::path trace = tmp.path() / "trace";
 

@@ -101,7 +101,7 @@ struct OnDisk {
     test::TempDir tmp;
     test::EnvVar runtime{"CACHEMAN_RUNTIME_DIR", (tmp.path() / "runtime").c_str()};
     test::TestClock clock;
-    Location location{(tmp.path() / "store").string(), "ns"};
+    Location location{(tmp.path() / "store").string(), "ns", {}};
     [[nodiscard]] std::filesystem::path file() const { return location.path(); }
     [[nodiscard]] SqliteEngine open(OpenMode mode = OpenMode::create) const {
         return SqliteEngine(location, mode, clock.options());
@@ -114,7 +114,7 @@ struct OnDisk {
 
 TEST_CASE("sqlite: a store on disk is private, persistent and in WAL mode", "[sqlite][file]") {
     test::TempDir tmp;
-    const Location location{(tmp.path() / "sub" / "dir").string(), "ns"};
+    const Location location{(tmp.path() / "sub" / "dir").string(), "ns", {}};
     {
         SqliteEngine store(location, OpenMode::create, {});
         set(store, "c", "k", "v");
@@ -130,7 +130,7 @@ TEST_CASE("sqlite: a store on disk is private, persistent and in WAL mode", "[sq
 
 TEST_CASE("sqlite: opening a missing store without create creates nothing", "[sqlite][file]") {
     test::TempDir tmp;
-    const Location location{(tmp.path() / "none").string(), "ns"};
+    const Location location{(tmp.path() / "none").string(), "ns", {}};
     const auto mode = GENERATE(OpenMode::read, OpenMode::write);
     SqliteEngine store(location, mode, {});
     CHECK(store.list().empty());
@@ -144,7 +144,7 @@ TEST_CASE("sqlite: opening a missing store without create creates nothing", "[sq
 TEST_CASE("sqlite: a file that is not a cacheman store is refused and left untouched",
           "[sqlite][file]") {
     test::TempDir tmp;
-    const Location location{tmp.path().string(), "ns"};
+    const Location location{tmp.path().string(), "ns", {}};
     SECTION("text") {
         std::ofstream(location.path()) << "not a database, just some text that is long enough";
     }
@@ -173,7 +173,7 @@ TEST_CASE("sqlite: a file that is not a cacheman store is refused and left untou
 
 TEST_CASE("sqlite: a zero-byte file is initialised as a new store", "[sqlite][file]") {
     test::TempDir tmp;
-    const Location location{tmp.path().string(), "ns"};
+    const Location location{tmp.path().string(), "ns", {}};
     std::ofstream(location.path()).close();
     {
         SqliteEngine store(location, OpenMode::create, {});
@@ -186,7 +186,7 @@ TEST_CASE("sqlite: a zero-byte file is initialised as a new store", "[sqlite][fi
 
 TEST_CASE("sqlite: a store path that is not a regular file is refused", "[sqlite][file]") {
     test::TempDir tmp;
-    const Location location{tmp.path().string(), "ns"};
+    const Location location{tmp.path().string(), "ns", {}};
     std::filesystem::create_directory(location.path());
     CHECK_THROWS_AS(SqliteEngine(location, OpenMode::create, {}), StoreError);
 }
@@ -194,7 +194,7 @@ TEST_CASE("sqlite: a store path that is not a regular file is refused", "[sqlite
 TEST_CASE("sqlite: a directory that cannot be created is a store error", "[sqlite][file]") {
     test::TempDir tmp;
     std::ofstream(tmp.path() / "file") << "x";
-    const Location location{(tmp.path() / "file" / "sub").string(), "ns"};
+    const Location location{(tmp.path() / "file" / "sub").string(), "ns", {}};
     CHECK_THROWS_AS(SqliteEngine(location, OpenMode::create, {}), StoreError);
 }
 
@@ -203,7 +203,7 @@ TEST_CASE("sqlite: a directory that cannot be created is a store error", "[sqlit
 TEST_CASE("sqlite: a store from a newer cacheman is refused and left untouched",
           "[sqlite][schema]") {
     test::TempDir tmp;
-    const Location location{tmp.path().string(), "ns"};
+    const Location location{tmp.path().string(), "ns", {}};
     {
         SqliteEngine store(location, OpenMode::create, {});
         set(store, "c", "k", "v");
@@ -221,7 +221,7 @@ TEST_CASE("sqlite: a store from a newer cacheman is refused and left untouched",
 TEST_CASE("sqlite: a schema version 1 store is migrated, its caches kept", "[sqlite][schema]") {
     test::TempDir tmp;
     const test::EnvVar runtime("CACHEMAN_RUNTIME_DIR", (tmp.path() / "runtime").c_str());
-    const Location location{tmp.path().string(), "ns"};
+    const Location location{tmp.path().string(), "ns", {}};
     // Version 1 as the first cacheman wrote it: caches, depends, one table per cache.
     raw_sql(location.path(), R"sql(
         PRAGMA journal_mode = WAL;

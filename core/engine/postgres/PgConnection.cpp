@@ -1,0 +1,344 @@
+#include "engine/postgres/PgConnection.hpp"
+
+#include "base/Error.hpp"
+
+#include <arpa/inet.h>
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <libpq-fe.h>
+#include <memory>
+
+namespace cacheman::postgres {
+
+namespace {
+
+std::string first_line(const char* message) {
+    std::string text = message == nullptr ? "" : message;
+    const auto end = text.find('\n');
+    if (end != std::string::npos) {
+        text.resize(end);
+    }
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\r')) {
+        text.pop_back();
+    }
+    return text;
+}
+
+std::string or_default(const char* value, const std::string& fallback) {
+    return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+}
+
+// user@host:port/dbname from the values libpq resolved (a socket directory is shown as is).
+std::string store_name(const std::string& user, const std::string& host, const std::string& port,
+                       const std::string& dbname) {
+    return user + "@" + host + ":" + port + "/" + dbname;
+}
+
+std::uint64_t big_endian(const char* data, int length) {
+    std::uint64_t value = 0;
+    for (int i = 0; i < length; ++i) {
+        value = (value << 8) | static_cast<unsigned char>(data[i]);
+    }
+    return value;
+}
+
+} // namespace
+
+Param::Param(double number) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.17g", number);
+    value = text;
+}
+
+std::string describe_conninfo(const std::string& conninfo) {
+    char* error = nullptr;
+    std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
+        PQconninfoParse(conninfo.c_str(), &error), &PQconninfoFree);
+    PQfreemem(error);
+    std::string user;
+    std::string host;
+    std::string port;
+    std::string dbname;
+    if (options) {
+        for (const PQconninfoOption* option = options.get(); option->keyword != nullptr;
+             ++option) {
+            const std::string keyword = option->keyword;
+            const char* value = option->val;
+            if (keyword == "user") {
+                user = or_default(value, "");
+            } else if (keyword == "host") {
+                host = or_default(value, "");
+            } else if (keyword == "port") {
+                port = or_default(value, "");
+            } else if (keyword == "dbname") {
+                dbname = or_default(value, "");
+            }
+        }
+    }
+    // The defaults libpq applies (PQconndefaults reads the same environment).
+    std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> defaults(PQconndefaults(),
+                                                                           &PQconninfoFree);
+    const auto fallback = [&](const char* keyword, const std::string& otherwise) {
+        if (defaults) {
+            for (const PQconninfoOption* option = defaults.get(); option->keyword != nullptr;
+                 ++option) {
+                if (std::strcmp(option->keyword, keyword) == 0 && option->val != nullptr &&
+                    *option->val != '\0') {
+                    return std::string(option->val);
+                }
+            }
+        }
+        return otherwise;
+    };
+    if (user.empty()) {
+        user = fallback("user", "?");
+    }
+    if (host.empty()) {
+        host = fallback("host", "/var/run/postgresql");
+    }
+    if (port.empty()) {
+        port = fallback("port", "5432");
+    }
+    if (dbname.empty()) {
+        dbname = fallback("dbname", user);
+    }
+    return store_name(user, host, port, dbname);
+}
+
+// --- Rows ----------------------------------------------------------------------------------------
+
+Rows::Rows(pg_result* result) : m_result(result) {}
+Rows::~Rows() {
+    if (m_result != nullptr) {
+        PQclear(m_result);
+    }
+}
+Rows::Rows(Rows&& other) noexcept : m_result(other.m_result) { other.m_result = nullptr; }
+
+int Rows::size() const { return PQntuples(m_result); }
+bool Rows::null(int row, int column) const { return PQgetisnull(m_result, row, column) != 0; }
+
+std::string_view Rows::bytes(int row, int column) const {
+    return {PQgetvalue(m_result, row, column),
+            static_cast<std::size_t>(PQgetlength(m_result, row, column))};
+}
+
+std::int64_t Rows::integer(int row, int column) const {
+    const int length = PQgetlength(m_result, row, column);
+    const std::uint64_t raw = big_endian(PQgetvalue(m_result, row, column), length);
+    switch (length) {
+    case 2:
+        return static_cast<std::int16_t>(raw);
+    case 4:
+        return static_cast<std::int32_t>(raw);
+    case 8:
+        return static_cast<std::int64_t>(raw);
+    default:
+        throw StoreError("unexpected integer of " + std::to_string(length) + " bytes from the server");
+    }
+}
+
+double Rows::real(int row, int column) const {
+    const int length = PQgetlength(m_result, row, column);
+    const std::uint64_t raw = big_endian(PQgetvalue(m_result, row, column), length);
+    if (length == 8) {
+        double value = 0;
+        std::memcpy(&value, &raw, sizeof value);
+        return value;
+    }
+    if (length == 4) {
+        const auto narrow = static_cast<std::uint32_t>(raw);
+        float value = 0;
+        std::memcpy(&value, &narrow, sizeof value);
+        return value;
+    }
+    throw StoreError("unexpected float of " + std::to_string(length) + " bytes from the server");
+}
+
+bool Rows::boolean(int row, int column) const {
+    return PQgetlength(m_result, row, column) == 1 && PQgetvalue(m_result, row, column)[0] != 0;
+}
+
+std::optional<std::string> Rows::optional_text(int row, int column) const {
+    return null(row, column) ? std::nullopt : std::optional<std::string>(text(row, column));
+}
+std::optional<std::int64_t> Rows::optional_integer(int row, int column) const {
+    return null(row, column) ? std::nullopt : std::optional<std::int64_t>(integer(row, column));
+}
+std::optional<double> Rows::optional_real(int row, int column) const {
+    return null(row, column) ? std::nullopt : std::optional<double>(real(row, column));
+}
+
+std::int64_t Rows::affected() const {
+    const char* tuples = PQcmdTuples(m_result);
+    return tuples == nullptr || *tuples == '\0' ? 0 : std::stoll(tuples);
+}
+
+// --- PgConnection --------------------------------------------------------------------------------
+
+namespace {
+
+// The value the connection string gives `keyword`, or "" (what libpq would take from its
+// environment then).
+std::string conninfo_value(const std::string& conninfo, const char* keyword) {
+    char* error = nullptr;
+    std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
+        PQconninfoParse(conninfo.c_str(), &error), &PQconninfoFree);
+    PQfreemem(error);
+    for (const PQconninfoOption* option = options.get(); option && option->keyword; ++option) {
+        if (std::strcmp(option->keyword, keyword) == 0 && option->val != nullptr) {
+            return option->val;
+        }
+    }
+    return {};
+}
+
+// Whether every host of a host list is this machine: a unix socket directory, localhost or a
+// loopback address (nothing to encrypt, no server identity to verify).
+bool local_hosts(const std::string& hosts) {
+    if (hosts.empty()) {
+        return true; // libpq's default: the unix socket
+    }
+    std::size_t start = 0;
+    while (start <= hosts.size()) {
+        const auto end = std::min(hosts.find(',', start), hosts.size());
+        const std::string host = hosts.substr(start, end - start);
+        if (!(host.empty() || host.front() == '/' || host.front() == '@' || host == "localhost" ||
+              host.rfind("127.", 0) == 0 || host == "::1")) {
+            return false;
+        }
+        start = end + 1;
+    }
+    return true;
+}
+
+// libpq's default sslmode, `prefer`, falls back to plain text and verifies nobody: for a host
+// that is not this machine, the default here is `verify-full` (given before the URL, so that
+// the URL's own sslmode, $PGSSLMODE or a service file still decide).
+bool needs_default_sslmode(const std::string& conninfo) {
+    if (!conninfo_value(conninfo, "sslmode").empty() || std::getenv("PGSSLMODE") != nullptr ||
+        !conninfo_value(conninfo, "service").empty() || std::getenv("PGSERVICE") != nullptr) {
+        return false;
+    }
+    std::string hosts = conninfo_value(conninfo, "host");
+    if (hosts.empty()) {
+        const char* from_env = std::getenv("PGHOST");
+        hosts = from_env == nullptr ? "" : from_env;
+    }
+    if (hosts.empty() && !conninfo_value(conninfo, "hostaddr").empty()) {
+        hosts = conninfo_value(conninfo, "hostaddr");
+    }
+    return !local_hosts(hosts);
+}
+
+} // namespace
+
+PgConnection::PgConnection(const std::string& conninfo) {
+    const bool verify = needs_default_sslmode(conninfo);
+    const char* keywords[] = {"application_name", verify ? "sslmode" : "dbname",
+                              verify ? "dbname" : nullptr, nullptr};
+    const char* values[] = {"cacheman", verify ? "verify-full" : conninfo.c_str(),
+                            verify ? conninfo.c_str() : nullptr, nullptr};
+    m_conn = PQconnectdbParams(keywords, values, 1);
+    if (m_conn == nullptr || PQstatus(m_conn) != CONNECTION_OK) {
+        const std::string why = m_conn == nullptr ? "out of memory" : first_line(PQerrorMessage(m_conn));
+        if (m_conn != nullptr) {
+            PQfinish(m_conn);
+            m_conn = nullptr;
+        }
+        throw StoreError("cannot connect to store " + describe_conninfo(conninfo) + ": " + why);
+    }
+    const char* host = PQhost(m_conn);
+    m_name = store_name(or_default(PQuser(m_conn), "?"), or_default(host, "?"),
+                        or_default(PQport(m_conn), "5432"), or_default(PQdb(m_conn), "?"));
+    // Warnings and notices are not the user's business: a command prints what it was asked.
+    PQsetNoticeProcessor(m_conn, [](void*, const char*) {}, nullptr);
+    Rows role = exec("SELECT current_user::text");
+    m_role = role.text(0, 0);
+}
+
+PgConnection::~PgConnection() {
+    if (m_conn != nullptr) {
+        PQfinish(m_conn);
+    }
+}
+
+void PgConnection::fail(pg_result* result, const std::string& what) {
+    std::string message;
+    m_last_sqlstate.clear();
+    if (result != nullptr) {
+        const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+        m_last_sqlstate = state == nullptr ? "" : state;
+        message = first_line(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY));
+        PQclear(result);
+    }
+    if (message.empty()) {
+        message = first_line(PQerrorMessage(m_conn));
+    }
+    if (PQstatus(m_conn) != CONNECTION_OK) {
+        message = "connection lost: " + message;
+    }
+    throw StoreError("store " + m_name + ": " + what + message);
+}
+
+Rows PgConnection::exec(const std::string& sql, std::initializer_list<Param> params) {
+    return exec(sql, std::vector<Param>(params));
+}
+
+Rows PgConnection::exec(const std::string& sql, const std::vector<Param>& params) {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<int> formats;
+    values.reserve(params.size());
+    for (const auto& param : params) {
+        values.push_back(param.value ? param.value->data() : nullptr);
+        lengths.push_back(param.value ? static_cast<int>(param.value->size()) : 0);
+        formats.push_back(param.binary ? 1 : 0);
+    }
+    pg_result* result =
+        PQexecParams(m_conn, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
+                     lengths.data(), formats.data(), 1);
+    const ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+        fail(result, "");
+    }
+    return Rows(result);
+}
+
+void PgConnection::exec_script(const std::string& sql) {
+    pg_result* result = PQexec(m_conn, sql.c_str());
+    const ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+        fail(result, "");
+    }
+    PQclear(result);
+}
+
+// --- PgTransaction -------------------------------------------------------------------------------
+
+PgTransaction::PgTransaction(PgConnection& connection, Kind kind) : m_connection(connection) {
+    m_connection.exec_script(kind == Kind::read
+                                 ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                                 : "BEGIN ISOLATION LEVEL READ COMMITTED");
+}
+
+PgTransaction::~PgTransaction() { rollback(); }
+
+void PgTransaction::commit() {
+    m_connection.exec_script("COMMIT");
+    m_open = false;
+}
+
+void PgTransaction::rollback() noexcept {
+    if (!m_open) {
+        return;
+    }
+    m_open = false;
+    try {
+        m_connection.exec_script("ROLLBACK");
+    } catch (...) { // NOLINT(bugprone-empty-catch): the server rolls back a lost session itself
+    }
+}
+
+} // namespace cacheman::postgres

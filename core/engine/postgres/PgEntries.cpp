@@ -1,0 +1,760 @@
+// PgEngine's entries, contents, size limits, garbage collection and lookup counts: the
+// counterpart of sqlite/Entries.cpp, Contents.cpp and SqliteEngine's calls over them, with the
+// same observable behaviour.
+//
+// - Lookups see live entries only (expires IS NULL or later than now()); writers purge the
+//   expired ones lazily, when the cache's next_expiry (a lower bound) says one may be due.
+// - A value larger than engine::k_largest_inline_value (or handed over as a LargeValue) lives
+//   in cacheman.contents, in chunks of at most 1 MiB, named by entries.value_content; contents
+//   are scoped by namespace and kept while an entry refers to them (content_refs) or their pin
+//   (an hour after put_content) lasts. Every removal of entries goes through remove_entries,
+//   which removes the contents that only the removed entries referred to.
+// - entries.used orders eviction: the tick of the cacheman.use_clock sequence at the entry's
+//   last store or folded hit.
+#include "engine/postgres/PgEngine.hpp"
+
+#include "base/Error.hpp"
+#include "base/Hash.hpp"
+#include "base/Names.hpp"
+#include "base/Posix.hpp"
+#include "engine/postgres/PgInCache.hpp"
+
+#include <cstring>
+#include <limits>
+#include <unistd.h>
+#include <utility>
+
+namespace cacheman::postgres {
+
+using engine::Access;
+using engine::Result;
+using engine::Status;
+using Kind = PgTransaction::Kind;
+
+namespace {
+
+// No chunk of a content is larger: a chunk is held in memory when written and when read.
+constexpr std::size_t k_chunk = engine::k_largest_inline_value;
+// How long a content kept for a write is safe from removal before that write refers to it.
+constexpr double k_content_pin_seconds = 3600;
+// Rows a scan fetches from its cursor at a time: memory stays bounded by this many values.
+constexpr int k_scan_batch = 64;
+
+constexpr const char* k_entry_bytes =
+    "(length(e.value)::bigint + coalesce((SELECT sum(c.size) FROM cacheman.content_refs AS r "
+    "JOIN cacheman.contents AS c ON c.id = r.content_id WHERE r.cache_id = e.cache_id AND "
+    "r.key = e.key), 0))";
+
+using Reader = std::function<void(const engine::ChunkSink&)>;
+
+// A text[] literal of `values` (each quoted), for `= ANY($n::text[])`: one statement for any
+// number of keys rather than one per key.
+template <class Strings> std::string text_array(const Strings& values) {
+    std::string out = "{";
+    for (const auto& value : values) {
+        out += out.size() > 1 ? ",\"" : "\"";
+        for (const char c : value) {
+            if (c == '"' || c == '\\') {
+                out += '\\';
+            }
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+std::int64_t namespace_of(PgConnection& db, const CacheRow& row) {
+    // Read from the cache's row, not namespace_id(): inside the transaction that created the
+    // namespace, its id must not be remembered before the commit.
+    return db.exec("SELECT ns FROM cacheman.caches WHERE id = $1::bigint", {row.id}).integer(0, 0);
+}
+
+std::int64_t next_use_tick(PgConnection& db) {
+    return db.exec("SELECT nextval('cacheman.use_clock')").integer(0, 0);
+}
+
+// --- contents --------------------------------------------------------------------------------
+
+// Writes a content's bytes as they come, in chunks of k_chunk, hashing them on the way.
+class ChunkWriter {
+  public:
+    ChunkWriter(PgConnection& db, std::int64_t content_id) : m_db(db), m_content_id(content_id) {}
+
+    void add(std::string_view bytes) {
+        m_hasher.raw(bytes.data(), bytes.size());
+        m_total += bytes.size();
+        while (!bytes.empty()) {
+            const std::size_t take = std::min(bytes.size(), k_chunk - m_pending.size());
+            m_pending.append(bytes.substr(0, take));
+            bytes.remove_prefix(take);
+            if (m_pending.size() == k_chunk) {
+                flush();
+            }
+        }
+    }
+    // Writes the last, partial chunk; true when the bytes were `size` bytes hashing to `digest`.
+    bool finish(const std::string& digest, std::uint64_t size) {
+        if (!m_pending.empty()) {
+            flush();
+        }
+        return m_total == size && m_hasher.hex() == digest;
+    }
+
+  private:
+    void flush() {
+        m_db.exec("INSERT INTO cacheman.content_chunks(content_id, seq, data) "
+                  "VALUES ($1::bigint, $2::bigint, $3)",
+                  {m_content_id, m_seq++, Param::bytes(m_pending)});
+        m_pending.clear();
+    }
+
+    PgConnection& m_db;
+    std::int64_t m_content_id;
+    std::int64_t m_seq = 0;
+    std::uint64_t m_total = 0;
+    std::string m_pending;
+    Hasher m_hasher;
+};
+
+// Keeps the bytes `read` yields under `digest` unless they are kept already, and pins the
+// content until `pin_until` either way. Throws StoreError when they are not `size` bytes that
+// hash to `digest` (the transaction then keeps nothing).
+void keep_content(PgConnection& db, std::int64_t ns, const std::string& digest, std::uint64_t size,
+                  double pin_until, const Reader& read) {
+    Rows pinned = db.exec("UPDATE cacheman.contents SET pinned = greatest(coalesce(pinned, 0), "
+                          "$3::float8) WHERE ns = $1::bigint AND digest = $2",
+                          {ns, digest, pin_until});
+    if (pinned.affected() > 0) {
+        return; // kept already: pinned now, so that it stays until the write that refers to it
+    }
+    Rows made = db.exec("INSERT INTO cacheman.contents(ns, digest, size, pinned) "
+                        "VALUES ($1::bigint, $2, $3::bigint, $4::float8) RETURNING id",
+                        {ns, digest, static_cast<std::int64_t>(size), pin_until});
+    ChunkWriter writer(db, made.integer(0, 0));
+    read([&writer](std::string_view bytes) { writer.add(bytes); });
+    if (!writer.finish(digest, size)) {
+        throw StoreError("the bytes changed while they were being stored");
+    }
+}
+
+Reader reader_of_fd(int fd) {
+    return [fd](const engine::ChunkSink& sink) {
+        ::lseek(fd, 0, SEEK_SET);
+        if (const int error = read_to_end(fd, sink); error != 0) {
+            throw StoreError(std::string("cannot read the bytes to store: ") +
+                             std::strerror(error));
+        }
+    };
+}
+
+// Hands the content's chunks to `sink` one by one (one query each, so that only one chunk is
+// in memory at a time); false when none is kept under `digest`. Throws StoreError when the
+// chunks do not make the bytes the digest names (the store was damaged).
+bool stream_content(PgConnection& db, std::int64_t ns, const std::string& digest,
+                    const engine::ChunkSink& sink) {
+    Rows found =
+        db.exec("SELECT id, size FROM cacheman.contents WHERE ns = $1::bigint AND digest = $2",
+                {ns, digest});
+    if (found.empty()) {
+        return false;
+    }
+    const std::int64_t id = found.integer(0, 0);
+    const std::int64_t size = found.integer(0, 1);
+    Hasher hasher;
+    std::int64_t total = 0;
+    for (std::int64_t seq = 0;; ++seq) {
+        Rows chunk = db.exec("SELECT data FROM cacheman.content_chunks WHERE content_id = "
+                             "$1::bigint AND seq = $2::bigint",
+                             {id, seq});
+        if (chunk.empty()) {
+            break;
+        }
+        const std::string_view bytes = chunk.bytes(0, 0);
+        hasher.raw(bytes.data(), bytes.size());
+        total += static_cast<std::int64_t>(bytes.size());
+        sink(bytes);
+    }
+    if (total != size || hasher.hex() != digest) {
+        throw StoreError("a stored output's contents are damaged (" + digest + ")");
+    }
+    return true;
+}
+
+// Hands an entry's large value to `sink`; throws StoreError when its content is gone.
+void stream_large_value(PgConnection& db, const CacheRow& row, const std::string& digest,
+                        const engine::ChunkSink& sink) {
+    if (!stream_content(db, namespace_of(db, row), digest, sink)) {
+        throw StoreError("a stored value's contents are gone from the store (" + digest + ")");
+    }
+}
+
+// Records that the entry refers to each content, unpinning it: referred to, it needs its pin no
+// more (removing the entry removes it). Throws StoreError when one is not kept.
+void refer(PgConnection& db, std::int64_t ns, const CacheRow& row, const std::string& key,
+           const std::vector<std::string>& digests) {
+    for (const auto& digest : digests) {
+        Rows unpinned = db.exec("UPDATE cacheman.contents SET pinned = NULL WHERE ns = $1::bigint "
+                                "AND digest = $2 RETURNING id",
+                                {ns, digest});
+        if (unpinned.empty()) {
+            throw StoreError("an output's contents were removed before its result was stored");
+        }
+        db.exec("INSERT INTO cacheman.content_refs(cache_id, key, content_id) VALUES "
+                "($1::bigint, $2, $3::bigint) ON CONFLICT DO NOTHING",
+                {row.id, key, unpinned.integer(0, 0)});
+    }
+}
+
+// Removes the contents among `ids` (a bigint[] literal) that nothing refers to any more and
+// whose pin has passed.
+void release_contents(PgConnection& db, const std::string& ids, double now) {
+    db.exec("DELETE FROM cacheman.contents AS c WHERE c.id = ANY($1::bigint[]) AND "
+            "(c.pinned IS NULL OR c.pinned < $2::float8) AND NOT EXISTS (SELECT 1 FROM "
+            "cacheman.content_refs AS r WHERE r.content_id = c.id)",
+            {ids, now});
+}
+
+// Removes every content of the namespace that nothing refers to and whose pin has passed;
+// returns their bytes.
+std::int64_t sweep_contents(PgConnection& db, std::int64_t ns, double now) {
+    Rows swept =
+        db.exec("WITH gone AS (DELETE FROM cacheman.contents AS c WHERE c.ns = $1::bigint AND "
+                "(c.pinned IS NULL OR c.pinned < $2::float8) AND NOT EXISTS (SELECT 1 FROM "
+                "cacheman.content_refs AS r WHERE r.content_id = c.id) RETURNING c.size) "
+                "SELECT coalesce(sum(size), 0)::bigint FROM gone",
+                {ns, now});
+    return swept.integer(0, 0);
+}
+
+// --- removing entries ------------------------------------------------------------------------
+
+// Deletes the entries (cacheman.entries aliased `e`) that `where` selects, with the contents
+// that only they referred to; returns how many and their bytes. The one way entries go, so
+// that no removal leaves a content behind. The bytes and references are read in the DELETE's
+// RETURNING, before the references go with the entries (ON DELETE CASCADE, at statement end).
+engine::Removed remove_entries(PgConnection& db, const std::string& where,
+                               const std::vector<Param>& params, double now) {
+    Rows gone = db.exec(
+        std::string("WITH gone AS (DELETE FROM cacheman.entries AS e WHERE ") + where +
+            " RETURNING " + k_entry_bytes +
+            " AS size, ARRAY(SELECT r.content_id FROM cacheman.content_refs AS r WHERE "
+            "r.cache_id = e.cache_id AND r.key = e.key) AS refs) "
+            "SELECT count(*), coalesce(sum(size), 0)::bigint, (SELECT array_agg(DISTINCT id)::text "
+            "FROM gone AS g, unnest(g.refs) AS id) FROM gone",
+        params);
+    if (!gone.null(0, 2)) {
+        release_contents(db, gone.text(0, 2), now);
+    }
+    return {gone.integer(0, 0), gone.integer(0, 1)};
+}
+
+// Deletes the expired entries of the caches that `caches` (a condition on cacheman.caches
+// aliased `c`, with $1 = `id`) selects, and recomputes their expiry bounds.
+engine::Removed purge_expired(PgConnection& db, const std::string& caches, std::int64_t id,
+                              double now) {
+    const engine::Removed removed =
+        remove_entries(db,
+                       "e.cache_id IN (SELECT c.id FROM cacheman.caches AS c WHERE " + caches +
+                           ") AND e.expires <= $2::float8",
+                       {id, now}, now);
+    db.exec("UPDATE cacheman.caches AS c SET next_expiry = (SELECT min(x.expires) FROM "
+            "cacheman.entries AS x WHERE x.cache_id = c.id) WHERE " +
+                caches,
+            {id});
+    return removed;
+}
+
+void purge_expired_if_due(PgConnection& db, const CacheRow& row, double now) {
+    if (row.next_expiry && *row.next_expiry <= now) {
+        purge_expired(db, "c.id = $1::bigint", row.id, now);
+    }
+}
+
+// Evicts the least recently used live entries of the cache until it is within its limits.
+engine::Removed evict(PgConnection& db, const CacheRow& row, double now) {
+    if (!row.has_limits()) {
+        return {};
+    }
+    // Keeps the most recently used entries, newest first, while both running totals fit: the
+    // rest (the least recently used) goes, and so does an entry too large for the limit on its
+    // own (it is not counted in the totals, so that it does not push out the others).
+    const std::string victims =
+        std::string("SELECT key FROM (SELECT key, size, sum(CASE WHEN size <= $4::bigint THEN 1 "
+                    "ELSE 0 END) OVER newest AS n, sum(CASE WHEN size <= $4::bigint THEN size "
+                    "ELSE 0 END) OVER newest AS total FROM (SELECT e.key, coalesce(e.used, 0) AS "
+                    "used, ") +
+        k_entry_bytes +
+        " AS size FROM cacheman.entries AS e WHERE e.cache_id = $1::bigint AND (e.expires IS "
+        "NULL OR e.expires > $2::float8)) AS sized WINDOW newest AS (ORDER BY used DESC, key "
+        "DESC ROWS UNBOUNDED PRECEDING)) AS ranked WHERE size > $4::bigint OR n > $3::bigint OR "
+        "total > $4::bigint";
+    constexpr auto k_none = std::numeric_limits<std::int64_t>::max();
+    return remove_entries(
+        db, "e.cache_id = $1::bigint AND e.key IN (" + victims + ")",
+        {row.id, now, row.max_entries.value_or(k_none), row.max_bytes.value_or(k_none)}, now);
+}
+
+// Evicts the least recently used live entries of the namespace until they total at most
+// `max_bytes` (ties by cache name, then key, as on SQLite).
+engine::Removed evict_across(PgConnection& db, std::int64_t ns, std::int64_t max_bytes,
+                             double now) {
+    const std::string victims =
+        std::string("SELECT cache_id, key FROM (SELECT cache_id, key, size, sum(CASE WHEN size "
+                    "<= $3::bigint THEN size ELSE 0 END) OVER (ORDER BY used DESC, name DESC, "
+                    "key DESC ROWS UNBOUNDED PRECEDING) AS total FROM (SELECT e.cache_id, "
+                    "c.name, e.key, coalesce(e.used, 0) AS used, ") +
+        k_entry_bytes +
+        " AS size FROM cacheman.entries AS e JOIN cacheman.caches AS c ON c.id = e.cache_id "
+        "WHERE c.ns = $1::bigint AND (e.expires IS NULL OR e.expires > $2::float8)) AS sized) "
+        "AS ranked WHERE size > $3::bigint OR total > $3::bigint";
+    return remove_entries(db, "(e.cache_id, e.key) IN (" + victims + ")", {ns, now, max_bytes},
+                          now);
+}
+
+// --- writing entries -------------------------------------------------------------------------
+
+void count_edits(PgConnection& db, const CacheRow& row, std::size_t count, double now) {
+    if (!row.counts_edits || count == 0) {
+        return;
+    }
+    db.exec("INSERT INTO cacheman.edits(cache_id, bucket, count) VALUES ($1::bigint, $2::bigint, "
+            "$3::bigint) ON CONFLICT (cache_id, bucket) DO UPDATE SET count = edits.count + "
+            "EXCLUDED.count",
+            {row.id, static_cast<std::int64_t>(now), static_cast<std::int64_t>(count)});
+}
+
+void forget_edits(PgConnection& db, const CacheRow& row) {
+    db.exec("DELETE FROM cacheman.edits WHERE cache_id = $1::bigint", {row.id});
+}
+
+// Lowers the cache's expiry bound to `expires` when it is earlier.
+void note_expiry(PgConnection& db, const CacheRow& row, double expires) {
+    db.exec("UPDATE cacheman.caches SET next_expiry = $2::float8 WHERE id = $1::bigint AND "
+            "(next_expiry IS NULL OR next_expiry > $2::float8)",
+            {row.id, expires});
+}
+
+std::optional<double> expiry_of(const engine::Write& write, const CacheRow& row, double now) {
+    if (write.expires) {
+        return write.expires;
+    }
+    const auto ttl_ms =
+        write.ttl ? std::optional<std::int64_t>(write.ttl->count()) : row.default_ttl_ms;
+    if (!ttl_ms) {
+        return std::nullopt;
+    }
+    return now + static_cast<double>(*ttl_ms) / 1000.0;
+}
+
+// Writes one batch into a cache: every entry stored at one tick of the use clock.
+class BatchWriter {
+  public:
+    BatchWriter(PgConnection& db, const CacheRow& row, double now)
+        : m_db(db), m_row(row), m_now(now), m_tick(next_use_tick(db)) {}
+
+    // Writes the batch; returns how many writes it held.
+    std::size_t write_all(const engine::WriteSource& writes) {
+        std::size_t applied = 0;
+        engine::Write write;
+        while (writes(write)) {
+            validate_key(write.key);
+            ++applied;
+            try {
+                write_one(write);
+            } catch (const StoreError& error) {
+                rethrow_with_context(error, "key " + quoted_for_message(write.key) + ": ");
+            }
+        }
+        if (m_earliest) {
+            note_expiry(m_db, m_row, *m_earliest);
+        }
+        return applied;
+    }
+
+  private:
+    void write_one(const engine::Write& write) {
+        remove_entries(m_db, "e.cache_id = $1::bigint AND e.key = $2", {m_row.id, write.key},
+                       m_now);
+        if (!write.value) {
+            return; // a removal
+        }
+        const std::optional<double> expires = expiry_of(write, m_row, m_now);
+        if (expires && (!m_earliest || *expires < *m_earliest)) {
+            m_earliest = expires;
+        }
+        const std::optional<std::string> value_content = keep_large_value(write);
+        m_db.exec("INSERT INTO cacheman.entries(cache_id, key, expires, used, value, "
+                  "value_content) VALUES ($1::bigint, $2, $3::float8, $4::bigint, $5, $6)",
+                  {m_row.id, write.key, expires, m_tick,
+                   Param::bytes(value_content ? std::string_view() : *write.value), value_content});
+        if (!write.contents.empty()) {
+            refer(m_db, ns(), m_row, write.key, write.contents);
+        }
+        if (value_content) {
+            refer(m_db, ns(), m_row, write.key, {*value_content});
+        }
+    }
+
+    // Keeps a write's large value (handed over in pieces, or too large for a row) as a
+    // content; returns its address, or nullopt for a value that stays in the row.
+    std::optional<std::string> keep_large_value(const engine::Write& write) {
+        if (write.large_value) {
+            const auto& large = *write.large_value;
+            keep_content(m_db, ns(), large.digest, large.size, m_now, large.read);
+            return large.digest;
+        }
+        if (write.value->size() <= engine::k_largest_inline_value) {
+            return std::nullopt;
+        }
+        Hasher hasher;
+        hasher.raw(write.value->data(), write.value->size());
+        std::string digest = hasher.hex();
+        keep_content(m_db, ns(), digest, write.value->size(), m_now,
+                     [&write](const engine::ChunkSink& sink) { sink(*write.value); });
+        return digest;
+    }
+
+    // The namespace's id, read when a content first needs it.
+    std::int64_t ns() {
+        if (!m_ns) {
+            m_ns = namespace_of(m_db, m_row);
+        }
+        return *m_ns;
+    }
+
+    PgConnection& m_db;
+    const CacheRow& m_row;
+    double m_now;
+    std::int64_t m_tick;
+    std::optional<std::int64_t> m_ns;
+    std::optional<double> m_earliest;
+};
+
+// --- reading entries -------------------------------------------------------------------------
+
+constexpr const char* k_live = "(expires IS NULL OR expires > $2::float8)";
+
+std::optional<engine::Entry> get_entry(PgConnection& db, const CacheRow& row, std::string_view key,
+                                       double now) {
+    Rows found = db.exec(std::string("SELECT value, expires, value_content FROM cacheman.entries "
+                                     "WHERE cache_id = $1::bigint AND ") +
+                             k_live + " AND key = $3",
+                         {row.id, now, std::string(key)});
+    if (found.empty()) {
+        return std::nullopt;
+    }
+    engine::Entry entry{found.text(0, 0), found.optional_real(0, 1)};
+    if (const auto value_content = found.optional_text(0, 2)) {
+        stream_large_value(db, row, *value_content,
+                           [&entry](std::string_view piece) { entry.value += piece; });
+    }
+    return entry;
+}
+
+bool read_entry_value(PgConnection& db, const CacheRow& row, std::string_view key, double now,
+                      const engine::ChunkSink& sink) {
+    // An inline value is at most k_largest_inline_value: one piece.
+    Rows found = db.exec(std::string("SELECT value, value_content FROM cacheman.entries WHERE "
+                                     "cache_id = $1::bigint AND ") +
+                             k_live + " AND key = $3",
+                         {row.id, now, std::string(key)});
+    if (found.empty()) {
+        return false;
+    }
+    if (const auto value_content = found.optional_text(0, 1)) {
+        stream_large_value(db, row, *value_content, sink);
+    } else if (const std::string_view value = found.bytes(0, 0); !value.empty()) {
+        sink(value);
+    }
+    return true;
+}
+
+// Visits the entries of one batch of scan_entries' cursor; false when it was empty.
+bool visit_batch(PgConnection& db, const CacheRow& row, const Rows& batch,
+                 const engine::EntryVisitor& visit) {
+    for (int i = 0; i < batch.size(); ++i) {
+        engine::EntryView entry{
+            batch.bytes(i, 0), batch.bytes(i, 2), batch.optional_real(i, 1), {}};
+        if (const auto digest = batch.optional_text(i, 3)) {
+            entry.stream = [&db, &row, digest = *digest](const engine::ChunkSink& sink) {
+                stream_large_value(db, row, digest, sink);
+            };
+        }
+        visit(entry);
+    }
+    return !batch.empty();
+}
+
+// Visits the live entries through a cursor, a batch at a time, so that memory stays bounded
+// whatever the cache holds; the read transaction makes it one snapshot.
+void scan_entries(PgConnection& db, const CacheRow& row, double now,
+                  const engine::EntryVisitor& visit) {
+    db.exec(std::string("DECLARE cacheman_scan NO SCROLL CURSOR FOR SELECT key, expires, value, "
+                        "value_content FROM cacheman.entries WHERE cache_id = $1::bigint AND ") +
+                k_live + " ORDER BY key",
+            {row.id, now});
+    const std::string fetch =
+        "FETCH FORWARD " + std::to_string(k_scan_batch) + " FROM cacheman_scan";
+    while (visit_batch(db, row, db.exec(fetch), visit)) {
+    }
+    db.exec("CLOSE cacheman_scan");
+}
+
+} // namespace
+
+const char* PgEngine::entry_bytes_sql() {
+    return k_entry_bytes;
+}
+
+// --- reads of one cache ------------------------------------------------------------------------
+
+Result<std::optional<engine::Entry>> PgEngine::get(std::string_view cache, std::string_view key,
+                                                   Access access) {
+    validate_key(key);
+    return in_cache(cache, Kind::read, false, access, std::nullopt,
+                    [&](CacheRow& row) { return get_entry(*m_connection, row, key, now()); });
+}
+
+Result<bool> PgEngine::read_value(std::string_view cache, std::string_view key, Access access,
+                                  const engine::ChunkSink& sink) {
+    validate_key(key);
+    return in_cache(cache, Kind::read, false, access, std::nullopt, [&](CacheRow& row) {
+        return read_entry_value(*m_connection, row, key, now(), sink);
+    });
+}
+
+Result<std::vector<std::string>> PgEngine::keys(std::string_view cache, Access access) {
+    return in_cache(cache, Kind::read, false, access, std::nullopt, [&](CacheRow& row) {
+        Rows found = m_connection->exec(std::string("SELECT key FROM cacheman.entries WHERE "
+                                                    "cache_id = $1::bigint AND ") +
+                                            k_live + " ORDER BY key",
+                                        {row.id, now()});
+        std::vector<std::string> keys;
+        keys.reserve(static_cast<std::size_t>(found.size()));
+        for (int i = 0; i < found.size(); ++i) {
+            keys.push_back(found.text(i, 0));
+        }
+        return keys;
+    });
+}
+
+Result<std::size_t> PgEngine::count(std::string_view cache, Access access) {
+    return in_cache(cache, Kind::read, false, access, std::nullopt, [&](CacheRow& row) {
+        Rows found = m_connection->exec(std::string("SELECT count(*) FROM cacheman.entries WHERE "
+                                                    "cache_id = $1::bigint AND ") +
+                                            k_live,
+                                        {row.id, now()});
+        return static_cast<std::size_t>(found.integer(0, 0));
+    });
+}
+
+Status PgEngine::scan(std::string_view cache, Access access, const engine::EntryVisitor& visit) {
+    return in_cache(cache, Kind::read, false, access, std::nullopt,
+                    [&](CacheRow& row) {
+                        scan_entries(*m_connection, row, now(), visit);
+                        return true;
+                    })
+        .status;
+}
+
+// --- edits of one cache ------------------------------------------------------------------------
+
+Result<engine::Edited> PgEngine::apply(std::string_view cache, const engine::WriteSource& writes,
+                                       Access access,
+                                       const std::optional<engine::Generation>& only_if) {
+    return in_cache(cache, Kind::write, true, access, only_if, [&](CacheRow& row) {
+        if (row.has_limits()) {
+            fold_pending_lookups(); // the uses before this write come before its entries
+        }
+        const double at = now();
+        purge_expired_if_due(*m_connection, row, at);
+        const std::size_t applied = BatchWriter(*m_connection, row, at).write_all(writes);
+        evict(*m_connection, row, at);
+        count_edits(*m_connection, row, applied, at);
+        return engine::Edited{applied, row.counts_edits && applied > 0};
+    });
+}
+
+engine::Generation PgEngine::generation(std::string_view cache) {
+    validate_cache_name(cache);
+    PgTransaction tx(*m_connection, Kind::read);
+    return generation_of(find_cache(cache));
+}
+
+Result<engine::Edited> PgEngine::erase(std::string_view cache, const std::vector<std::string>& keys,
+                                       Access access) {
+    for (const auto& key : keys) {
+        validate_key(key);
+    }
+    return in_cache(cache, Kind::write, false, access, std::nullopt, [&](CacheRow& row) {
+        const double at = now();
+        // After the purge, every entry left is live: what is removed below is what was seen.
+        purge_expired_if_due(*m_connection, row, at);
+        const engine::Removed gone =
+            remove_entries(*m_connection, "e.cache_id = $1::bigint AND e.key = ANY($2::text[])",
+                           {row.id, text_array(keys)}, at);
+        const auto removed = static_cast<std::size_t>(gone.entries);
+        count_edits(*m_connection, row, removed, at);
+        return engine::Edited{removed, row.counts_edits && removed > 0};
+    });
+}
+
+void PgEngine::replace_contents(std::string_view cache, const engine::WriteSource& writes,
+                                bool built) {
+    in_cache(cache, Kind::write, true, Access::raw, std::nullopt, [&](CacheRow& row) {
+        clear_entries(row);
+        const double at = now();
+        BatchWriter(*m_connection, row, at).write_all(writes);
+        evict(*m_connection, row, at);
+        m_connection->exec("UPDATE cacheman.caches SET built = $2::boolean WHERE id = $1::bigint",
+                           {row.id, built ? "true" : "false"});
+        forget_edits(*m_connection, row);
+        return true;
+    });
+}
+
+engine::Removed PgEngine::remove_entry(const CacheRow& row, const std::string& key) {
+    return remove_entries(*m_connection, "e.cache_id = $1::bigint AND e.key = $2", {row.id, key},
+                          now());
+}
+
+engine::Removed PgEngine::clear_entries(const CacheRow& row) {
+    const engine::Removed removed =
+        remove_entries(*m_connection, "e.cache_id = $1::bigint", {row.id}, now());
+    m_connection->exec("UPDATE cacheman.caches SET next_expiry = NULL WHERE id = $1::bigint",
+                       {row.id});
+    return removed;
+}
+
+void PgEngine::enforce_limits(const CacheRow& row) {
+    if (!row.has_limits()) {
+        return;
+    }
+    fold_pending_lookups();
+    evict(*m_connection, row, now());
+}
+
+// --- lookup counts -----------------------------------------------------------------------------
+
+void PgEngine::count_lookup(std::string_view cache, std::optional<std::string_view> key,
+                            bool hit) noexcept {
+    try {
+        auto found = m_pending_lookups.find(cache);
+        if (found == m_pending_lookups.end()) {
+            found = m_pending_lookups.emplace(std::string(cache), PendingLookups{}).first;
+        }
+        auto& pending = found->second;
+        (hit ? pending.hits : pending.misses) += 1;
+        if (hit && key) {
+            pending.used_keys.emplace(*key);
+        }
+    } catch (...) { // NOLINT(bugprone-empty-catch): counting must never make a lookup fail
+    }
+}
+
+void PgEngine::fold_pending_lookups() {
+    if (m_pending_lookups.empty()) {
+        return;
+    }
+    // Taken before they are written: a transaction that rolls back loses them, as on SQLite
+    // (the counts are approximate by design).
+    const auto pending = std::exchange(m_pending_lookups, {});
+    // The uses of one fold share one tick: which of them came first is not kept.
+    std::optional<std::int64_t> tick;
+    for (const auto& [cache, lookups] : pending) {
+        const auto row = find_cache(cache);
+        if (!row) {
+            continue; // dropped meanwhile
+        }
+        m_connection->exec(
+            "INSERT INTO cacheman.stats(cache_id, hits, misses) VALUES ($1::bigint, $2::bigint, "
+            "$3::bigint) ON CONFLICT (cache_id) DO UPDATE SET hits = stats.hits + EXCLUDED.hits, "
+            "misses = stats.misses + EXCLUDED.misses",
+            {row->id, lookups.hits, lookups.misses});
+        if (lookups.used_keys.empty()) {
+            continue;
+        }
+        if (!tick) {
+            tick = next_use_tick(*m_connection);
+        }
+        // An entry another transaction holds is skipped rather than waited for: that writer is
+        // storing it again, which makes it recently used anyway.
+        m_connection->exec(
+            "UPDATE cacheman.entries SET used = $3::bigint WHERE cache_id = $1::bigint AND key IN "
+            "(SELECT key FROM cacheman.entries WHERE cache_id = $1::bigint AND key = "
+            "ANY($2::text[]) FOR UPDATE SKIP LOCKED)",
+            {row->id, text_array(lookups.used_keys), *tick});
+    }
+}
+
+void PgEngine::fold_lookup_counts() {
+    if (m_pending_lookups.empty()) {
+        return;
+    }
+    // Without the namespace's write lock, and from a store opened for reading too (a `get`
+    // counts its lookup when it ends): the statements are an upsert and an update that skips
+    // locked rows, safe beside any writer. The lock timeout bounds the wait for a statistics
+    // row another fold holds.
+    PgTransaction tx(*m_connection, Kind::write);
+    m_connection->exec_script("SET LOCAL lock_timeout = '2s'");
+    fold_pending_lookups();
+    tx.commit();
+}
+
+// --- contents ----------------------------------------------------------------------------------
+
+void PgEngine::put_content(const std::string& digest, int fd, std::uint64_t size) {
+    PgTransaction tx(*m_connection, Kind::write);
+    write_lock();
+    const std::int64_t ns = ensure_namespace();
+    keep_content(*m_connection, ns, digest, size, now() + k_content_pin_seconds, reader_of_fd(fd));
+    tx.commit();
+}
+
+bool PgEngine::read_content(const std::string& digest, const engine::ChunkSink& sink) {
+    PgTransaction tx(*m_connection, Kind::read);
+    const auto ns = namespace_id();
+    const bool found = ns && stream_content(*m_connection, *ns, digest, sink);
+    tx.commit();
+    return found;
+}
+
+// --- size --------------------------------------------------------------------------------------
+
+engine::Removed PgEngine::collect_garbage(std::optional<std::int64_t> max_bytes) {
+    PgTransaction tx(*m_connection, Kind::write);
+    write_lock();
+    const auto ns = namespace_id();
+    if (!ns) {
+        return {}; // nothing was ever written
+    }
+    fold_pending_lookups();
+    const double at = now();
+    engine::Removed removed = purge_expired(*m_connection, "c.ns = $1::bigint", *ns, at);
+    Rows limited = m_connection->exec(
+        "SELECT name FROM cacheman.caches WHERE ns = $1::bigint AND (max_entries IS NOT NULL OR "
+        "max_bytes IS NOT NULL)",
+        {*ns});
+    for (int i = 0; i < limited.size(); ++i) {
+        if (const auto row = find_cache(limited.bytes(i, 0))) {
+            removed += evict(*m_connection, *row, at);
+        }
+    }
+    if (max_bytes) {
+        removed += evict_across(*m_connection, *ns, *max_bytes, at);
+    }
+    removed.bytes += sweep_contents(*m_connection, *ns, at);
+    tx.commit();
+    return removed;
+}
+
+// A no-op on PostgreSQL: the space of deleted rows is reclaimed by autovacuum for the tables'
+// reuse, without blocking anyone. Giving it back to the file system takes VACUUM FULL, which
+// holds an ACCESS EXCLUSIVE lock on the tables (blocking every reader of every namespace on the
+// server) for as long as it rewrites them: the contract says readers are never blocked. A plain
+// VACUUM would not block, but it only truncates free pages at a table's end, needs the tables'
+// owner, and covers every namespace of the server: that is the server administrator's business.
+void PgEngine::compact() {}
+
+} // namespace cacheman::postgres
