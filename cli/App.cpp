@@ -2,6 +2,8 @@
 
 #include "Commands.hpp"
 #include "base/Error.hpp"
+#include "base/StoreUrl.hpp"
+#include "session/Namespace.hpp"
 #include "Output.hpp"
 #include "commands/RunCommand.hpp"
 
@@ -224,6 +226,11 @@ int run_command(CLI::App& app, const GlobalOptions& global, const Arguments& arg
     const std::string name = selected.front()->get_name();
     if (name == "help") {
         return print_help(app, args.topic);
+    }
+    // A postgresql:// store: cacheman-postgresql runs the command, before this process reads
+    // anything (a value on stdin is the other program's to read).
+    if (!Namespace::opens_store_urls() && resolve_store(global.store, global.dir)) {
+        run_engine_program();
     }
     Context context(global, args);
     return find_command(name)->run(context);

@@ -1,7 +1,5 @@
 #include "Commands.hpp"
 
-#include "App.hpp"
-
 #include "base/Clock.hpp"
 #include "base/Duration.hpp"
 #include "Embedded.hpp"
@@ -384,9 +382,6 @@ Namespace& Context::session(OpenMode mode) {
 const Location& Context::location() {
     if (!m_location) {
         if (auto store = resolve_store(global.store, global.dir)) {
-            if (!Namespace::opens_store_urls()) {
-                run_engine_program(); // cacheman-postgresql runs this command instead
-            }
             m_location = Location{{}, resolve_namespace(global.name_space), std::move(*store)};
         } else {
             m_location = resolve_location(global.dir, global.name_space);

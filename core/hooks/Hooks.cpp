@@ -7,13 +7,17 @@ namespace cacheman {
 
 Hooks::Output Hooks::run(const std::string& cache, std::string_view kind,
                          const std::string& command, std::string_view input) {
+    const bool on_server = !m_location.store.empty();
     if (!m_trusted()) {
-        throw StoreError("refusing to run hooks from a store you do not own (" +
-                         m_location.path() + ")");
+        throw StoreError(on_server ? "refusing to run hooks from cache settings written by "
+                                     "another database role"
+                                   : "refusing to run hooks from a store you do not own (" +
+                                         m_location.path() + ")");
     }
-    const std::vector<std::string> env{"CACHEMAN_CACHE=" + cache,
-                                       "CACHEMAN_NAMESPACE=" + m_location.name_space,
-                                       "CACHEMAN_DIR=" + m_location.dir};
+    // A hook that runs cacheman reaches the same store: the directory, or the server's URL.
+    const std::vector<std::string> env{
+        "CACHEMAN_CACHE=" + cache, "CACHEMAN_NAMESPACE=" + m_location.name_space,
+        on_server ? "CACHEMAN_STORE=" + m_location.store : "CACHEMAN_DIR=" + m_location.dir};
     try {
         FilterResult result = run_filter({"/bin/sh", "-c", command}, env, input);
         return {result.exit_code == 0, std::move(result.out)};

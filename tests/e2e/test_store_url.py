@@ -7,9 +7,16 @@ import subprocess
 import unittest
 import uuid
 
-from harness import BIN, CachemanTestCase
+from harness import BIN, CachemanTestCase, psql, server_database
 
 SERVER = os.environ.get("CACHEMAN_PG_TEST_URL")
+
+
+def with_user(url, user):
+    """The URL with another user (the test server trusts every role on its socket)."""
+    prefix, _, rest = url.partition("://")
+    _, _, host_and_path = rest.rpartition("@")
+    return "%s://%s@%s" % (prefix, user, host_and_path)
 NEEDS_SERVER = unittest.skipUnless(SERVER, "no test server (CACHEMAN_PG_TEST_URL)")
 
 
@@ -113,8 +120,83 @@ class TwoMachines(CachemanTestCase):
         self.assertEqual((second.code, second.out), (0, b"made\n"), second)
         with open(os.path.join(checkouts[1], "out.txt")) as f:
             self.assertEqual(f.read(), "INPUT\n")
-        explain = self.on(1, *step[:1], "--explain", *step[1:], cwd=checkouts[1])
-        self.assertIn(b"hit", explain.out + explain.err)
+        with open(os.path.join(checkouts[0], "out.txt"), "w") as f:
+            f.write("changed by hand\n")  # the first checkout's hit restores its output too
+        third = self.on(0, *step, cwd=checkouts[0])
+        self.assertEqual((third.code, third.out), (0, b"made\n"), third)
+        with open(os.path.join(checkouts[0], "out.txt")) as f:
+            self.assertEqual(f.read(), "INPUT\n")
+
+    def test_volatile_caches_are_refused(self):
+        made = self.cm("create", "--no-volatile", "v")
+        self.assertEqual(made.code, 0, made)
+        for args in (("create", "--volatile", "v"), ("create", "--volatile", "w")):
+            result = subprocess.run([BIN, *args], env=dict(self.env, HOME=self.homes[0]),
+                                    capture_output=True)
+            self.assertEqual(result.returncode, 2, result)
+            self.assertIn(b"volatile caches are not available", result.stderr)
+        self.assertEqual(self.on(0, "list").out.split(), [b"v"])
+
+    def test_values_from_stdin_reach_the_server(self):
+        # cacheman hands the command to cacheman-postgresql before it reads anything.
+        value = bytes(range(256)) * 10
+        self.assertEqual(self.on(0, "set", "c", "bin", input=value).code, 0)
+        self.assertEqual(self.on(1, "get", "c", "bin").out, value)
+        lines = b'{"key": "a", "value": "1"}\n{"key": "b", "value": "2"}\n'
+        self.assertEqual(self.on(0, "import", "d", "-", input=lines).code, 0)
+        self.assertEqual(self.on(1, "keys", "d").out, b"a\nb\n")
+
+
+@NEEDS_SERVER
+class Roles(CachemanTestCase):
+    """Other database roles: hooks they wrote are not run; a role that may only read replays."""
+
+    def setUp(self):
+        super().setUp()
+        self.env.pop("CACHEMAN_DIR")
+        self.roles_db = "roles_" + uuid.uuid4().hex[:12]
+        self.role = "cm_" + uuid.uuid4().hex[:12]
+        psql(SERVER, "CREATE DATABASE %s" % self.roles_db)
+        psql(SERVER, "CREATE ROLE %s LOGIN" % self.role)
+        self.url = server_database(SERVER, self.roles_db)
+        self.env["CACHEMAN_STORE"] = self.url
+        self.assertEqual(self.cm("set", "seed", "k", "v").code, 0)  # makes the layout
+
+    def tearDown(self):
+        psql(SERVER, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.roles_db)
+        psql(SERVER, "DROP ROLE IF EXISTS %s" % self.role)
+        super().tearDown()
+
+    def grant(self, rights):
+        psql(self.url, "GRANT USAGE ON SCHEMA cacheman TO {0}; GRANT {1} ON ALL TABLES IN "
+                       "SCHEMA cacheman TO {0}; GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "
+                       "cacheman TO {0}".format(self.role, rights))
+
+    def as_role(self, *args, **kwargs):
+        return self.cm(*args, env={"CACHEMAN_STORE": with_user(self.url, self.role)}, **kwargs)
+
+    def test_hooks_written_by_another_role_are_not_run(self):
+        self.grant("ALL")
+        marker = os.path.join(self.tmp, "ran")
+        made = self.as_role("create", "--builder", "touch '%s'; printf ''" % marker, "c")
+        self.assertEqual(made.code, 0, made)
+        refused = self.cm("get", "c", "k")
+        self.assertEqual(refused.code, 3, refused)
+        self.assertIn("another database role", refused.errtext)
+        self.assertFalse(os.path.exists(marker))
+        # Its own role runs them.
+        self.assertEqual(self.as_role("get", "c", "k").code, 1)
+        self.assertTrue(os.path.exists(marker))
+
+    def test_a_role_that_may_only_read_reads_and_cannot_write(self):
+        self.grant("SELECT")
+        got = self.as_role("get", "seed", "k")
+        self.assertEqual((got.code, got.out), (0, b"v"), got)
+        refused = self.as_role("set", "seed", "k", "other")
+        self.assertEqual(refused.code, 3, refused)
+        self.assertEqual(len(refused.errtext.splitlines()), 1, refused)
+        self.assertIn("permission denied", refused.errtext)
+        self.assertEqual(self.cm("get", "seed", "k").out, b"v")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ PgEngine::PgEngine(const std::string& conninfo, std::string name_space, engine::
                    const engine::EngineOptions& options)
     : m_conninfo(conninfo), m_connection(std::make_unique<PgConnection>(conninfo)),
       m_namespace(std::move(name_space)),
-      m_mode(mode), m_options(options) {
+      m_options(options) {
     if (mode != engine::OpenMode::read) {
         schema::ensure(*m_connection);
         m_layout_checked = true;
@@ -92,10 +92,7 @@ std::optional<std::int64_t> PgEngine::namespace_id() {
 }
 
 void PgEngine::write_lock() {
-    if (m_mode == engine::OpenMode::read) {
-        throw StoreError("store " + name() + " was opened for reading only");
-    }
-    // One lock per namespace name (a hash of it), held to the end of the transaction.
+    // (OpenMode::read only means that nothing is created: a lazy build still writes.) One lock per namespace name (a hash of it), held to the end of the transaction.
     m_connection->exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
                        {"cacheman namespace " + m_namespace});
 }

@@ -166,7 +166,6 @@ class PgEngine final : public engine::Engine {
 
     std::unique_ptr<PgConnection> m_connection;
     std::string m_namespace;
-    engine::OpenMode m_mode;
     engine::EngineOptions m_options;
     std::optional<std::int64_t> m_namespace_id; // once known
     bool m_layout_checked = false;

@@ -501,6 +501,9 @@ engine::CheckReport PgEngine::check() {
     engine::CheckReport report;
     try {
         in_transaction(*m_connection, Kind::read, [&] {
+            // No layout yet reads as an empty store of the current one (as a missing SQLite
+            // file does): the first write makes it so.
+            report.schema_version = schema::k_latest_version;
             if (schema::exists(*m_connection)) {
                 report.schema_version = static_cast<int>(
                     m_connection->exec("SELECT max(version)::bigint FROM cacheman.version")
