@@ -238,7 +238,8 @@ class CachemanTestCase(unittest.TestCase):
         full_env = dict(self.env)
         if env:
             full_env.update(env)
-        return subprocess.Popen([BIN, *args], env=full_env, cwd=self.tmp, **kwargs)
+        kwargs.setdefault("cwd", self.tmp)
+        return subprocess.Popen([BIN, *args], env=full_env, **kwargs)
 
     # --- assertions on what a user sees ------------------------------------------------------
     def ok(self, *args, **kwargs):

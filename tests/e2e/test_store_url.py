@@ -127,6 +127,83 @@ class TwoMachines(CachemanTestCase):
         with open(os.path.join(checkouts[0], "out.txt")) as f:
             self.assertEqual(f.read(), "INPUT\n")
 
+    def test_identical_steps_started_on_both_machines_execute_once(self):
+        checkouts = [os.path.join(self.tmp, "a", "x"), os.path.join(self.tmp, "b", "x")]
+        for checkout in checkouts:
+            os.makedirs(checkout)
+        gate = self.gate()
+        count = os.path.join(self.tmp, "executions")
+        step = ["run", "--root", ".", "--", "sh", "-c",
+                "echo x >> '%s'; %s; echo done" % (count, gate.wait_cmd)]
+        procs = [self.popen(*step, cwd=checkouts[i % 2], env={"HOME": self.homes[i % 2]},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(4)]
+        pids = {p.pid for p in procs}
+
+        def followers():
+            waiting = set()
+            for pid in pids:
+                try:
+                    with open("/proc/%d/wchan" % pid) as f:
+                        if "nanosleep" in f.read():
+                            waiting.add(pid)
+                except OSError:
+                    pass
+            return waiting
+
+        try:
+            self.wait_until(lambda: gate.waiters() and len(followers()) == 3,
+                            what="one step at the gate and three runs waiting for it")
+        finally:
+            gate.release()
+        for proc in procs:
+            out, err = proc.communicate(timeout=60)
+            self.assertEqual((proc.returncode, out), (0, b"done\n"), err)
+        with open(count) as f:
+            self.assertEqual(f.read(), "x\n")
+
+    def test_a_connection_lost_mid_cascade_leaves_nothing_half_done(self):
+        for cache in ("root", "mid", "leaf"):
+            self.assertEqual(self.on(0, "set", cache, "k", cache).code, 0)
+        self.assertEqual(self.on(0, "depend", "root", "mid").code, 0)
+        self.assertEqual(self.on(0, "depend", "mid", "leaf").code, 0)
+        # Another session holds the leaf's rows: the cascade clears root and mid, then waits.
+        holder = subprocess.Popen(["psql", "-X", "-q", "-At", "-d", SERVER],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            holder.stdin.write("BEGIN; SELECT 'locked' FROM cacheman.entries e JOIN "
+                               "cacheman.caches c ON c.id = e.cache_id JOIN cacheman.namespaces n "
+                               "ON n.id = c.ns WHERE n.name = '%s' AND c.name = 'leaf' FOR UPDATE;\n"
+                               % self.env["CACHEMAN_NAMESPACE"])
+            holder.stdin.flush()
+            self.assertEqual(holder.stdout.readline(), "locked\n")
+            cascade = self.popen("invalidate", "root", stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+
+            def blocked():
+                rows = subprocess.run(
+                    ["psql", "-X", "-At", "-d", SERVER, "-c",
+                     "SELECT pid FROM pg_stat_activity WHERE application_name = 'cacheman' AND "
+                     "wait_event_type = 'Lock' AND query LIKE 'WITH gone AS (DELETE%'"],
+                    capture_output=True, text=True).stdout.split()
+                return rows
+
+            backend = self.wait_until(blocked, what="the cascade to wait for the leaf's rows")[0]
+            subprocess.run(["psql", "-X", "-q", "-d", SERVER, "-c",
+                            "SELECT pg_terminate_backend(%s)" % backend],
+                           check=True, stdout=subprocess.DEVNULL)
+            out, err = cascade.communicate(timeout=60)
+        finally:
+            holder.stdin.write("ROLLBACK;\n")
+            holder.stdin.close()
+            holder.wait(timeout=60)
+            holder.stdout.close()
+        self.assertEqual(cascade.returncode, 3, err)
+        self.assertEqual(len(err.splitlines()), 1, err)
+        for cache in ("root", "mid", "leaf"):
+            got = self.on(0, "get", cache, "k")
+            self.assertEqual((got.code, got.out), (0, cache.encode()), cache)
+        self.assertEqual(self.on(0, "log").out, b"")
+
     def test_volatile_caches_are_refused(self):
         made = self.cm("create", "--no-volatile", "v")
         self.assertEqual(made.code, 0, made)
@@ -197,6 +274,15 @@ class Roles(CachemanTestCase):
         self.assertEqual(len(refused.errtext.splitlines()), 1, refused)
         self.assertIn("permission denied", refused.errtext)
         self.assertEqual(self.cm("get", "seed", "k").out, b"v")
+        # A step: replayed when the writer stored it; on a miss run, and said not stored.
+        stored = self.cm("run", "--", "echo", "stored")
+        self.assertEqual(stored.code, 0, stored)
+        replayed = self.as_role("run", "--", "echo", "stored")
+        self.assertEqual((replayed.code, replayed.out, replayed.err), (0, b"stored\n", b""))
+        missed = self.as_role("run", "--", "echo", "new")
+        self.assertEqual((missed.code, missed.out), (0, b"new\n"), missed)
+        self.assertIn("not stored", missed.errtext)
+        self.assertEqual(self.cm("run", "--replay-only", "--", "echo", "new").code, 1)
 
 
 if __name__ == "__main__":

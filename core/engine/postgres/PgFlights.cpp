@@ -75,6 +75,13 @@ class LeaseStore {
         return m_connection->exec(sql, params);
     }
 
+    // Whether the last statement failed for want of rights (SQLSTATE 42501): a role that may
+    // only read.
+    bool denied() {
+        const std::lock_guard lock(m_mutex);
+        return m_connection && m_connection->last_sqlstate() == "42501";
+    }
+
   private:
     // The namespace's id, creating its row when missing (leases refer to it).
     std::int64_t find_namespace() {
@@ -191,6 +198,18 @@ class LeaseFlight final : public engine::Flight {
     std::unique_ptr<Renewer> m_renewer; // set while a leader holds its lease
 };
 
+// The flight of a role that may not take leases (one that may only read): it leads alone,
+// with nobody to publish to; its result cannot be stored either, which `run` says.
+class UnsharedFlight final : public engine::Flight {
+  public:
+    [[nodiscard]] Role role() const override { return Role::leader; }
+    [[nodiscard]] const std::string& result() const override { return m_none; }
+    void publish(std::string_view) override {}
+
+  private:
+    std::string m_none;
+};
+
 class LeaseFlights final : public engine::Flights {
   public:
     LeaseFlights(std::string conninfo, std::string name_space)
@@ -220,6 +239,9 @@ class LeaseFlights final : public engine::Flights {
                 // The leader went away without a result: join again, and perhaps lead.
             }
         } catch (const StoreError& error) {
+            if (m_store->denied()) {
+                return std::make_unique<UnsharedFlight>();
+            }
             rethrow_with_context(error, "cannot join the flight of the same command: ");
         }
     }
