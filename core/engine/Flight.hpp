@@ -25,6 +25,18 @@ class Flight {
     virtual void publish(std::string_view bytes) = 0;
 };
 
+// A flight that leads alone, with nobody to publish to: for a store no other process can reach
+// (in memory), or one whose single flight this process may not take part in.
+class SoloFlight final : public Flight {
+  public:
+    [[nodiscard]] Role role() const override { return Role::leader; }
+    [[nodiscard]] const std::string& result() const override { return m_none; }
+    void publish(std::string_view) override {}
+
+  private:
+    std::string m_none;
+};
+
 class Flights {
   public:
     virtual ~Flights() = default;

@@ -124,6 +124,11 @@ struct Write {
     std::optional<LargeValue> large_value;
 };
 
+// The value of `write` that an engine keeps as a content: its large_value, or one made of a
+// `value` larger than k_largest_inline_value (hashed here, read from the write, which must
+// outlive it); nullopt for a removal or a value that stays in its row.
+std::optional<LargeValue> content_value_of(const Write& write);
+
 struct CacheSummary {
     std::string name;
     std::int64_t entries = 0; // live entries

@@ -399,20 +399,12 @@ class BatchWriter {
     // Keeps a write's large value (handed over in pieces, or too large for a row) as a
     // content; returns its address, or nullopt for a value that stays in the row.
     std::optional<std::string> keep_large_value(const engine::Write& write) {
-        if (write.large_value) {
-            const auto& large = *write.large_value;
-            keep_content(m_db, ns(), large.digest, large.size, m_now, large.read);
-            return large.digest;
-        }
-        if (write.value->size() <= engine::k_largest_inline_value) {
+        const auto large = engine::content_value_of(write);
+        if (!large) {
             return std::nullopt;
         }
-        Hasher hasher;
-        hasher.raw(write.value->data(), write.value->size());
-        std::string digest = hasher.hex();
-        keep_content(m_db, ns(), digest, write.value->size(), m_now,
-                     [&write](const engine::ChunkSink& sink) { sink(*write.value); });
-        return digest;
+        keep_content(m_db, ns(), large->digest, large->size, m_now, large->read);
+        return large->digest;
     }
 
     // The namespace's id, read when a content first needs it.

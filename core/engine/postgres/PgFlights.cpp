@@ -198,18 +198,6 @@ class LeaseFlight final : public engine::Flight {
     std::unique_ptr<Renewer> m_renewer; // set while a leader holds its lease
 };
 
-// The flight of a role that may not take leases (one that may only read): it leads alone,
-// with nobody to publish to; its result cannot be stored either, which `run` says.
-class UnsharedFlight final : public engine::Flight {
-  public:
-    [[nodiscard]] Role role() const override { return Role::leader; }
-    [[nodiscard]] const std::string& result() const override { return m_none; }
-    void publish(std::string_view) override {}
-
-  private:
-    std::string m_none;
-};
-
 class LeaseFlights final : public engine::Flights {
   public:
     LeaseFlights(std::string conninfo, std::string name_space)
@@ -240,7 +228,8 @@ class LeaseFlights final : public engine::Flights {
             }
         } catch (const StoreError& error) {
             if (m_store->denied()) {
-                return std::make_unique<UnsharedFlight>();
+                // A role that may only read: it runs alone, and says its result is not stored.
+                return std::make_unique<engine::SoloFlight>();
             }
             rethrow_with_context(error, "cannot join the flight of the same command: ");
         }

@@ -1,7 +1,6 @@
 #include "engine/sqlite/Entries.hpp"
 
 #include "base/Error.hpp"
-#include "base/Hash.hpp"
 #include "base/Names.hpp"
 
 #include <limits>
@@ -142,20 +141,12 @@ constexpr std::size_t k_large_row = std::size_t{256} << 10;
 } // namespace
 
 std::optional<std::string> Entries::keep_large_value(const engine::Write& write) {
-    if (write.large_value) {
-        const auto& large = *write.large_value;
-        m_contents.put(large.digest, large.size, m_connection.now(), large.read);
-        return large.digest;
-    }
-    if (write.value->size() <= engine::k_largest_inline_value) {
+    const auto large = engine::content_value_of(write);
+    if (!large) {
         return std::nullopt;
     }
-    Hasher hasher;
-    hasher.raw(write.value->data(), write.value->size());
-    std::string digest = hasher.hex();
-    m_contents.put(digest, write.value->size(), m_connection.now(),
-                   [&write](const engine::ChunkSink& sink) { sink(*write.value); });
-    return digest;
+    m_contents.put(large->digest, large->size, m_connection.now(), large->read);
+    return large->digest;
 }
 
 std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes, std::int64_t tick) {

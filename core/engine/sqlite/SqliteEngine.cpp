@@ -31,22 +31,11 @@ std::function<std::string()> volatile_path_of(const std::optional<Location>& loc
 class SoloFlights final : public engine::Flights {
   public:
     std::unique_ptr<engine::Flight> join(const std::string&) override {
-        return std::make_unique<Solo>();
+        return std::make_unique<engine::SoloFlight>();
     }
     std::unique_ptr<engine::Flight> try_lead(const std::string&) override {
-        return std::make_unique<Solo>();
+        return std::make_unique<engine::SoloFlight>();
     }
-
-  private:
-    class Solo final : public engine::Flight {
-      public:
-        [[nodiscard]] Role role() const override { return Role::leader; }
-        [[nodiscard]] const std::string& result() const override { return m_none; }
-        void publish(std::string_view) override {}
-
-      private:
-        std::string m_none;
-    };
 };
 
 std::unique_ptr<engine::Flights> flights_of(const std::optional<Location>& location) {
