@@ -204,6 +204,32 @@ class TwoMachines(CachemanTestCase):
             self.assertEqual((got.code, got.out), (0, cache.encode()), cache)
         self.assertEqual(self.on(0, "log").out, b"")
 
+    def test_an_invalidation_is_announced_with_its_log_id(self):
+        self.assertEqual(self.on(0, "set", "root", "k", "v").code, 0)
+        self.assertEqual(self.on(0, "depend", "root", "leaf").code, 0)
+        listener = subprocess.Popen(["psql", "-X", "-q", "-At", "-d", SERVER],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+        try:
+            listener.stdin.write("LISTEN cacheman; SELECT 'listening';\n")
+            listener.stdin.flush()
+            self.assertEqual(listener.stdout.readline(), "listening\n")
+            self.assertEqual(self.on(1, "invalidate", "root").code, 0)
+            listener.stdin.write("SELECT 'asked';\n")  # psql prints notices as it runs one
+            listener.stdin.close()
+            output = listener.stdout.read()
+        finally:
+            listener.wait(timeout=60)
+            listener.stdout.close()
+        payloads = [line.split('payload "')[1].split('"')[0]
+                    for line in output.splitlines() if "notification" in line]
+        self.assertEqual(len(payloads), 1, output)
+        logged = subprocess.run(["psql", "-X", "-At", "-d", SERVER, "-c",
+                                 "SELECT cache || ':' || replace(cleared, E'\\n', ',') FROM "
+                                 "cacheman.log WHERE id = %d" % int(payloads[0])],
+                                capture_output=True, text=True, check=True)
+        self.assertEqual(logged.stdout, "root:root,leaf\n")
+
     def test_volatile_caches_are_refused(self):
         made = self.cm("create", "--no-volatile", "v")
         self.assertEqual(made.code, 0, made)

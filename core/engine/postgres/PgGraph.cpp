@@ -104,8 +104,12 @@ void append_log(PgConnection& connection, std::int64_t ns, std::string_view comm
         }
         lines += name;
     }
-    connection.exec("INSERT INTO cacheman.log(ns, at, command, cache, cleared) VALUES "
-                    "($1::bigint, $2::float8, $3, $4, $5)",
+    // Announced on channel `cacheman` when the transaction commits (NOTIFY is transactional):
+    // the log id only, which names the namespace and what was cleared in cacheman.log (a
+    // payload has to stay under 8,000 bytes; a cascade's list need not).
+    connection.exec("WITH logged AS (INSERT INTO cacheman.log(ns, at, command, cache, cleared) "
+                    "VALUES ($1::bigint, $2::float8, $3, $4, $5) RETURNING id) "
+                    "SELECT pg_notify('cacheman', id::text) FROM logged",
                     {ns, when, command, cache, lines});
     connection.exec("DELETE FROM cacheman.log WHERE ns = $1::bigint AND id <= (SELECT id FROM "
                     "cacheman.log WHERE ns = $1::bigint ORDER BY id DESC OFFSET $2::bigint "
