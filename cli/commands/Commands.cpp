@@ -326,8 +326,12 @@ int run_complete(Context& ctx) {
                 }
             }
         } else if (what == "namespaces") {
+            // The files of the directory (without opening a store there), or the server's rows.
             const Location& location = ctx.location();
-            for (const auto& name : list_namespaces(location.dir)) {
+            const auto names = location.store.empty()
+                                   ? list_namespaces(location.dir)
+                                   : ctx.session(OpenMode::read).namespaces();
+            for (const auto& name : names) {
                 write_out(name + "\n");
             }
         } else if (what == "caches" || what == "keys") {

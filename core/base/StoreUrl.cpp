@@ -2,6 +2,9 @@
 
 #include "base/Error.hpp"
 
+#include <cctype>
+#include <string>
+
 namespace cacheman {
 
 namespace {
@@ -10,6 +13,24 @@ constexpr std::string_view k_password_help =
     "a store URL must not hold a password (others can read a command line and its environment): "
     "give it in libpq's password file (~/.pgpass, or the file $PGPASSFILE names), a service file "
     "($PGSERVICEFILE), $PGPASSWORD, or use a client certificate";
+
+// `text` with its %XX escapes decoded, as libpq decodes a URL's parts (an escape that is not
+// two hex digits is kept as it is: libpq refuses such a URL anyway).
+std::string percent_decoded(std::string_view text) {
+    const auto hex = [](char c) {
+        return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+    };
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) && hex(text[i + 2])) {
+            out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+            i += 2;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
 
 bool starts_with(std::string_view text, std::string_view prefix) {
     return text.substr(0, prefix.size()) == prefix;
@@ -33,7 +54,7 @@ bool query_has_password(std::string_view rest) {
     while (!query.empty()) {
         const auto amp = query.find('&');
         const std::string_view pair = query.substr(0, amp);
-        if (pair.substr(0, pair.find('=')) == "password") {
+        if (percent_decoded(pair.substr(0, pair.find('='))) == "password") {
             return true;
         }
         query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);

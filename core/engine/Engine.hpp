@@ -184,6 +184,9 @@ class Engine {
     virtual CheckReport check() = 0;
     // Single flight for `run` over this store.
     virtual Flights& flights() = 0;
+    // The namespaces that have a store where this one lives (its directory, its server),
+    // sorted; this one among them only once it has been written.
+    virtual std::vector<std::string> namespaces() = 0;
 };
 
 } // namespace cacheman::engine

@@ -176,6 +176,7 @@ class AbsentStore final : public Engine {
 
     CheckReport check() override { return empty().check(); }
     Flights& flights() override { return empty().flights(); }
+    std::vector<std::string> namespaces() override { return list_namespaces(m_location.dir); }
 
   private:
     // "No such cache", once the name is known to be one a store would accept.

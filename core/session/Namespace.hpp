@@ -96,6 +96,8 @@ class Namespace {
 
     // --- caches and their hooks -----------------------------------------------------------------
     std::vector<engine::CacheSummary> list();
+    // The namespaces of the store this one lives in (see engine::Engine::namespaces).
+    std::vector<std::string> namespaces() { return m_engine->namespaces(); }
     // list(), with the lookups counted so far folded in first.
     std::vector<engine::CacheSummary> stats();
     std::optional<engine::CacheSettings> settings(std::string_view cache);

@@ -51,7 +51,8 @@ class ChoosingTheStore(CachemanTestCase):
         self.assertEqual(self.ok("--dir", self.dir, "get", "c", "k").out, b"v")
 
     def test_what_is_not_a_postgresql_url_is_refused_without_echoing_it(self):
-        for store in ("mysql://h/db", "host=db password=s3cret", "/var/cache/x"):
+        for store in ("mysql://h/db", "host=db password=s3cret", "/var/cache/x",
+                      "postgresql://ci@h/db?%70assword=s3cret"):
             with self.subTest(store=store):
                 self.assertNotIn("s3cret", self.refused("--store", store, "get", "c", "k"))
 
@@ -229,6 +230,29 @@ class TwoMachines(CachemanTestCase):
                                  "cacheman.log WHERE id = %d" % int(payloads[0])],
                                 capture_output=True, text=True, check=True)
         self.assertEqual(logged.stdout, "root:root,leaf\n")
+
+    def test_a_writer_waits_for_another_no_longer_than_the_busy_timeout(self):
+        self.assertEqual(self.on(0, "set", "c", "k", "v").code, 0)
+        holder = subprocess.Popen(["psql", "-X", "-q", "-At", "-d", SERVER],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            holder.stdin.write("BEGIN; SELECT pg_advisory_xact_lock(hashtextextended("
+                               "'cacheman namespace %s', 0)); SELECT 'locked';\n"
+                               % self.env["CACHEMAN_NAMESPACE"])
+            holder.stdin.flush()
+            self.assertEqual(holder.stdout.readline(), "\n")  # the lock function's void
+            self.assertEqual(holder.stdout.readline(), "locked\n")
+            locked = self.cm("set", "c", "k", "w", env={"CACHEMAN_BUSY_TIMEOUT": "200ms"})
+            got = self.cm("get", "c", "k")  # readers never wait for writers
+        finally:
+            holder.stdin.write("ROLLBACK;\n")
+            holder.stdin.close()
+            holder.wait(timeout=60)
+            holder.stdout.close()
+        self.assertEqual(locked.code, 3, locked)
+        self.assertIn("locked", locked.errtext)
+        self.assertEqual(len(locked.errtext.splitlines()), 1, locked)
+        self.assertEqual((got.code, got.out), (0, b"v"))
 
     def test_volatile_caches_are_refused(self):
         made = self.cm("create", "--no-volatile", "v")

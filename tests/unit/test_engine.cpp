@@ -45,6 +45,7 @@ namespace {
 
 struct SqliteInMemory {
     static constexpr bool k_volatile = true;
+    static std::string namespace_name() { return {}; }
     test::TestClock clock;
     sqlite::SqliteEngine store{clock.options()};
     std::unique_ptr<engine::Engine> another() { return nullptr; }
@@ -58,6 +59,7 @@ struct SqliteOnFile {
     test::TestClock clock;
     Location location{(tmp.path() / "store").string(), "ns", {}};
     sqlite::SqliteEngine store{location, engine::OpenMode::create, clock.options()};
+    [[nodiscard]] std::string namespace_name() const { return location.name_space; }
     std::unique_ptr<engine::Engine> another() {
         return std::make_unique<sqlite::SqliteEngine>(location, engine::OpenMode::write,
                                                       clock.options());
@@ -85,6 +87,7 @@ struct PostgresServer {
     test::TestClock clock;
     std::string name_space = fresh_namespace();
     postgres::PgEngine store{url(), name_space, engine::OpenMode::create, clock.options()};
+    [[nodiscard]] std::string namespace_name() const { return name_space; }
     std::unique_ptr<engine::Engine> another() {
         return std::make_unique<postgres::PgEngine>(url(), name_space, engine::OpenMode::write,
                                                     clock.options());
@@ -888,6 +891,21 @@ ENGINE_TEST("engine: lookup counts are folded into list's statistics", "[stats]"
 }
 
 // --- the store -----------------------------------------------------------------------------------
+
+ENGINE_TEST("engine: namespaces lists this one once it is written, once", "[namespaces]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    set(e, "c", "k", "v");
+    const Names names = e.namespaces();
+    CHECK(std::is_sorted(names.begin(), names.end()));
+    CHECK(std::adjacent_find(names.begin(), names.end()) == names.end());
+    if (auto other = t.another()) {
+        // A store another process can reach: it lists this namespace.
+        const Names seen = other->namespaces();
+        CHECK(seen == names);
+        CHECK(std::count(names.begin(), names.end(), t.namespace_name()) == 1);
+    }
+}
 
 ENGINE_TEST("engine: a healthy store checks healthy", "[check]") {
     TestType t;

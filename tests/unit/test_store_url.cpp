@@ -34,7 +34,9 @@ TEST_CASE("store URLs: postgresql:// and postgres:// URLs without a password", "
 TEST_CASE("store URLs: a password is refused without being echoed", "[store-url]") {
     for (const char* url : {"postgresql://ci:hunter2@db/builds", "postgres://ci:@db/builds",
                             "postgresql://db/builds?user=ci&password=hunter2",
-                            "postgresql://db/builds?password=hunter2"}) {
+                            "postgresql://db/builds?password=hunter2",
+                            "postgresql://db/builds?%70assword=hunter2",
+                            "postgresql://db/builds?pass%77ord=hunter2"}) {
         const std::string message = refusal_of(url);
         CHECK_THAT(message, Catch::Contains("password"));
         CHECK_THAT(message, Catch::Contains("PGPASSFILE"));

@@ -3,6 +3,7 @@
 #include "base/Error.hpp"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -194,6 +195,16 @@ std::string conninfo_value(const std::string& conninfo, const char* keyword) {
     return {};
 }
 
+// Whether `host` is a loopback address (127.0.0.0/8 or ::1), not a name that looks like one.
+bool is_loopback_address(const std::string& host) {
+    in_addr v4{};
+    if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    }
+    in6_addr v6{};
+    return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
 // Whether every host of a host list is this machine: a unix socket directory, localhost or a
 // loopback address (nothing to encrypt, no server identity to verify).
 bool local_hosts(const std::string& hosts) {
@@ -205,7 +216,7 @@ bool local_hosts(const std::string& hosts) {
         const auto end = std::min(hosts.find(',', start), hosts.size());
         const std::string host = hosts.substr(start, end - start);
         if (!(host.empty() || host.front() == '/' || host.front() == '@' || host == "localhost" ||
-              host.rfind("127.", 0) == 0 || host == "::1")) {
+              is_loopback_address(host))) {
             return false;
         }
         start = end + 1;
@@ -235,12 +246,31 @@ bool needs_default_sslmode(const std::string& conninfo) {
 } // namespace
 
 PgConnection::PgConnection(const std::string& conninfo) {
-    const bool verify = needs_default_sslmode(conninfo);
-    const char* keywords[] = {"application_name", verify ? "sslmode" : "dbname",
-                              verify ? "dbname" : nullptr, nullptr};
-    const char* values[] = {"cacheman", verify ? "verify-full" : conninfo.c_str(),
-                            verify ? conninfo.c_str() : nullptr, nullptr};
-    m_conn = PQconnectdbParams(keywords, values, 1);
+    {
+        // libpq's message for a URL it cannot parse quotes the URL: never shown.
+        char* error = nullptr;
+        PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &error);
+        PQfreemem(error);
+        if (parsed == nullptr) {
+            throw UsageError("the store URL is malformed (libpq cannot parse it)");
+        }
+        PQconninfoFree(parsed);
+    }
+    // Defaults given before the URL, so that the URL still decides: a dead peer is noticed in
+    // about a minute (keepalives), rather than after the kernel's two hours, so that a lock
+    // it held does not outlive it; and verify-full for a host that is not local.
+    std::vector<const char*> keywords{"application_name", "keepalives", "keepalives_idle",
+                                      "keepalives_interval", "keepalives_count"};
+    std::vector<const char*> values{"cacheman", "1", "30", "10", "3"};
+    if (needs_default_sslmode(conninfo)) {
+        keywords.push_back("sslmode");
+        values.push_back("verify-full");
+    }
+    keywords.push_back("dbname");
+    values.push_back(conninfo.c_str());
+    keywords.push_back(nullptr);
+    values.push_back(nullptr);
+    m_conn = PQconnectdbParams(keywords.data(), values.data(), 1);
     if (m_conn == nullptr || PQstatus(m_conn) != CONNECTION_OK) {
         const std::string why = m_conn == nullptr ? "out of memory" : first_line(PQerrorMessage(m_conn));
         if (m_conn != nullptr) {

@@ -73,6 +73,18 @@ bool PgEngine::settings_trusted() {
     return foreign.empty();
 }
 
+std::vector<std::string> PgEngine::namespaces() {
+    std::vector<std::string> names;
+    if (!m_layout_checked && !schema::exists(*m_connection)) {
+        return names;
+    }
+    const Rows rows = m_connection->exec("SELECT name FROM cacheman.namespaces ORDER BY name");
+    for (int i = 0; i < rows.size(); ++i) {
+        names.push_back(rows.text(i, 0));
+    }
+    return names;
+}
+
 std::optional<std::int64_t> PgEngine::namespace_id() {
     if (m_namespace_id) {
         return m_namespace_id;
@@ -81,6 +93,7 @@ std::optional<std::int64_t> PgEngine::namespace_id() {
         if (!schema::exists(*m_connection)) {
             return std::nullopt;
         }
+        schema::check_version(*m_connection); // a reader too refuses a newer layout
         m_layout_checked = true;
     }
     Rows found =
@@ -92,9 +105,22 @@ std::optional<std::int64_t> PgEngine::namespace_id() {
 }
 
 void PgEngine::write_lock() {
-    // (OpenMode::read only means that nothing is created: a lazy build still writes.) One lock per namespace name (a hash of it), held to the end of the transaction.
-    m_connection->exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                       {"cacheman namespace " + m_namespace});
+    // (OpenMode::read only means that nothing is created: a lazy build still writes.) One lock
+    // per namespace name (a hash of it), held to the end of the transaction, waited for as
+    // long as the busy timeout says: then LockedError, as on SQLite.
+    m_connection->exec_script("SET LOCAL lock_timeout = " +
+                              std::to_string(std::max(1, m_options.busy_timeout_ms)));
+    try {
+        m_connection->exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                           {"cacheman namespace " + m_namespace});
+    } catch (const StoreError& error) {
+        if (m_connection->last_sqlstate() == "55P03") { // lock_not_available
+            throw LockedError("store " + name() + " is locked by another writer of namespace '" +
+                              m_namespace + "' (waited " +
+                              std::to_string(m_options.busy_timeout_ms) + " ms)");
+        }
+        throw;
+    }
 }
 
 std::int64_t PgEngine::ensure_namespace() {

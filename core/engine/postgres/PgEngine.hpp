@@ -112,6 +112,7 @@ class PgEngine final : public engine::Engine {
 
     engine::CheckReport check() override;
     engine::Flights& flights() override;
+    std::vector<std::string> namespaces() override;
 
   private:
     // --- PgEngine.cpp: the namespace and the cache rows -------------------------------------

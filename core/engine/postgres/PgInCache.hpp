@@ -39,6 +39,9 @@ auto PgEngine::in_cache(std::string_view cache, PgTransaction::Kind kind, bool c
         tx.commit();
         return {engine::Status::ok, std::move(value)};
     } catch (const StoreError& error) {
+        if (kind == PgTransaction::Kind::write) {
+            m_namespace_id.reset(); // it may have been made by what was rolled back
+        }
         rethrow_with_context(error, std::string(kind == PgTransaction::Kind::write
                                                     ? "cannot write cache "
                                                     : "cannot read cache ") +

@@ -121,18 +121,20 @@ bool exists(PgConnection& connection) {
     return !found.empty();
 }
 
+int check_version(PgConnection& connection) {
+    Rows version = connection.exec("SELECT max(version)::bigint FROM cacheman.version");
+    const auto current = static_cast<int>(version.optional_integer(0, 0).value_or(0));
+    if (current > k_latest_version) {
+        throw StoreError("store " + connection.name() + " has schema version " +
+                         std::to_string(current) + ", newer than this cacheman knows (" +
+                         std::to_string(k_latest_version) + "): upgrade cacheman");
+    }
+    return current;
+}
+
 void ensure(PgConnection& connection) {
-    if (exists(connection)) {
-        Rows version = connection.exec("SELECT max(version)::bigint FROM cacheman.version");
-        const auto current = version.optional_integer(0, 0).value_or(0);
-        if (current == k_latest_version) {
-            return;
-        }
-        if (current > k_latest_version) {
-            throw StoreError("store " + connection.name() + " has schema version " +
-                             std::to_string(current) + ", newer than this cacheman knows (" +
-                             std::to_string(k_latest_version) + "): upgrade cacheman");
-        }
+    if (exists(connection) && check_version(connection) == k_latest_version) {
+        return;
     }
     PgTransaction transaction(connection, PgTransaction::Kind::write);
     connection.exec("SELECT pg_advisory_xact_lock($1::bigint)", {k_layout_lock});

@@ -38,6 +38,8 @@ constexpr std::int64_t k_layout_lock = 0x636163686d616e; // "cachman"
 
 // Whether the layout exists (a read never creates it).
 bool exists(PgConnection& connection);
+// The layout's version; throws StoreError when it is newer than this cacheman knows.
+int check_version(PgConnection& connection);
 // Creates the layout when missing and migrates an older one, in one transaction. Throws
 // StoreError for a layout newer than this cacheman knows.
 void ensure(PgConnection& connection);

@@ -63,6 +63,10 @@ SqliteEngine::SqliteEngine(const Location& location, engine::OpenMode mode,
 SqliteEngine::SqliteEngine(const engine::EngineOptions& options)
     : SqliteEngine(open_in_memory(options.busy_timeout_ms, options.clock), std::nullopt) {}
 
+std::vector<std::string> SqliteEngine::namespaces() {
+    return m_location ? list_namespaces(m_location->dir) : std::vector<std::string>{};
+}
+
 bool SqliteEngine::settings_trusted() {
     if (!m_location || name() == ":memory:") {
         return true;

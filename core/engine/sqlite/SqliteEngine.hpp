@@ -91,6 +91,7 @@ class SqliteEngine final : public engine::Engine {
 
     engine::CheckReport check() override;
     engine::Flights& flights() override { return *m_flights; }
+    std::vector<std::string> namespaces() override;
 
   private:
     SqliteEngine(std::unique_ptr<Connection> connection, std::optional<Location> location);
