@@ -273,18 +273,13 @@ std::vector<std::string>& program_arguments() {
     return arguments;
 }
 
-// The directory of this program's own file ("" when /proc does not say).
-std::string own_directory() {
+} // namespace
+
+std::string own_executable() {
     std::string path(4096, '\0');
     const ssize_t size = ::readlink("/proc/self/exe", path.data(), path.size());
-    if (size <= 0) {
-        return {};
-    }
-    path.resize(static_cast<std::size_t>(size));
-    return path.substr(0, path.rfind('/'));
+    return size > 0 ? path.substr(0, static_cast<std::size_t>(size)) : "cacheman";
 }
-
-} // namespace
 
 void run_engine_program() {
     constexpr const char* k_program = "cacheman-postgresql";
@@ -296,9 +291,9 @@ void run_engine_program() {
     argv.push_back(nullptr);
     flush_out();
     // Beside this program first (an installed pair, or a build tree), then on PATH.
-    const std::string beside = own_directory() + "/" + k_program;
-    if (!own_directory().empty()) {
-        ::execv(beside.c_str(), argv.data());
+    const std::string self = own_executable();
+    if (const auto slash = self.rfind('/'); slash != std::string::npos) {
+        ::execv((self.substr(0, slash + 1) + k_program).c_str(), argv.data());
     }
     ::execvp(k_program, argv.data());
     throw StoreError(fmt::format("cannot run {}, the engine of postgresql:// stores: {} (install "

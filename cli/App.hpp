@@ -4,6 +4,7 @@
 #include "base/Error.hpp"
 
 #include <functional>
+#include <string>
 
 namespace cacheman::cli {
 
@@ -17,6 +18,9 @@ int exit_status_of(const Error& error);
 
 // Runs cacheman with argv and returns the process's exit status. Never throws.
 int run(int argc, char** argv);
+
+// The path of this program's own file ("cacheman" when /proc does not say).
+std::string own_executable();
 
 // Executes cacheman-postgresql (beside this program, else on PATH) with this process's
 // arguments: the engine of postgresql:// stores, which the static cacheman does not link.

@@ -36,12 +36,6 @@ std::string current_directory() {
     return buffer;
 }
 
-std::string own_executable() {
-    std::string path(4096, '\0');
-    const ssize_t size = readlink("/proc/self/exe", path.data(), path.size());
-    return size > 0 ? path.substr(0, static_cast<std::size_t>(size)) : "cacheman";
-}
-
 // The argv of a detached `cacheman run` that refreshes this same step.
 std::vector<std::string> refresh_argv(Context& ctx) {
     const Location& location = ctx.location();

@@ -284,8 +284,6 @@ PgConnection::PgConnection(const std::string& conninfo) {
                         or_default(PQport(m_conn), "5432"), or_default(PQdb(m_conn), "?"));
     // Warnings and notices are not the user's business: a command prints what it was asked.
     PQsetNoticeProcessor(m_conn, [](void*, const char*) {}, nullptr);
-    Rows role = exec("SELECT current_user::text");
-    m_role = role.text(0, 0);
 }
 
 PgConnection::~PgConnection() {

@@ -86,8 +86,6 @@ class PgConnection {
 
     // user@host:port/dbname.
     [[nodiscard]] const std::string& name() const { return m_name; }
-    // The role this connection acts as.
-    [[nodiscard]] const std::string& role() const { return m_role; }
 
     // Runs one statement ($1, $2, ... for the parameters). Throws StoreError on any error.
     Rows exec(const std::string& sql, std::initializer_list<Param> params = {});
@@ -103,7 +101,6 @@ class PgConnection {
 
     pg_conn* m_conn = nullptr;
     std::string m_name;
-    std::string m_role;
     std::string m_last_sqlstate;
 };
 
