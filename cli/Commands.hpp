@@ -49,6 +49,9 @@ struct Arguments {
     std::optional<std::string> optional_cache;
     std::string format = "dot";
     std::size_t limit = 20;
+    // copy: the other store (a directory or a URL), and whether it may be overwritten
+    std::optional<std::string> copy_to, copy_from;
+    bool replace = false;
     // __complete, completions
     std::string complete_what;
     std::string shell;
@@ -65,6 +68,8 @@ class Context {
     const Arguments& args;
     // The session on the namespace, opened once per command with the first call's mode.
     Namespace& session(OpenMode mode);
+    // A session on another store's namespace, opened as session() opens this one's.
+    [[nodiscard]] std::unique_ptr<Namespace> open(const Location& location, OpenMode mode) const;
     // Resolved once per command (validating the namespace before any file is touched).
     const Location& location();
     // A -v note on stderr; silent unless --verbose.
@@ -79,6 +84,10 @@ class Context {
 
 // "no such cache 'NAME'"
 std::string no_such_cache(std::string_view cache);
+
+// Whether the command names a store URL in its arguments (copy --to/--from), which only a
+// program with that engine can open.
+bool names_store_url(const Arguments& args);
 
 struct Command {
     std::string_view name;

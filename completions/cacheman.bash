@@ -162,7 +162,7 @@ _cacheman() {
     fi
 
     local commands='set get del keys list depend undepend invalidate drop export import deps run
-        create show rebuild reload save stats graph why log check gc completions help'
+        create show rebuild reload save stats graph why log check gc copy completions help'
     local globals='--dir --store -n --namespace --json -q --quiet -v --verbose --version -h --help'
     # Global options are accepted after the command too (but for run).
     local globals_after='--dir --store -n --namespace --json -q --quiet -v --verbose'
@@ -227,7 +227,8 @@ _cacheman() {
 
     if ! $dashdash; then
         case $prev in
-            --dir)
+            --dir | --to | --from)
+                # A directory (copy: or a postgresql:// URL, not completed).
                 _cacheman_files -d
                 return
                 ;;
@@ -265,6 +266,7 @@ _cacheman() {
                     graph) opts+=' --format' ;;
                     log) opts+=' --limit' ;;
                     gc) opts+=' --max-bytes' ;;
+                    copy) opts+=' --to --from --replace' ;;
                 esac
             fi
             COMPREPLY=($(compgen -W "$opts" -- "$cur"))

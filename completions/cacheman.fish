@@ -31,7 +31,7 @@ function __cacheman_parse
                 case --
                     set dashdash 1
                     continue
-                case --dir --store -n --namespace --ttl --builder --loader --saver --validator --deleter \
+                case --dir --store --to --from -n --namespace --ttl --builder --loader --saver --validator --deleter \
                     --pre-processor --post-processor --autosync-checks --format --limit --max-entries --max-bytes
                     set skip 1
                     continue
@@ -260,6 +260,7 @@ complete -c cacheman -n __cacheman_no_command -a why -d 'Print the chains of par
 complete -c cacheman -n __cacheman_no_command -a log -d 'Print the invalidation history'
 complete -c cacheman -n __cacheman_no_command -a check -d 'Check the store; exit 3 if damaged'
 complete -c cacheman -n __cacheman_no_command -a gc -d 'Remove expired entries, apply size limits, free space'
+complete -c cacheman -n __cacheman_no_command -a copy -d 'Copy the namespace to or from another store'
 complete -c cacheman -n __cacheman_no_command -a completions -d 'Print the completion script for bash, zsh or fish'
 complete -c cacheman -n __cacheman_no_command -a help -d 'Describe a command'
 
@@ -284,6 +285,9 @@ complete -c cacheman -n '__cacheman_command_options create' -l autosync-checks -
 complete -c cacheman -n '__cacheman_command_options create' -l max-entries -x -d 'Evict the least recently used entries beyond N'
 complete -c cacheman -n '__cacheman_command_options create' -l max-bytes -x -d 'Evict the least recently used entries beyond SIZE (512K, 100M, 2G)'
 complete -c cacheman -n '__cacheman_command_options gc' -l max-bytes -x -d "Evict the namespace's least recently used entries beyond SIZE"
+complete -c cacheman -n '__cacheman_command_options copy' -l to -x -a '(__fish_complete_directories)' -d 'Copy the namespace into this store (a directory or a URL)'
+complete -c cacheman -n '__cacheman_command_options copy' -l from -x -a '(__fish_complete_directories)' -d 'Copy the namespace from this store (a directory or a URL)'
+complete -c cacheman -n '__cacheman_command_options copy' -l replace -d 'Replace the namespace where it exists already'
 complete -c cacheman -n '__cacheman_command_options reload save' -l cascade -d 'Apply to its dependents too (dependents first)'
 complete -c cacheman -n '__cacheman_command_options graph' -l format -x -a 'dot json' -d 'Output format (default: dot)'
 complete -c cacheman -n '__cacheman_command_options log' -l limit -x -d 'At most this many entries (default 20)'
@@ -313,5 +317,5 @@ complete -c cacheman -n '__cacheman_argument depend 0 1' -a '(__cacheman_caches)
 complete -c cacheman -n '__cacheman_argument undepend 0 1' -a '(__cacheman_caches)' -d cache
 complete -c cacheman -n '__cacheman_argument import 1' -F
 complete -c cacheman -n '__cacheman_argument completions 0' -x -a 'bash zsh fish' -d shell
-complete -c cacheman -n '__cacheman_argument help 0' -a 'set get del keys list depend undepend invalidate drop export import deps run create show rebuild reload save stats graph why log check gc completions help' -d command
+complete -c cacheman -n '__cacheman_argument help 0' -a 'set get del keys list depend undepend invalidate drop export import deps run create show rebuild reload save stats graph why log check gc copy completions help' -d command
 complete -c cacheman -n __cacheman_run_program -a '(__cacheman_run_complete)'

@@ -100,6 +100,18 @@ void declare_deps(CLI::App& app, Arguments& args) {
     app.add_flag("--all", args.all, "Every ancestor and descendant, not only direct edges");
 }
 
+void declare_copy(CLI::App& app, Arguments& args) {
+    auto* to = app.add_option("--to", args.copy_to,
+                              "Copy the namespace into this store: a directory or a URL")
+                   ->type_name("STORE");
+    app.add_option("--from", args.copy_from,
+                   "Copy the namespace from this store into the current one")
+        ->type_name("STORE")
+        ->excludes(to);
+    app.add_flag("--replace", args.replace,
+                 "Replace the namespace where it is copied to when it exists there");
+}
+
 void declare_help(CLI::App& app, Arguments& args) {
     app.add_option("command", args.topic, "Command to describe");
 }
@@ -263,6 +275,40 @@ int run_export(Context& ctx) {
     return k_found;
 }
 
+int run_copy(Context& ctx) {
+    const auto& args = ctx.args;
+    if (!args.copy_to && !args.copy_from) {
+        throw UsageError("copy needs --to STORE or --from STORE");
+    }
+    const bool outward = args.copy_to.has_value();
+    const Location other =
+        store_location(outward ? *args.copy_to : *args.copy_from, ctx.location().name_space);
+    std::unique_ptr<Namespace> there;
+    const auto other_store = [&](OpenMode mode) -> Namespace& {
+        if (!there) {
+            there = ctx.open(other, mode);
+        }
+        return *there;
+    };
+    Namespace& source = outward ? ctx.session(OpenMode::read) : other_store(OpenMode::read);
+    Namespace* receiver = nullptr;
+    // The receiver is opened (and created) once the source is known to hold caches.
+    const auto copied = source.copy_to(
+        [&]() -> Namespace& {
+            receiver = outward ? &other_store(OpenMode::create) : &ctx.session(OpenMode::create);
+            return *receiver;
+        },
+        args.replace);
+    if (!copied) {
+        throw UsageError(fmt::format("namespace '{}' exists in {} already (--replace replaces it)",
+                                     other.name_space, receiver->store_name()));
+    }
+    ctx.note(fmt::format("copied namespace '{}': {} caches, {} entries, {} edges, to {}",
+                         other.name_space, copied->caches, copied->entries, copied->edges,
+                         receiver->store_name()));
+    return k_found;
+}
+
 int run_import(Context& ctx) {
     const auto& args = ctx.args;
     MappedInput input(args.file);
@@ -373,14 +419,23 @@ int run_help(Context& /*ctx*/) {
 
 Namespace& Context::session(OpenMode mode) {
     if (!m_session) {
-        engine::EngineOptions options;
-        options.busy_timeout_ms = busy_timeout_ms();
-        // Checked here so that an invalid test clock fails every command that opens a store,
-        // not only those that happen to read the time.
-        (void)process_test_clock_time();
-        m_session = Namespace::open(location(), mode, options);
+        m_session = open(location(), mode);
     }
     return *m_session;
+}
+
+std::unique_ptr<Namespace> Context::open(const Location& where, OpenMode mode) const {
+    engine::EngineOptions options;
+    options.busy_timeout_ms = busy_timeout_ms();
+    // Checked here so that an invalid test clock fails every command that opens a store, not
+    // only those that happen to read the time.
+    (void)process_test_clock_time();
+    return Namespace::open(where, mode, options);
+}
+
+bool names_store_url(const Arguments& args) {
+    return (args.copy_to && cacheman::names_store_url(*args.copy_to)) ||
+           (args.copy_from && cacheman::names_store_url(*args.copy_from));
 }
 
 const Location& Context::location() {
@@ -459,6 +514,8 @@ const std::vector<Command>& commands() {
          "cacheman check", declare_nothing, run_check},
         {"gc", "Remove expired entries, apply size limits, give the freed space back",
          "cacheman gc --max-bytes 1G", declare_gc, run_gc},
+        {"copy", "Copy the namespace to or from another store, in one transaction there",
+         "cacheman copy --to postgresql://ci@db.example/cache", declare_copy, run_copy},
         {"completions", "Print the completion script for bash, zsh or fish",
          "source <(cacheman completions bash)", declare_completions, run_completions},
         {"help", "Describe a command", "cacheman help invalidate", declare_help, run_help},

@@ -81,6 +81,21 @@ void validate_store_url(std::string_view url) {
     }
 }
 
+bool names_store_url(std::string_view where) {
+    return where.find("://") != std::string_view::npos;
+}
+
+Location store_location(std::string_view where, const std::string& name_space) {
+    if (!names_store_url(where)) {
+        if (where.empty()) {
+            throw UsageError("a store must be a directory or a postgresql:// URL; it is empty");
+        }
+        return resolve_location(std::string(where), name_space);
+    }
+    validate_store_url(where);
+    return {{}, name_space, std::string(where)};
+}
+
 std::optional<std::string> resolve_store(const std::optional<std::string>& store_option,
                                          const std::optional<std::string>& dir_option,
                                          const EnvLookup& env) {

@@ -23,4 +23,12 @@ std::optional<std::string> resolve_store(const std::optional<std::string>& store
 // Throws UsageError unless `url` is a postgresql:// or postgres:// URL without a password.
 void validate_store_url(std::string_view url);
 
+// Whether `where` names a store by URL (it holds "://") rather than a directory.
+bool names_store_url(std::string_view where);
+
+// The namespace `name_space` in the store that `where` names (copy --to/--from): a URL,
+// validated as validate_store_url does, or a store directory. Throws UsageError for an empty
+// one and for a URL that is not a store's.
+Location store_location(std::string_view where, const std::string& name_space);
+
 } // namespace cacheman

@@ -179,6 +179,15 @@ class Engine {
     // writers may wait for it up to their busy timeout; a crash meanwhile loses nothing.
     virtual void compact() = 0;
 
+    // --- moving a namespace between stores (copy) ------------------------------------------
+    // Writes `image` as this namespace, in one transaction: its caches with their settings and
+    // build state, their entries (expiry as given; the contents they refer to kept unless this
+    // store holds them), its edges. Returns false and writes nothing when the namespace holds a
+    // cache already, unless `replace`: then what it held is removed in the same transaction
+    // (removed, not invalidated: nothing is logged). Throws UsageError for what this engine
+    // cannot hold (volatile caches on a shared store) or an edge that closes a cycle.
+    virtual bool receive(const NamespaceImage& image, bool replace) = 0;
+
     // --- health and single flight ------------------------------------------------------------
     // Integrity, schema version, and consistency of the store's parts with each other.
     virtual CheckReport check() = 0;

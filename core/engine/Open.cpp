@@ -121,6 +121,9 @@ class AbsentStore final : public Engine {
                    const std::function<void(CacheSettings&)>& edit) override {
         empty().configure(cache, edit);
     }
+    bool receive(const NamespaceImage& image, bool replace) override {
+        return empty().receive(image, replace);
+    }
 
     EditBuckets edit_counts(std::string_view cache) override {
         if (m_empty) {

@@ -73,12 +73,19 @@ struct Entry {
     std::optional<double> expires; // unix seconds
 };
 
+struct LargeValue; // below
+
 struct EntryView {
     std::string_view key;
     std::string_view value; // empty when the value is large (see stream)
     std::optional<double> expires;
     // Set for a large value: hands it to the sink in pieces, during the visit only.
     std::function<void(const ChunkSink&)> stream;
+    // A large value's content address (empty when the value is in its row).
+    std::string_view value_content;
+    // The contents the entry refers to (its outputs' files, its large value's content), with
+    // their sizes and readers; looked up only when called, usable during the visit only.
+    std::function<std::vector<LargeValue>()> contents;
 
     // The value, piece by piece, whether large or not.
     void read(const ChunkSink& sink) const {
@@ -128,6 +135,23 @@ struct Write {
 // `value` larger than k_largest_inline_value (hashed here, read from the write, which must
 // outlive it); nullopt for a removal or a value that stays in its row.
 std::optional<LargeValue> content_value_of(const Write& write);
+
+// A namespace as `copy` carries it to another store (Engine::receive): its caches with their
+// settings, its edges, and each cache's entries.
+struct CacheImage {
+    std::string name;
+    CacheSettings settings;
+    bool built = true; // false: a builder that has not filled it since it was cleared
+};
+// Receives one entry: the write (absolute expiry; `contents` the addresses it refers to, a
+// large value as large_value) and those contents, to be kept unless the store holds them.
+using EntryFeed = std::function<void(const Write& write, const std::vector<LargeValue>& contents)>;
+struct NamespaceImage {
+    std::vector<CacheImage> caches;
+    std::vector<Edge> edges;
+    // Hands every live entry of the cache named to the feed, one at a time.
+    std::function<void(const std::string& cache, const EntryFeed& feed)> entries;
+};
 
 struct CacheSummary {
     std::string name;

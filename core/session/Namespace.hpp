@@ -120,6 +120,24 @@ class Namespace {
     // back to the file system. Returns what it removed.
     engine::Removed gc(std::optional<std::int64_t> max_bytes);
 
+    // --- copy -----------------------------------------------------------------------------------
+    // What a copy carried.
+    struct Copied {
+        std::size_t caches = 0;
+        std::size_t entries = 0;
+        std::size_t edges = 0;
+    };
+    // Copies this namespace (caches with their settings and build state, live entries with
+    // their expiry, the contents they refer to, edges) into the namespace `receiver` opens
+    // (called once this one is known to hold caches, so that nothing is created for nothing),
+    // committed there in one transaction; never runs a hook, counts no lookup. Returns
+    // nullopt, writing nothing, when the receiver holds caches already and `replace` is false
+    // (with it, they are replaced in that transaction). Throws NotFoundError when this
+    // namespace holds no cache, UsageError for the same store or a volatile cache (its entries
+    // stay where they were made), and StoreError for hooks written by another user or role
+    // (the receiver would trust them) or a namespace that kept being invalidated while read.
+    std::optional<Copied> copy_to(const std::function<Namespace&()>& receiver, bool replace);
+
     // --- run ------------------------------------------------------------------------------------
     // Replays or executes a memoized command (see run/Memoizer.hpp); storing its result is an
     // edit like any other (auto-sync), and its lookup is counted.

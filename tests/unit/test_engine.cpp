@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <functional>
 #include <latch>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -81,8 +82,16 @@ struct PostgresServer {
     }
     static std::string fresh_namespace() {
         static int counter = 0;
-        return "t" + std::to_string(::getpid()) + "_" + std::to_string(++counter) + "_" +
-               std::to_string(static_cast<long long>(std::time(nullptr)));
+        // Appended piece by piece: g++ 12 -Wrestrict misreads the chained concatenation.
+        std::string name = "t";
+        for (const long long part : {static_cast<long long>(::getpid()),
+                                     static_cast<long long>(++counter),
+                                     static_cast<long long>(std::time(nullptr))}) {
+            name += std::to_string(part);
+            name += '_';
+        }
+        name.pop_back();
+        return name;
     }
     test::TestClock clock;
     std::string name_space = fresh_namespace();
@@ -1415,6 +1424,148 @@ ENGINE_TEST("engine: gc removes a content nothing referred to once its pin passe
     t.clock.advance(3601);
     CHECK(e.collect_garbage(std::nullopt).bytes == 15);
     CHECK_FALSE(content_of(e, orphan));
+}
+
+ENGINE_TEST("engine: a scan names the contents an entry refers to", "[contents][copy]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    const std::string output = "an output's bytes";
+    const std::string digest = keep(e, output);
+    const std::string large(engine::k_largest_inline_value + 7, 'L');
+    apply(e, "c", {referring("r", {digest}), put("big", large), put("small", "s")});
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> seen;
+    std::map<std::string, std::string> value_contents;
+    REQUIRE(e.scan("c", Access::raw, [&](const engine::EntryView& entry) {
+        REQUIRE(entry.contents);
+        for (const auto& content : entry.contents()) {
+            std::string bytes;
+            content.read([&](std::string_view piece) { bytes += piece; });
+            CHECK(bytes.size() == content.size);
+            seen[std::string(entry.key)].emplace_back(content.digest, bytes);
+        }
+        value_contents[std::string(entry.key)] = std::string(entry.value_content);
+    }) == Status::ok);
+    using Found = std::vector<std::pair<std::string, std::string>>;
+    CHECK(seen["r"] == Found{{digest, output}});
+    CHECK(seen["big"] == Found{{digest_of_bytes(large), large}});
+    CHECK(seen["small"].empty());
+    CHECK(value_contents["big"] == digest_of_bytes(large));
+    CHECK(value_contents["r"].empty());
+}
+
+namespace {
+
+// An image for receive: caches "a" (a default ttl, limits) and "b" (a builder, unbuilt), the
+// edge a -> b, and in "a": an entry that expires, one that never does, a large value and one
+// that refers to a content. `reads` counts the reads of that content.
+struct ImageOfTwoCaches {
+    std::string output = "bytes of an output";
+    std::string large = std::string(engine::k_largest_inline_value + 11, 'g');
+    int reads = 0;
+    engine::NamespaceImage image;
+
+    ImageOfTwoCaches() {
+        engine::CacheSettings a;
+        a.default_ttl = Duration(std::chrono::minutes(5));
+        a.max_entries = 10;
+        engine::CacheSettings b;
+        b.builder = "echo built";
+        image.caches = {{"a", a, true}, {"b", b, false}};
+        image.edges = {{"a", "b"}};
+        image.entries = [this](const std::string& cache, const engine::EntryFeed& feed) {
+            if (cache != "a") {
+                return;
+            }
+            const auto read = [this](const engine::ChunkSink& sink) {
+                ++reads;
+                sink(output);
+            };
+            const engine::LargeValue content{digest_of_bytes(output), output.size(), read};
+            const engine::LargeValue value{digest_of_bytes(large), large.size(),
+                                           [this](const engine::ChunkSink& sink) { sink(large); }};
+            feed({"expires", "e", k_t0 + 100, std::nullopt, {}, std::nullopt}, {});
+            feed({"never", "n", std::nullopt, std::nullopt, {}, std::nullopt}, {});
+            feed({"large", "", std::nullopt, std::nullopt, {}, value}, {});
+            feed({"record", "r", std::nullopt, std::nullopt, {content.digest}, std::nullopt},
+                 {content});
+        };
+    }
+
+    // Checks that `e` holds what the image does.
+    void check_held_by(engine::Engine& e) const {
+        CHECK(cache_names(e) == Names{"a", "b"});
+        CHECK(keys_of(e, "a") == Names{"expires", "large", "never", "record"});
+        CHECK(entry_of(e, "a", "expires")->expires == k_t0 + 100);
+        CHECK(entry_of(e, "a", "never")->expires == std::nullopt); // no default ttl given
+        CHECK(value_of(e, "a", "large") == large);
+        CHECK(content_of(e, digest_of_bytes(output)) == output);
+        CHECK(fields(*e.settings("a")) == fields(image.caches[0].settings));
+        CHECK(fields(*e.settings("b")) == fields(image.caches[1].settings));
+        CHECK(e.count("b", Access::built).status == Status::unbuilt);
+        CHECK(e.count("a", Access::built).status == Status::ok);
+        REQUIRE(e.edges().size() == 1);
+        CHECK(e.edges()[0].parent == "a");
+        CHECK(e.edges()[0].child == "b");
+        CHECK(e.check().healthy());
+    }
+};
+
+} // namespace
+
+ENGINE_TEST("engine: receive writes a whole namespace", "[copy]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    ImageOfTwoCaches copy;
+    REQUIRE(e.receive(copy.image, false));
+    copy.check_held_by(e);
+    CHECK(e.log(std::nullopt, 10).empty()); // nothing was invalidated
+}
+
+ENGINE_TEST("engine: receive refuses a namespace that holds caches, unless it replaces it",
+            "[copy]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    const std::string kept = keep(e, "kept already");
+    set(e, "old", "k", "v");
+    e.depend("old", "a");
+    ImageOfTwoCaches copy;
+    copy.output = "kept already"; // a content the store holds: it is not read again
+    CHECK_FALSE(e.receive(copy.image, false));
+    CHECK(cache_names(e) == Names{"a", "old"}); // as it was
+    REQUIRE(e.receive(copy.image, true));
+    copy.check_held_by(e); // "old" and its edge are gone
+    CHECK(copy.reads == 0);
+    CHECK(content_of(e, kept) == "kept already");
+}
+
+ENGINE_TEST("engine: a receive that fails half-way leaves everything as it was", "[copy]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    set(e, "old", "k", "v");
+    ImageOfTwoCaches copy;
+    const auto entries = copy.image.entries;
+    copy.image.entries = [&](const std::string& cache, const engine::EntryFeed& feed) {
+        entries(cache, feed);
+        throw std::runtime_error("the source went away");
+    };
+    CHECK_THROWS_AS(e.receive(copy.image, true), std::runtime_error);
+    CHECK(cache_names(e) == Names{"old"});
+    CHECK(value_of(e, "old", "k") == "v");
+    CHECK(e.check().healthy());
+}
+
+ENGINE_TEST("engine: receive refuses volatile caches and cycles, writing nothing", "[copy]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    ImageOfTwoCaches copy;
+    SECTION("a volatile cache") {
+        copy.image.caches[1].settings.is_volatile = true;
+    }
+    SECTION("a cycle") {
+        copy.image.edges.push_back({"b", "a"});
+    }
+    CHECK_THROWS_AS(e.receive(copy.image, false), UsageError);
+    CHECK(e.list().empty());
 }
 
 ENGINE_TEST("engine: opposite edges added by two clients never both succeed", "[graph][race]") {

@@ -110,6 +110,8 @@ class PgEngine final : public engine::Engine {
     engine::Removed collect_garbage(std::optional<std::int64_t> max_bytes) override;
     void compact() override;
 
+    bool receive(const engine::NamespaceImage& image, bool replace) override;
+
     engine::CheckReport check() override;
     engine::Flights& flights() override;
     std::vector<std::string> namespaces() override;
@@ -146,6 +148,10 @@ class PgEngine final : public engine::Engine {
     // Removes every entry of the cache and the contents that only they referred to, and forgets
     // its expiry bound (for the clears of invalidate and drop); returns what it removed.
     engine::Removed clear_entries(const CacheRow& row);
+    // Writes the entries that `image` holds for `cache` into its (new) row, with the contents
+    // they refer to.
+    void receive_entries(const CacheRow& row, const std::string& cache,
+                         const engine::NamespaceImage& image);
     // Removes the entry under `key` and the contents that only it referred to.
     engine::Removed remove_entry(const CacheRow& row, const std::string& key);
     // An SQL expression for the bytes of the entry row aliased `e` of cacheman.entries: its

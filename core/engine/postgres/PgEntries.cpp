@@ -358,18 +358,33 @@ class BatchWriter {
         std::size_t applied = 0;
         engine::Write write;
         while (writes(write)) {
-            validate_key(write.key);
+            add(write);
             ++applied;
-            try {
-                write_one(write);
-            } catch (const StoreError& error) {
-                rethrow_with_context(error, "key " + quoted_for_message(write.key) + ": ");
-            }
         }
+        finish();
+        return applied;
+    }
+
+    // Writes one entry of the batch (finish() ends it).
+    void add(const engine::Write& write) {
+        validate_key(write.key);
+        try {
+            write_one(write);
+        } catch (const StoreError& error) {
+            rethrow_with_context(error, "key " + quoted_for_message(write.key) + ": ");
+        }
+    }
+
+    // Notes the earliest expiry the batch wrote.
+    void finish() {
         if (m_earliest) {
             note_expiry(m_db, m_row, *m_earliest);
         }
-        return applied;
+    }
+
+    // Keeps a content that the next write refers to unless it is kept already.
+    void keep(const engine::LargeValue& content, double pin_until) {
+        keep_content(m_db, ns(), content.digest, content.size, pin_until, content.read);
     }
 
   private:
@@ -462,13 +477,39 @@ bool read_entry_value(PgConnection& db, const CacheRow& row, std::string_view ke
     return true;
 }
 
+// The contents the entry `key` refers to, with their sizes and readers (which read them in the
+// current transaction).
+std::vector<engine::LargeValue> referred_contents(PgConnection& db, const CacheRow& row,
+                                                  std::string_view key) {
+    Rows found = db.exec("SELECT t.digest, t.size FROM cacheman.content_refs r JOIN "
+                         "cacheman.contents t ON t.id = r.content_id WHERE r.cache_id = "
+                         "$1::bigint AND r.key = $2 ORDER BY t.digest",
+                         {row.id, key});
+    std::vector<engine::LargeValue> contents;
+    for (int i = 0; i < found.size(); ++i) {
+        std::string digest = found.text(i, 0);
+        const auto size = static_cast<std::uint64_t>(found.integer(i, 1));
+        contents.push_back({digest, size, [&db, &row, digest](const engine::ChunkSink& sink) {
+                                stream_large_value(db, row, digest, sink);
+                            }});
+    }
+    return contents;
+}
+
 // Visits the entries of one batch of scan_entries' cursor; false when it was empty.
 bool visit_batch(PgConnection& db, const CacheRow& row, const Rows& batch,
                  const engine::EntryVisitor& visit) {
     for (int i = 0; i < batch.size(); ++i) {
-        engine::EntryView entry{
-            batch.bytes(i, 0), batch.bytes(i, 2), batch.optional_real(i, 1), {}};
-        if (const auto digest = batch.optional_text(i, 3)) {
+        const std::string_view key = batch.bytes(i, 0);
+        engine::EntryView entry{key,
+                                batch.bytes(i, 2),
+                                batch.optional_real(i, 1),
+                                {},
+                                {},
+                                [&db, &row, key] { return referred_contents(db, row, key); }};
+        const auto digest = batch.optional_text(i, 3);
+        if (digest) {
+            entry.value_content = *digest;
             entry.stream = [&db, &row, digest = *digest](const engine::ChunkSink& sink) {
                 stream_large_value(db, row, digest, sink);
             };
@@ -604,6 +645,20 @@ void PgEngine::replace_contents(std::string_view cache, const engine::WriteSourc
         forget_edits(*m_connection, row);
         return true;
     });
+}
+
+void PgEngine::receive_entries(const CacheRow& row, const std::string& cache,
+                               const engine::NamespaceImage& image) {
+    const double at = now();
+    BatchWriter writer(*m_connection, row, at);
+    image.entries(cache, [&](const engine::Write& write,
+                             const std::vector<engine::LargeValue>& contents) {
+        for (const auto& content : contents) {
+            writer.keep(content, at + k_content_pin_seconds);
+        }
+        writer.add(write);
+    });
+    writer.finish();
 }
 
 engine::Removed PgEngine::remove_entry(const CacheRow& row, const std::string& key) {

@@ -198,6 +198,11 @@ void write_settings(PgConnection& connection, std::int64_t cache_id,
         params);
 }
 
+[[noreturn]] void refuse_volatile(std::string_view cache) {
+    throw UsageError("volatile caches are not available on a PostgreSQL store (cache " +
+                     quoted_for_message(cache) + ")");
+}
+
 std::int64_t live_entries(PgConnection& connection, std::int64_t cache_id, double now) {
     return connection
         .exec("SELECT count(*)::bigint FROM cacheman.entries WHERE cache_id = $1::bigint AND "
@@ -425,9 +430,7 @@ void PgEngine::configure(std::string_view cache,
         engine::CacheSettings settings = before;
         edit(settings);
         if (settings.is_volatile) {
-            // Thrown inside the transaction: the cache it may have created goes with it.
-            throw UsageError("volatile caches are not available on a PostgreSQL store (cache " +
-                             quoted_for_message(cache) + ")");
+            refuse_volatile(cache); // inside the transaction: the cache it made goes with it
         }
         write_settings(*m_connection, row.id, before, settings);
         if (!before.builder && settings.builder && live_entries(*m_connection, row.id, now()) > 0) {
@@ -438,6 +441,49 @@ void PgEngine::configure(std::string_view cache,
         }
         if (settings.max_entries || settings.max_bytes) {
             enforce_limits(*find_cache(cache)); // new limits hold from now on
+        }
+        return true;
+    });
+}
+
+// --- copy ----------------------------------------------------------------------------------------
+
+bool PgEngine::receive(const engine::NamespaceImage& image, bool replace) {
+    return in_transaction(*m_connection, Kind::write, [&] {
+        write_lock();
+        const std::int64_t ns = ensure_namespace();
+        Rows held = m_connection->exec(
+            "SELECT name FROM cacheman.caches WHERE ns = $1::bigint ORDER BY name", {ns});
+        if (!held.empty() && !replace) {
+            return false;
+        }
+        for (int i = 0; i < held.size(); ++i) {
+            clear_entries(*find_cache(held.text(i, 0))); // and the contents only they kept
+        }
+        m_connection->exec("DELETE FROM cacheman.caches WHERE ns = $1::bigint", {ns});
+        for (const auto& cache : image.caches) {
+            validate_cache_name(cache.name);
+            if (cache.settings.is_volatile) {
+                refuse_volatile(cache.name);
+            }
+            // Entries first, with the default settings of a new cache: a default ttl must not
+            // reach entries that never expire.
+            receive_entries(ensure_cache(cache.name), cache.name, image);
+            const CacheRow row = *find_cache(cache.name);
+            write_settings(*m_connection, row.id, engine::CacheSettings{}, cache.settings);
+            m_connection->exec("UPDATE cacheman.caches SET built = $2::boolean WHERE id = "
+                               "$1::bigint",
+                               {row.id, cache.built ? "true" : "false"});
+        }
+        std::vector<Edge> edges;
+        for (const auto& edge : image.edges) {
+            if (auto cycle = Graph(edges).cycle_if_added(edge.parent, edge.child)) {
+                throw UsageError("dependency would close a cycle: " + format_path(*cycle));
+            }
+            edges.push_back(edge);
+            m_connection->exec("INSERT INTO cacheman.depends(parent, child) VALUES ($1::bigint, "
+                               "$2::bigint) ON CONFLICT DO NOTHING",
+                               {ensure_cache(edge.parent).id, ensure_cache(edge.child).id});
         }
         return true;
     });

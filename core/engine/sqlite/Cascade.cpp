@@ -155,6 +155,16 @@ std::optional<std::vector<std::string>> Cascade::invalidate(std::string_view cac
     }
 }
 
+void Cascade::remove(std::string_view cache, CacheRow row) {
+    auto& edges = m_connection.prepared("DELETE FROM depends WHERE parent = ?1 OR child = ?1");
+    edges.bind(1, cache);
+    edges.run();
+    m_history.forget_edits(row);
+    m_history.forget_lookup_counts(cache);
+    m_entries.clear(row); // releases what its entries refer to
+    m_catalog.remove(row);
+}
+
 std::optional<std::vector<std::string>> Cascade::drop(std::string_view cache) {
     m_volatile.attach_if_any();
     while (true) {
@@ -182,14 +192,7 @@ std::optional<std::vector<std::string>> Cascade::drop(std::string_view cache) {
         for (const auto& dependent : dependents) {
             clear(m_catalog.existing(dependent), when);
         }
-        auto& edges = m_connection.prepared("DELETE FROM depends WHERE parent = ?1 OR child = ?1");
-        edges.bind(1, cache);
-        edges.run();
-        m_history.forget_edits(*root);
-        m_history.forget_lookup_counts(cache);
-        CacheRow dropped = *root;
-        m_entries.clear(dropped); // releases what its entries refer to
-        m_catalog.remove(*root);
+        remove(cache, *root);
         m_history.append_log("drop", cache, cleared, when);
         tx.commit();
         return dependents;

@@ -35,6 +35,9 @@ class Cascade {
     // Throws UsageError naming the cycle path.
     void depend(std::string_view parent, std::string_view child);
     bool undepend(std::string_view parent, std::string_view child);
+    // Removes the cache `row` names with its entries, edges, edit counts and statistics,
+    // clearing nothing else.
+    void remove(std::string_view cache, CacheRow row);
     // `cache` first, then its dependents, each after its parents.
     std::vector<std::string> with_dependents(std::string_view cache);
 

@@ -79,6 +79,27 @@ void Contents::put(const std::string& digest, int fd, std::uint64_t size, double
     });
 }
 
+std::vector<engine::LargeValue> Contents::referred(std::int64_t cache_id, std::string_view key) {
+    auto& query = m_connection.prepared(
+        "SELECT t.digest, t.size FROM content_refs r JOIN contents t ON t.id = r.content_id "
+        "WHERE r.cache_id = ? AND r.key = ? ORDER BY t.digest");
+    query.bind(1, cache_id);
+    query.bind(2, key);
+    std::vector<engine::LargeValue> found;
+    while (query.step()) {
+        std::string digest(query.column_text(0));
+        const auto size = static_cast<std::uint64_t>(query.column_int(1));
+        found.push_back({digest, size, [this, digest](const engine::ChunkSink& sink) {
+                             if (!read(digest, sink)) {
+                                 throw StoreError("a content is gone from the store (" + digest +
+                                                  ")");
+                             }
+                         }});
+    }
+    query.reset();
+    return found;
+}
+
 bool Contents::read(const std::string& digest, const engine::ChunkSink& sink) {
     auto& find = m_connection.prepared("SELECT id, size FROM contents WHERE digest = ?");
     find.bind(1, digest);

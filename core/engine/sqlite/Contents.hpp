@@ -34,6 +34,9 @@ class Contents {
     // StoreError when one of them is not kept (it was removed meanwhile). Unpins them.
     void refer(std::int64_t cache_id, std::string_view key,
                const std::vector<std::string>& digests);
+    // The contents the entry `key` of cache `cache_id` refers to, with their sizes and readers
+    // (which read them in the caller's transaction).
+    std::vector<engine::LargeValue> referred(std::int64_t cache_id, std::string_view key);
     // Forgets the references of one entry, or of every entry of a cache, removing the contents
     // nothing else refers to.
     void release(std::int64_t cache_id, std::string_view key);

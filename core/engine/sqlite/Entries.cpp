@@ -98,10 +98,12 @@ void Entries::scan(const CacheRow& row, const engine::EntryVisitor& visit) {
                                         " ORDER BY key");
     query.bind(1, m_connection.now());
     while (query.step()) {
-        engine::EntryView entry{query.column_text(0), query.column_blob(2),
-                                optional_double(query, 1), {}};
+        const std::string_view key = query.column_text(0);
+        engine::EntryView entry{key, query.column_blob(2), optional_double(query, 1), {}, {},
+                                [this, &row, key] { return m_contents.referred(row.id, key); }};
         if (!query.is_null(3)) {
-            entry.stream = [this, digest = std::string(query.column_text(3))](
+            entry.value_content = query.column_text(3);
+            entry.stream = [this, digest = std::string(entry.value_content)](
                                const engine::ChunkSink& sink) { read_content(digest, sink); };
         }
         visit(entry);

@@ -492,6 +492,57 @@ namespace {
 constexpr double k_content_pin_seconds = 3600;
 } // namespace
 
+bool SqliteEngine::receive(const engine::NamespaceImage& image, bool replace) {
+    m_volatile.attach_if_any(); // a replaced volatile cache is cleared in its file
+    m_connection->allow_large_transaction();
+    m_connection->use_small_cache(); // contents and large values pass through, once
+    Transaction tx(m_connection->db(), Transaction::Kind::write);
+    const auto held = m_catalog.summaries();
+    if (!held.empty() && !replace) {
+        return false;
+    }
+    for (const auto& summary : held) {
+        const CacheRow row = m_catalog.existing(summary.name);
+        if (row.is_volatile && !m_volatile.attached()) {
+            // Made volatile by another process since attach_if_any: attach, and start over.
+            tx.rollback();
+            m_volatile.attach();
+            return receive(image, replace);
+        }
+        m_cascade.remove(summary.name, row);
+    }
+    const std::int64_t tick = m_entries.use_tick();
+    const double pin_until = m_connection->now() + k_content_pin_seconds;
+    for (const auto& cache : image.caches) {
+        validate_cache_name(cache.name);
+        if (cache.settings.is_volatile) {
+            throw UsageError("cache " + quoted_for_message(cache.name) +
+                             " is volatile: its entries stay where they were made");
+        }
+        // Entries first, with the default settings of a new cache: a default ttl must not
+        // reach entries that never expire.
+        CacheRow row = m_catalog.ensure(cache.name);
+        image.entries(cache.name, [&](const engine::Write& write,
+                                      const std::vector<engine::LargeValue>& contents) {
+            for (const auto& content : contents) {
+                m_contents.put(content.digest, content.size, pin_until, content.read);
+            }
+            bool given = false;
+            m_entries.apply(row, [&](engine::Write& next) {
+                next = write;
+                return !std::exchange(given, true);
+            }, tick);
+        });
+        m_catalog.write_settings(row, cache.settings);
+        m_catalog.set_built(row, cache.built);
+    }
+    for (const auto& edge : image.edges) {
+        m_cascade.depend(edge.parent, edge.child);
+    }
+    tx.commit();
+    return true;
+}
+
 void SqliteEngine::put_content(const std::string& digest, int fd, std::uint64_t size) {
     m_connection->use_small_cache();
     Transaction tx(m_connection->db(), Transaction::Kind::write);

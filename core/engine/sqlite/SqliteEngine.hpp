@@ -89,6 +89,8 @@ class SqliteEngine final : public engine::Engine {
     engine::Removed collect_garbage(std::optional<std::int64_t> max_bytes) override;
     void compact() override;
 
+    bool receive(const engine::NamespaceImage& image, bool replace) override;
+
     engine::CheckReport check() override;
     engine::Flights& flights() override { return *m_flights; }
     std::vector<std::string> namespaces() override;
