@@ -230,7 +230,7 @@ int run_command(CLI::App& app, const GlobalOptions& global, const Arguments& arg
     // A postgresql:// store: cacheman-postgresql runs the command, before this process reads
     // anything (a value on stdin is the other program's to read).
     if (!Namespace::opens_store_urls() &&
-        (resolve_store(global.store, global.dir) || names_store_url(args))) {
+        (resolve_store(global.store, global.dir) || copy_names_store_url(args))) {
         run_engine_program();
     }
     Context context(global, args);

@@ -87,7 +87,7 @@ std::string no_such_cache(std::string_view cache);
 
 // Whether the command names a store URL in its arguments (copy --to/--from), which only a
 // program with that engine can open.
-bool names_store_url(const Arguments& args);
+bool copy_names_store_url(const Arguments& args);
 
 struct Command {
     std::string_view name;

@@ -433,7 +433,7 @@ std::unique_ptr<Namespace> Context::open(const Location& where, OpenMode mode) c
     return Namespace::open(where, mode, options);
 }
 
-bool names_store_url(const Arguments& args) {
+bool copy_names_store_url(const Arguments& args) {
     return (args.copy_to && cacheman::names_store_url(*args.copy_to)) ||
            (args.copy_from && cacheman::names_store_url(*args.copy_from));
 }

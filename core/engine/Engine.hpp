@@ -184,8 +184,9 @@ class Engine {
     // build state, their entries (expiry as given; the contents they refer to kept unless this
     // store holds them), its edges. Returns false and writes nothing when the namespace holds a
     // cache already, unless `replace`: then what it held is removed in the same transaction
-    // (removed, not invalidated: nothing is logged). Throws UsageError for what this engine
-    // cannot hold (volatile caches on a shared store) or an edge that closes a cycle.
+    // (removed, not invalidated: nothing is logged). Throws UsageError for a volatile cache
+    // (copy carries persistent caches only: volatile entries stay where they were made) or an
+    // edge that closes a cycle.
     virtual bool receive(const NamespaceImage& image, bool replace) = 0;
 
     // --- health and single flight ------------------------------------------------------------

@@ -461,6 +461,7 @@ bool PgEngine::receive(const engine::NamespaceImage& image, bool replace) {
             clear_entries(*find_cache(held.text(i, 0))); // and the contents only they kept
         }
         m_connection->exec("DELETE FROM cacheman.caches WHERE ns = $1::bigint", {ns});
+        std::map<std::string, std::int64_t, std::less<>> ids; // of the caches made here
         for (const auto& cache : image.caches) {
             validate_cache_name(cache.name);
             if (cache.settings.is_volatile) {
@@ -468,13 +469,18 @@ bool PgEngine::receive(const engine::NamespaceImage& image, bool replace) {
             }
             // Entries first, with the default settings of a new cache: a default ttl must not
             // reach entries that never expire.
-            receive_entries(ensure_cache(cache.name), cache.name, image);
-            const CacheRow row = *find_cache(cache.name);
+            const CacheRow row = ensure_cache(cache.name);
+            ids[cache.name] = row.id;
+            receive_entries(row, cache.name, image);
             write_settings(*m_connection, row.id, engine::CacheSettings{}, cache.settings);
             m_connection->exec("UPDATE cacheman.caches SET built = $2::boolean WHERE id = "
                                "$1::bigint",
                                {row.id, cache.built ? "true" : "false"});
         }
+        const auto id_of = [&](const std::string& name) {
+            const auto found = ids.find(name);
+            return found != ids.end() ? found->second : ensure_cache(name).id;
+        };
         std::vector<Edge> edges;
         for (const auto& edge : image.edges) {
             if (auto cycle = Graph(edges).cycle_if_added(edge.parent, edge.child)) {
@@ -483,7 +489,7 @@ bool PgEngine::receive(const engine::NamespaceImage& image, bool replace) {
             edges.push_back(edge);
             m_connection->exec("INSERT INTO cacheman.depends(parent, child) VALUES ($1::bigint, "
                                "$2::bigint) ON CONFLICT DO NOTHING",
-                               {ensure_cache(edge.parent).id, ensure_cache(edge.child).id});
+                               {id_of(edge.parent), id_of(edge.child)});
         }
         return true;
     });
