@@ -44,7 +44,7 @@ class Result:
 # Where the test clock starts in tests that set it: a whole second, so that times are exact.
 CLOCK_START = 1_700_000_000
 # The store layout this build writes (`check` prints it): SQLite's, or the shared store's.
-SCHEMA_VERSION = 7 if os.environ.get("CACHEMAN_E2E_ENGINE", "sqlite") == "sqlite" else 1
+SCHEMA_VERSION = 7 if os.environ.get("CACHEMAN_E2E_ENGINE", "sqlite") == "sqlite" else 2
 
 
 def format_seconds(seconds):

@@ -167,7 +167,8 @@ class TwoMachines(CachemanTestCase):
             self.assertEqual(self.on(0, "set", cache, "k", cache).code, 0)
         self.assertEqual(self.on(0, "depend", "root", "mid").code, 0)
         self.assertEqual(self.on(0, "depend", "mid", "leaf").code, 0)
-        # Another session holds the leaf's rows: the cascade clears root and mid, then waits.
+        # Another session holds the leaf's rows: the cascade's one deletion of the entries of
+        # all three has removed root's and mid's, and waits for the leaf's.
         holder = subprocess.Popen(["psql", "-X", "-q", "-At", "-d", SERVER],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
@@ -184,7 +185,7 @@ class TwoMachines(CachemanTestCase):
                 rows = subprocess.run(
                     ["psql", "-X", "-At", "-d", SERVER, "-c",
                      "SELECT pid FROM pg_stat_activity WHERE application_name = 'cacheman' AND "
-                     "wait_event_type = 'Lock' AND query LIKE 'WITH gone AS (DELETE%'"],
+                     "wait_event_type = 'Lock' AND query LIKE 'WITH refs AS (DELETE%'"],
                     capture_output=True, text=True).stdout.split()
                 return rows
 
@@ -275,6 +276,71 @@ class TwoMachines(CachemanTestCase):
 
 
 @NEEDS_SERVER
+class Layout(CachemanTestCase):
+    """The server's layout (the cacheman schema): made by the first write, migrated whole."""
+
+    def setUp(self):
+        super().setUp()
+        self.env.pop("CACHEMAN_DIR")
+        self.layout_db = "layout_" + uuid.uuid4().hex[:12]
+        psql(SERVER, "CREATE DATABASE %s" % self.layout_db)
+        self.url = server_database(SERVER, self.layout_db)
+        self.env["CACHEMAN_STORE"] = self.url
+
+    def tearDown(self):
+        psql(SERVER, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.layout_db)
+        super().tearDown()
+
+    def query(self, sql):
+        return subprocess.run(["psql", "-X", "-At", "-d", self.url, "-c", sql],
+                              capture_output=True, text=True, check=True).stdout
+
+    def test_a_read_makes_nothing_and_a_write_makes_the_layout(self):
+        self.assertEqual(self.cm("get", "c", "k").code, 1)
+        self.assertEqual(self.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'cacheman'"),
+                         "0\n")
+        self.assertEqual(self.cm("set", "c", "k", "v").code, 0)
+        self.assertEqual(self.query("SELECT max(version) FROM cacheman.version"), "2\n")
+
+    def test_a_layout_of_version_1_is_migrated_by_the_next_write_keeping_everything(self):
+        out = os.path.join(self.tmp, "out")
+        step = ("run", "--output", out, "--", "sh", "-c", "echo made > '%s'; echo ran" % out)
+        self.assertEqual(self.cm(*step).code, 0)
+        self.assertEqual(self.cm("set", "c", "k", "v").code, 0)
+        # Back to layout 1: references to contents kept by a foreign key to their entry.
+        psql(self.url, "ALTER TABLE cacheman.content_refs DROP CONSTRAINT content_refs_cache_id_fkey; "
+                       "ALTER TABLE cacheman.content_refs ADD FOREIGN KEY (cache_id, key) "
+                       "REFERENCES cacheman.entries(cache_id, key) ON DELETE CASCADE; "
+                       "UPDATE cacheman.version SET version = 1")
+        got = self.cm("get", "c", "k")  # a reader reads layout 1 as it is
+        self.assertEqual((got.code, got.out), (0, b"v"), got)
+        self.assertEqual(self.query("SELECT max(version) FROM cacheman.version"), "1\n")
+        self.assertEqual(self.cm("set", "c", "k2", "w").code, 0)
+        self.assertEqual(self.query("SELECT max(version) FROM cacheman.version"), "2\n")
+        self.assertEqual(self.query(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+            "'cacheman.content_refs'::regclass AND contype = 'f' ORDER BY 1"),
+            "FOREIGN KEY (cache_id) REFERENCES cacheman.caches(id) ON DELETE CASCADE\n"
+            "FOREIGN KEY (content_id) REFERENCES cacheman.contents(id)\n")
+        os.remove(out)
+        replayed = self.cm(*step)
+        self.assertEqual((replayed.code, replayed.out), (0, b"ran\n"), replayed)
+        with open(out) as restored:
+            self.assertEqual(restored.read(), "made\n")
+        self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 2\n")
+
+    def test_references_of_an_invalidated_result_go_with_it(self):
+        out = os.path.join(self.tmp, "out")
+        self.assertEqual(self.cm("run", "--output", out, "--", "sh", "-c",
+                                 "echo made > '%s'" % out).code, 0)
+        self.assertEqual(self.query("SELECT count(*) FROM cacheman.content_refs"), "1\n")
+        self.assertEqual(self.cm("invalidate", "run").code, 0)
+        self.assertEqual(self.query("SELECT count(*) FROM cacheman.content_refs"), "0\n")
+        self.ok("gc")
+        self.assertEqual(self.query("SELECT count(*) FROM cacheman.contents"), "0\n")
+        self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 2\n")
+
+
 class Roles(CachemanTestCase):
     """Other database roles: hooks they wrote are not run; a role that may only read replays."""
 

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <libpq-fe.h>
 #include <memory>
+#include <stdexcept>
+#include <utility>
 
 namespace cacheman::postgres {
 
@@ -50,6 +52,17 @@ Param::Param(double number) {
     char text[64];
     std::snprintf(text, sizeof text, "%.17g", number);
     value = text;
+}
+
+Param Param::ids(const std::vector<std::int64_t>& values) {
+    std::string out = "{";
+    for (const auto id : values) {
+        if (out.size() > 1) {
+            out += ',';
+        }
+        out += std::to_string(id);
+    }
+    return Param(out + "}");
 }
 
 std::string describe_conninfo(const std::string& conninfo) {
@@ -306,6 +319,8 @@ void PgConnection::fail(pg_result* result, const std::string& what) {
     }
     if (PQstatus(m_conn) != CONNECTION_OK) {
         message = "connection lost: " + message;
+    } else if (m_last_sqlstate == "55P03" && !m_lock_timeout_message.empty()) {
+        throw LockedError(m_lock_timeout_message); // lock_not_available
     }
     throw StoreError("store " + m_name + ": " + what + message);
 }
@@ -314,48 +329,196 @@ Rows PgConnection::exec(const std::string& sql, std::initializer_list<Param> par
     return exec(sql, std::vector<Param>(params));
 }
 
-Rows PgConnection::exec(const std::string& sql, const std::vector<Param>& params) {
+namespace {
+
+// libpq's arrays of the parameters of one statement (valid while `params` lives).
+struct ParamArrays {
     std::vector<const char*> values;
     std::vector<int> lengths;
     std::vector<int> formats;
-    values.reserve(params.size());
-    for (const auto& param : params) {
-        values.push_back(param.value ? param.value->data() : nullptr);
-        lengths.push_back(param.value ? static_cast<int>(param.value->size()) : 0);
-        formats.push_back(param.binary ? 1 : 0);
+
+    explicit ParamArrays(const std::vector<Param>& params) {
+        values.reserve(params.size());
+        for (const auto& param : params) {
+            values.push_back(param.value ? param.value->data() : nullptr);
+            lengths.push_back(param.value ? static_cast<int>(param.value->size()) : 0);
+            formats.push_back(param.binary ? 1 : 0);
+        }
     }
-    pg_result* result =
-        PQexecParams(m_conn, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
-                     lengths.data(), formats.data(), 1);
+};
+
+bool succeeded(const pg_result* result) {
     const ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+    return status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK;
+}
+
+} // namespace
+
+Rows PgConnection::exec(const std::string& sql, const std::vector<Param>& params) {
+    if (!m_deferred.empty()) {
+        std::vector<Rows> rows = pipeline({Statement{sql, params}});
+        return std::move(rows.back());
+    }
+    return exec_one(sql, params);
+}
+
+Rows PgConnection::exec_ahead(const std::string& sql, const std::vector<Param>& params) {
+    if (transaction_started()) {
+        throw std::logic_error("exec_ahead inside a transaction that has started");
+    }
+    return exec_one(sql, params);
+}
+
+Rows PgConnection::exec_one(const std::string& sql, const std::vector<Param>& params) {
+    const ParamArrays arrays(params);
+    pg_result* result = PQexecParams(m_conn, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                                     arrays.values.data(), arrays.lengths.data(),
+                                     arrays.formats.data(), 1);
+    if (!succeeded(result)) {
         fail(result, "");
     }
     return Rows(result);
 }
 
+std::vector<Rows> PgConnection::pipeline(const std::vector<Statement>& statements) {
+    const std::vector<Statement> deferred = take_deferred();
+    std::vector<const Statement*> all;
+    for (const auto& statement : deferred) {
+        all.push_back(&statement);
+    }
+    for (const auto& statement : statements) {
+        all.push_back(&statement);
+    }
+    if (PQenterPipelineMode(m_conn) != 1) {
+        fail(nullptr, "");
+    }
+    bool sent = true;
+    for (const Statement* statement : all) {
+        const ParamArrays arrays(statement->params);
+        sent = sent && PQsendQueryParams(m_conn, statement->sql.c_str(),
+                                         static_cast<int>(statement->params.size()), nullptr,
+                                         arrays.values.data(), arrays.lengths.data(),
+                                         arrays.formats.data(), 1) == 1;
+    }
+    sent = sent && PQpipelineSync(m_conn) == 1;
+    // Each statement's result is followed by a null one; an error makes the statements after
+    // it PGRES_PIPELINE_ABORTED, up to the sync's PGRES_PIPELINE_SYNC.
+    std::vector<Rows> rows;
+    pg_result* first_error = nullptr;
+    for (std::size_t i = 0; sent && i < all.size() && PQstatus(m_conn) == CONNECTION_OK; ++i) {
+        pg_result* result = PQgetResult(m_conn);
+        const bool ended = result == nullptr;
+        if (succeeded(result) && i >= deferred.size()) {
+            rows.emplace_back(result);
+        } else if (!succeeded(result) && first_error == nullptr &&
+                   (ended || PQresultStatus(result) != PGRES_PIPELINE_ABORTED)) {
+            first_error = result;
+        } else if (!ended) {
+            PQclear(result);
+        }
+        while (!ended && (result = PQgetResult(m_conn)) != nullptr) {
+            PQclear(result);
+        }
+    }
+    while (PQstatus(m_conn) == CONNECTION_OK && PQexitPipelineMode(m_conn) != 1) {
+        pg_result* rest = PQgetResult(m_conn); // the sync, and anything left before it
+        if (rest == nullptr && PQexitPipelineMode(m_conn) != 1) {
+            break;
+        }
+        PQclear(rest);
+    }
+    if (first_error != nullptr || !sent || rows.size() != statements.size()) {
+        fail(first_error, "");
+    }
+    return rows;
+}
+
 void PgConnection::exec_script(const std::string& sql) {
-    pg_result* result = PQexec(m_conn, sql.c_str());
-    const ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+    std::string script;
+    for (const auto& statement : take_deferred()) {
+        script += statement.sql + ";\n";
+    }
+    script += sql;
+    pg_result* result = PQexec(m_conn, script.c_str());
+    if (!succeeded(result)) {
         fail(result, "");
     }
     PQclear(result);
 }
 
-// --- PgTransaction -------------------------------------------------------------------------------
+// --- transactions -------------------------------------------------------------------------------
+
+std::vector<Statement> PgConnection::take_deferred() {
+    if (m_transaction == TransactionState::deferred) {
+        m_transaction = TransactionState::open;
+    }
+    return std::exchange(m_deferred, {});
+}
+
+void PgConnection::begin(const std::string& begin_sql) {
+    m_deferred.assign(1, Statement{begin_sql, {}});
+    m_transaction = TransactionState::deferred;
+    m_transaction_clock.reset();
+}
+
+void PgConnection::defer(Statement statement) { m_deferred.push_back(std::move(statement)); }
+
+void PgConnection::commit() {
+    const bool ran = m_transaction == TransactionState::open;
+    m_transaction = TransactionState::none;
+    m_deferred.clear(); // what never ran needs no commit
+    m_transaction_clock.reset();
+    if (ran) {
+        exec_script("COMMIT");
+    }
+}
+
+std::vector<Rows> PgConnection::commit_after(const std::vector<Statement>& statements) {
+    std::vector<Statement> with_commit = statements;
+    with_commit.push_back(Statement{"COMMIT", {}});
+    std::vector<Rows> rows = pipeline(with_commit); // on an error the transaction stays open
+    m_transaction = TransactionState::none;
+    m_transaction_clock.reset();
+    rows.pop_back();
+    return rows;
+}
+
+void PgConnection::rollback() noexcept {
+    const bool ran = m_transaction == TransactionState::open;
+    m_transaction = TransactionState::none;
+    m_deferred.clear();
+    m_transaction_clock.reset();
+    if (!ran) {
+        return;
+    }
+    try {
+        exec_script("ROLLBACK");
+    } catch (...) { // NOLINT(bugprone-empty-catch): the server rolls back a lost session itself
+    }
+}
+
+void PgConnection::remember_transaction_clock(double now) {
+    if (m_transaction != TransactionState::none) {
+        m_transaction_clock = now;
+    }
+}
 
 PgTransaction::PgTransaction(PgConnection& connection, Kind kind) : m_connection(connection) {
-    m_connection.exec_script(kind == Kind::read
-                                 ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-                                 : "BEGIN ISOLATION LEVEL READ COMMITTED");
+    m_connection.begin(kind == Kind::read ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                                          : "BEGIN ISOLATION LEVEL READ COMMITTED");
 }
 
 PgTransaction::~PgTransaction() { rollback(); }
 
 void PgTransaction::commit() {
-    m_connection.exec_script("COMMIT");
     m_open = false;
+    m_connection.commit();
+}
+
+std::vector<Rows> PgTransaction::commit_after(const std::vector<Statement>& statements) {
+    std::vector<Rows> rows = m_connection.commit_after(statements);
+    m_open = false;
+    return rows;
 }
 
 void PgTransaction::rollback() noexcept {
@@ -363,10 +526,7 @@ void PgTransaction::rollback() noexcept {
         return;
     }
     m_open = false;
-    try {
-        m_connection.exec_script("ROLLBACK");
-    } catch (...) { // NOLINT(bugprone-empty-catch): the server rolls back a lost session itself
-    }
+    m_connection.rollback();
 }
 
 } // namespace cacheman::postgres

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 struct pg_conn;
@@ -33,12 +34,20 @@ struct Param {
             *this = Param(*maybe);
         }
     }
+    // A bigint[] (for `= ANY($n::bigint[])`): one statement for any number of ids.
+    static Param ids(const std::vector<std::int64_t>& values);
     static Param bytes(std::string_view data) {
         Param param;
         param.value = std::string(data);
         param.binary = true;
         return param;
     }
+};
+
+// A statement with its parameters, for PgConnection::pipeline.
+struct Statement {
+    std::string sql;
+    std::vector<Param> params;
 };
 
 // The rows of a statement, in binary form: text and bytea columns are their bytes, integers
@@ -76,6 +85,8 @@ class Rows {
 };
 
 class PgConnection {
+    enum class TransactionState { none, deferred, open };
+
   public:
     // Connects with libpq's connection string or URL `conninfo`. Throws StoreError (one line,
     // naming the store) when the server cannot be reached or refuses.
@@ -90,22 +101,62 @@ class PgConnection {
     // Runs one statement ($1, $2, ... for the parameters). Throws StoreError on any error.
     Rows exec(const std::string& sql, std::initializer_list<Param> params = {});
     Rows exec(const std::string& sql, const std::vector<Param>& params);
+    // Runs the statements in order in one round trip (libpq's pipeline mode), returning their
+    // rows in that order. The first error throws StoreError; the statements after it are not
+    // run (inside a transaction, which the error aborts, as with exec).
+    std::vector<Rows> pipeline(const std::vector<Statement>& statements);
     // Runs statements without parameters or results (several may be separated by ';').
     void exec_script(const std::string& sql);
+    // Runs one statement on its own, outside any transaction: before the transaction begun,
+    // if any, has sent a statement (its BEGIN stays deferred). Throws std::logic_error when
+    // the transaction has started on the server (transaction_started()).
+    Rows exec_ahead(const std::string& sql, const std::vector<Param>& params);
+
+    // --- transactions (PgTransaction) ---------------------------------------------------------
+    // Begins a transaction with `begin_sql`, sent with the first statement run in it rather
+    // than in a round trip of its own. At most one transaction at a time.
+    void begin(const std::string& begin_sql);
+    // Runs `statement` (no rows wanted) in the open transaction before the next statement, in
+    // the same round trip; its error is that statement's.
+    void defer(Statement statement);
+    // From now on a statement that fails for lock_timeout throws LockedError(`message`).
+    void name_lock_timeouts(std::string message) { m_lock_timeout_message = std::move(message); }
+    // Commits the transaction (nothing to send when no statement ran in it).
+    void commit();
+    // Runs the statements, then commits, in one round trip; returns their rows.
+    std::vector<Rows> commit_after(const std::vector<Statement>& statements);
+    // Rolls the transaction back; never throws (a lost connection rolls back on the server).
+    void rollback() noexcept;
+    // Whether a statement of the open transaction has reached the server.
+    [[nodiscard]] bool transaction_started() const { return m_transaction == TransactionState::open; }
+    // The server's clock as read by the statement of the open transaction that read it first
+    // (remember_transaction_clock), or nullopt: one reading serves the whole transaction.
+    [[nodiscard]] std::optional<double> transaction_clock() const { return m_transaction_clock; }
+    void remember_transaction_clock(double now);
 
     // The SQLSTATE of the last error thrown by exec (empty when it was not the server's).
     [[nodiscard]] const std::string& last_sqlstate() const { return m_last_sqlstate; }
 
   private:
     [[noreturn]] void fail(pg_result* result, const std::string& what);
+    // Runs one statement now, without what is deferred.
+    Rows exec_one(const std::string& sql, const std::vector<Param>& params);
+    // The statements to send before the next one (the BEGIN of a transaction that has not run
+    // a statement yet, and those deferred), forgotten.
+    std::vector<Statement> take_deferred();
 
     pg_conn* m_conn = nullptr;
     std::string m_name;
     std::string m_last_sqlstate;
+    TransactionState m_transaction = TransactionState::none;
+    std::vector<Statement> m_deferred;
+    std::string m_lock_timeout_message;
+    std::optional<double> m_transaction_clock;
 };
 
-// RAII transaction: BEGIN in the isolation level given; rolls back in the destructor unless
-// committed, never throwing from it (a lost connection rolls back on the server by itself).
+// RAII transaction: BEGIN in the isolation level given (sent with its first statement); rolls
+// back in the destructor unless committed, never throwing from it (a lost connection rolls
+// back on the server by itself).
 class PgTransaction {
   public:
     enum class Kind {
@@ -118,6 +169,8 @@ class PgTransaction {
     PgTransaction& operator=(const PgTransaction&) = delete;
 
     void commit();
+    // Runs the statements, then commits, in one round trip (PgConnection::commit_after).
+    std::vector<Rows> commit_after(const std::vector<Statement>& statements);
     void rollback() noexcept;
 
   private:

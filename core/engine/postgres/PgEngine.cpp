@@ -16,32 +16,39 @@ const char* const k_cache_row_columns =
     "(saver IS NOT NULL AND coalesce(autosync, true)), default_ttl_ms, generation, max_entries, "
     "max_bytes";
 
-namespace {
+const char* const k_server_clock = "extract(epoch FROM clock_timestamp())::float8";
 
-CacheRow read_cache_row(const Rows& rows, int row) {
+CacheRow read_cache_row(const Rows& rows, int row, int first) {
     CacheRow cache;
-    cache.id = rows.integer(row, 0);
-    cache.next_expiry = rows.optional_real(row, 1);
-    cache.needs_build = rows.boolean(row, 2);
-    cache.counts_edits = rows.boolean(row, 3);
-    cache.default_ttl_ms = rows.optional_integer(row, 4);
-    cache.generation = rows.integer(row, 5);
-    cache.max_entries = rows.optional_integer(row, 6);
-    cache.max_bytes = rows.optional_integer(row, 7);
+    cache.id = rows.integer(row, first);
+    cache.next_expiry = rows.optional_real(row, first + 1);
+    cache.needs_build = rows.boolean(row, first + 2);
+    cache.counts_edits = rows.boolean(row, first + 3);
+    cache.default_ttl_ms = rows.optional_integer(row, first + 4);
+    cache.generation = rows.integer(row, first + 5);
+    cache.max_entries = rows.optional_integer(row, first + 6);
+    cache.max_bytes = rows.optional_integer(row, first + 7);
     return cache;
 }
-
-} // namespace
 
 PgEngine::PgEngine(const std::string& conninfo, std::string name_space, engine::OpenMode mode,
                    const engine::EngineOptions& options)
     : m_conninfo(conninfo), m_connection(std::make_unique<PgConnection>(conninfo)),
       m_namespace(std::move(name_space)),
       m_options(options) {
+    // A writer makes or migrates the layout first; a reader learns of it with its first need
+    // (namespace_id, or the lookup that reads it with the entry).
     if (mode != engine::OpenMode::read) {
-        schema::ensure(*m_connection);
-        m_layout_checked = true;
+        schema::Probe found = schema::probe(*m_connection, m_namespace);
+        if (found.version != schema::k_latest_version) {
+            schema::ensure(*m_connection);
+            found = schema::probe(*m_connection, m_namespace);
+        }
+        remember(found);
     }
+    m_connection->name_lock_timeouts("store " + name() + " is locked by another writer of " +
+                                     "namespace '" + m_namespace + "' (waited " +
+                                     std::to_string(m_options.busy_timeout_ms) + " ms)");
 }
 
 PgEngine::~PgEngine() {
@@ -51,13 +58,24 @@ PgEngine::~PgEngine() {
     }
 }
 
-double PgEngine::now() {
+std::optional<double> PgEngine::local_clock() const {
     if (m_options.clock || process_test_clock_time()) {
         return unix_now(m_options.clock);
     }
-    // TTLs use the server's clock, which every machine shares.
-    Rows now = m_connection->exec("SELECT extract(epoch FROM clock_timestamp())::float8");
-    return now.real(0, 0);
+    return std::nullopt;
+}
+
+double PgEngine::now() {
+    if (const auto local = local_clock()) {
+        return *local;
+    }
+    // TTLs use the server's clock, which every machine shares; read once per transaction.
+    if (const auto read = m_connection->transaction_clock()) {
+        return *read;
+    }
+    const double read = m_connection->exec(std::string("SELECT ") + k_server_clock).real(0, 0);
+    m_connection->remember_transaction_clock(read);
+    return read;
 }
 
 bool PgEngine::settings_trusted() {
@@ -73,8 +91,15 @@ bool PgEngine::settings_trusted() {
     return foreign.empty();
 }
 
+void PgEngine::remember(const schema::Probe& found) {
+    m_probed = true;
+    m_layout_checked = found.exists;
+    m_namespace_id = found.namespace_id;
+}
+
 std::vector<std::string> PgEngine::namespaces() {
     std::vector<std::string> names;
+    namespace_id(); // learns whether the layout exists
     if (!m_layout_checked && !schema::exists(*m_connection)) {
         return names;
     }
@@ -87,6 +112,12 @@ std::vector<std::string> PgEngine::namespaces() {
 
 std::optional<std::int64_t> PgEngine::namespace_id() {
     if (m_namespace_id) {
+        return m_namespace_id;
+    }
+    if (!m_probed && !m_connection->transaction_started()) {
+        // One statement for the layout, its version and the namespace (rather than one each:
+        // a command's time is mostly its round trips).
+        remember(schema::probe(*m_connection, m_namespace));
         return m_namespace_id;
     }
     if (!m_layout_checked) {
@@ -107,20 +138,13 @@ std::optional<std::int64_t> PgEngine::namespace_id() {
 void PgEngine::write_lock() {
     // (OpenMode::read only means that nothing is created: a lazy build still writes.) One lock
     // per namespace name (a hash of it), held to the end of the transaction, waited for as
-    // long as the busy timeout says: then LockedError, as on SQLite.
-    m_connection->exec_script("SET LOCAL lock_timeout = " +
-                              std::to_string(std::max(1, m_options.busy_timeout_ms)));
-    try {
-        m_connection->exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                           {"cacheman namespace " + m_namespace});
-    } catch (const StoreError& error) {
-        if (m_connection->last_sqlstate() == "55P03") { // lock_not_available
-            throw LockedError("store " + name() + " is locked by another writer of namespace '" +
-                              m_namespace + "' (waited " +
-                              std::to_string(m_options.busy_timeout_ms) + " ms)");
-        }
-        throw;
-    }
+    // long as the busy timeout says: then LockedError (name_lock_timeouts), as on SQLite. Sent
+    // with the transaction's next statement; set_config(..., true) is SET LOCAL, in the same
+    // statement: the select list is evaluated in order.
+    m_connection->defer(Statement{"SELECT set_config('lock_timeout', $1, true), "
+                                  "pg_advisory_xact_lock(hashtextextended($2, 0))",
+                                  {std::to_string(std::max(1, m_options.busy_timeout_ms)),
+                                   "cacheman namespace " + m_namespace}});
 }
 
 std::int64_t PgEngine::ensure_namespace() {
@@ -140,13 +164,18 @@ std::optional<CacheRow> PgEngine::find_cache(std::string_view cache) {
     if (!id) {
         return std::nullopt;
     }
-    Rows found = m_connection->exec(std::string("SELECT ") + k_cache_row_columns +
-                                        " FROM cacheman.caches WHERE ns = $1::bigint AND name = $2",
-                                    {*id, std::string(cache)});
-    if (found.empty()) {
+    // With the server's clock, which the calls on the cache read next (now()): a cache
+    // missing still gives a row.
+    Rows found = m_connection->exec(
+        std::string("SELECT ") + k_server_clock + ", c.* FROM (SELECT 1) AS one LEFT JOIN (SELECT " +
+            k_cache_row_columns +
+            " FROM cacheman.caches WHERE ns = $1::bigint AND name = $2) AS c ON true",
+        {*id, std::string(cache)});
+    m_connection->remember_transaction_clock(found.real(0, 0));
+    if (found.null(0, 1)) {
         return std::nullopt;
     }
-    return read_cache_row(found, 0);
+    return read_cache_row(found, 0, 1);
 }
 
 CacheRow PgEngine::ensure_cache(std::string_view cache) {
@@ -158,7 +187,7 @@ CacheRow PgEngine::ensure_cache(std::string_view cache) {
                                                "VALUES ($1::bigint, $2, $3::float8) RETURNING ") +
                                        k_cache_row_columns,
                                    {ns, std::string(cache), now()});
-    return read_cache_row(made, 0);
+    return read_cache_row(made, 0, 0);
 }
 
 } // namespace cacheman::postgres

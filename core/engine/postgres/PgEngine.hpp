@@ -18,6 +18,7 @@
 
 #include "engine/Engine.hpp"
 #include "engine/postgres/PgConnection.hpp"
+#include "engine/postgres/PgSchema.hpp"
 
 #include <map>
 #include <memory>
@@ -42,8 +43,18 @@ struct CacheRow {
     [[nodiscard]] bool has_limits() const { return max_entries || max_bytes; }
 };
 
+// A cache of a cascade: its name and its id.
+struct CacheId {
+    std::string name;
+    std::int64_t id = 0;
+};
+
 // The columns of cacheman.caches that make a CacheRow, in the order read_cache_row reads them.
 extern const char* const k_cache_row_columns;
+// The CacheRow of the k_cache_row_columns that start at column `first` of row `row`.
+CacheRow read_cache_row(const Rows& rows, int row, int first);
+// An SQL expression for the server's clock in Unix seconds (what PgEngine::now() returns).
+extern const char* const k_server_clock;
 
 class PgEngine final : public engine::Engine {
   public:
@@ -120,11 +131,15 @@ class PgEngine final : public engine::Engine {
     // --- PgEngine.cpp: the namespace and the cache rows -------------------------------------
     // The namespace's id, nullopt when it has no row yet (nothing was written to it).
     std::optional<std::int64_t> namespace_id();
+    // Keeps what a probe of the server found (the layout, the namespace's id).
+    void remember(const schema::Probe& found);
     // The namespace's id, creating its row (and the layout) when missing; inside a write
     // transaction, after write_lock().
     std::int64_t ensure_namespace();
     // Takes the namespace's write lock for the rest of the transaction (advisory, by name).
     void write_lock();
+    // The test clock's time (options or CACHEMAN_NOW), or nullopt: the server's clock is used.
+    [[nodiscard]] std::optional<double> local_clock() const;
     // The cache's row, nullopt when missing (or the namespace has none).
     std::optional<CacheRow> find_cache(std::string_view cache);
     // The cache's row, creating the cache with default settings when missing (write lock held).
@@ -145,9 +160,16 @@ class PgEngine final : public engine::Engine {
     // Folds the buffered lookups, then evicts the least recently used live entries of the cache
     // until it is within its limits (a no-op for a cache without limits).
     void enforce_limits(const CacheRow& row);
-    // Removes every entry of the cache and the contents that only they referred to, and forgets
-    // its expiry bound (for the clears of invalidate and drop); returns what it removed.
-    engine::Removed clear_entries(const CacheRow& row);
+    // Removes every entry of the caches and the contents that only they referred to, and
+    // forgets their expiry bounds (for the clears of invalidate, drop and replace_contents), in
+    // a few statements whatever their number.
+    void clear_entries(const std::vector<std::int64_t>& caches);
+    // The lookup of `key` in one statement outside any transaction (one snapshot: the
+    // statement's), the cache row with it: one round trip where in_cache takes four. nullopt
+    // when it cannot answer alone: the namespace was not there when the store was opened, or
+    // the value is a content (streamed in a transaction, which keeps it meanwhile).
+    std::optional<engine::Result<std::optional<engine::Entry>>>
+    look_up_at_once(std::string_view cache, std::string_view key, engine::Access access);
     // Writes the entries that `image` holds for `cache` into its (new) row, with the contents
     // they refer to.
     void receive_entries(const CacheRow& row, const std::string& cache,
@@ -160,6 +182,8 @@ class PgEngine final : public engine::Engine {
     // Writes the buffered lookup counts and uses (m_pending_lookups) into the statistics and
     // the entries' order of use, and forgets them; the caches they name that are gone are skipped.
     void fold_pending_lookups();
+    // The statements that fold_pending_lookups runs (one round trip), forgetting the lookups.
+    std::vector<Statement> take_lookup_folds();
 
     // --- PgGraph.cpp: helpers -------------------------------------------------------------------
     // Private helpers of the graph's part are declared here, in this section only.
@@ -167,7 +191,7 @@ class PgEngine final : public engine::Engine {
     // Empties the caches whole as an invalidation does, at `when` (write lock held): their
     // entries and the contents only those referred to, their build and edit counts; a new
     // generation, and their saved copies no longer current.
-    void clear_whole(const std::vector<std::string>& caches, double when);
+    void clear_whole(const std::vector<CacheId>& caches, double when);
     // What the engine was opened with: the flights open a connection of their own to it.
     std::string m_conninfo;
 
@@ -175,7 +199,8 @@ class PgEngine final : public engine::Engine {
     std::string m_namespace;
     engine::EngineOptions m_options;
     std::optional<std::int64_t> m_namespace_id; // once known
-    bool m_layout_checked = false;
+    bool m_probed = false;         // schema::probe has run (or a lookup that reads the same)
+    bool m_layout_checked = false; // the layout exists, of a version this cacheman reads
     std::unique_ptr<engine::Flights> m_flights;
     // Lookups counted by count_lookup, folded into the server at the end of the process (or by
     // fold_lookup_counts): cache name -> hits, misses, and the keys hit (their use).

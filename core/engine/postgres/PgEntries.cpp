@@ -70,10 +70,6 @@ std::int64_t namespace_of(PgConnection& db, const CacheRow& row) {
     return db.exec("SELECT ns FROM cacheman.caches WHERE id = $1::bigint", {row.id}).integer(0, 0);
 }
 
-std::int64_t next_use_tick(PgConnection& db) {
-    return db.exec("SELECT nextval('cacheman.use_clock')").integer(0, 0);
-}
-
 // --- contents --------------------------------------------------------------------------------
 
 // Writes a content's bytes as they come, in chunks of k_chunk, hashing them on the way.
@@ -231,22 +227,33 @@ std::int64_t sweep_contents(PgConnection& db, std::int64_t ns, double now) {
 
 // Deletes the entries (cacheman.entries aliased `e`) that `where` selects, with the contents
 // that only they referred to; returns how many and their bytes. The one way entries go, so
-// that no removal leaves a content behind. The bytes and references are read in the DELETE's
-// RETURNING, before the references go with the entries (ON DELETE CASCADE, at statement end).
-engine::Removed remove_entries(PgConnection& db, const std::string& where,
-                               const std::vector<Param>& params, double now) {
-    Rows gone = db.exec(
-        std::string("WITH gone AS (DELETE FROM cacheman.entries AS e WHERE ") + where +
-            " RETURNING " + k_entry_bytes +
-            " AS size, ARRAY(SELECT r.content_id FROM cacheman.content_refs AS r WHERE "
-            "r.cache_id = e.cache_id AND r.key = e.key) AS refs) "
-            "SELECT count(*), coalesce(sum(size), 0)::bigint, (SELECT array_agg(DISTINCT id)::text "
-            "FROM gone AS g, unnest(g.refs) AS id) FROM gone",
-        params);
+// that no removal leaves a content behind (or a reference: nothing else removes those of a
+// cache that stays). The bytes are read in the DELETE's RETURNING, from the statement's
+// snapshot, which still holds the references that it removes. removal_of is its statement,
+// finish_removal what follows it.
+Statement removal_of(const std::string& where, const std::vector<Param>& params) {
+    return Statement{std::string("WITH gone AS (DELETE FROM cacheman.entries AS e WHERE ") + where +
+                         " RETURNING e.cache_id, e.key, " + k_entry_bytes +
+                         " AS size), refs AS (DELETE FROM cacheman.content_refs AS r USING gone "
+                         "AS g WHERE r.cache_id = g.cache_id AND r.key = g.key RETURNING "
+                         "r.content_id) SELECT count(*), coalesce(sum(size), 0)::bigint, (SELECT "
+                         "array_agg(DISTINCT content_id)::text FROM refs) FROM gone",
+                     params};
+}
+
+// After the rows of a removal_of statement: removes the contents only those entries referred
+// to; returns what the statement removed.
+engine::Removed finish_removal(PgConnection& db, const Rows& gone, double now) {
     if (!gone.null(0, 2)) {
         release_contents(db, gone.text(0, 2), now);
     }
     return {gone.integer(0, 0), gone.integer(0, 1)};
+}
+
+engine::Removed remove_entries(PgConnection& db, const std::string& where,
+                               const std::vector<Param>& params, double now) {
+    const Statement removal = removal_of(where, params);
+    return finish_removal(db, db.exec(removal.sql, removal.params), now);
 }
 
 // Deletes the expired entries of the caches that `caches` (a condition on cacheman.caches
@@ -351,7 +358,7 @@ std::optional<double> expiry_of(const engine::Write& write, const CacheRow& row,
 class BatchWriter {
   public:
     BatchWriter(PgConnection& db, const CacheRow& row, double now)
-        : m_db(db), m_row(row), m_now(now), m_tick(next_use_tick(db)) {}
+        : m_db(db), m_row(row), m_now(now) {}
 
     // Writes the batch; returns how many writes it held.
     std::size_t write_all(const engine::WriteSource& writes) {
@@ -389,20 +396,36 @@ class BatchWriter {
 
   private:
     void write_one(const engine::Write& write) {
-        remove_entries(m_db, "e.cache_id = $1::bigint AND e.key = $2", {m_row.id, write.key},
-                       m_now);
+        // The old entry's removal goes in the round trip of the new one's insertion, unless the
+        // new one refers to contents (they are kept first, and the old one's released after).
+        std::vector<Statement> statements{
+            removal_of("e.cache_id = $1::bigint AND e.key = $2", {m_row.id, write.key})};
         if (!write.value) {
+            finish_removal(m_db, m_db.pipeline(statements).front(), m_now);
             return; // a removal
         }
         const std::optional<double> expires = expiry_of(write, m_row, m_now);
         if (expires && (!m_earliest || *expires < *m_earliest)) {
             m_earliest = expires;
         }
-        const std::optional<std::string> value_content = keep_large_value(write);
-        m_db.exec("INSERT INTO cacheman.entries(cache_id, key, expires, used, value, "
-                  "value_content) VALUES ($1::bigint, $2, $3::float8, $4::bigint, $5, $6)",
-                  {m_row.id, write.key, expires, m_tick,
-                   Param::bytes(value_content ? std::string_view() : *write.value), value_content});
+        const auto large = engine::content_value_of(write);
+        if (large || !write.contents.empty()) {
+            finish_removal(m_db, m_db.pipeline(statements).front(), m_now);
+            statements.clear();
+        }
+        const std::optional<std::string> value_content = keep_large_value(large);
+        // The batch's entries share one tick of the use clock, taken by its first insertion.
+        statements.push_back(Statement{
+            "INSERT INTO cacheman.entries(cache_id, key, expires, used, value, value_content) "
+            "VALUES ($1::bigint, $2, $3::float8, coalesce($4::bigint, "
+            "nextval('cacheman.use_clock')), $5, $6) RETURNING used",
+            {m_row.id, write.key, expires, m_tick,
+             Param::bytes(value_content ? std::string_view() : *write.value), value_content}});
+        std::vector<Rows> rows = m_db.pipeline(statements);
+        m_tick = rows.back().integer(0, 0);
+        if (rows.size() == 2) {
+            finish_removal(m_db, rows.front(), m_now);
+        }
         if (!write.contents.empty()) {
             refer(m_db, ns(), m_row, write.key, write.contents);
         }
@@ -413,8 +436,7 @@ class BatchWriter {
 
     // Keeps a write's large value (handed over in pieces, or too large for a row) as a
     // content; returns its address, or nullopt for a value that stays in the row.
-    std::optional<std::string> keep_large_value(const engine::Write& write) {
-        const auto large = engine::content_value_of(write);
+    std::optional<std::string> keep_large_value(const std::optional<engine::LargeValue>& large) {
         if (!large) {
             return std::nullopt;
         }
@@ -433,7 +455,7 @@ class BatchWriter {
     PgConnection& m_db;
     const CacheRow& m_row;
     double m_now;
-    std::int64_t m_tick;
+    std::optional<std::int64_t> m_tick;
     std::optional<std::int64_t> m_ns;
     std::optional<double> m_earliest;
 };
@@ -542,9 +564,67 @@ const char* PgEngine::entry_bytes_sql() {
 
 // --- reads of one cache ------------------------------------------------------------------------
 
+std::optional<Result<std::optional<engine::Entry>>>
+PgEngine::look_up_at_once(std::string_view cache, std::string_view key, Access access) {
+    validate_cache_name(cache);
+    if (m_connection->transaction_started()) {
+        return std::nullopt;
+    }
+    using Found = Result<std::optional<engine::Entry>>;
+    try {
+        // Columns: the clock, the layout's version, the namespace's id, the cache row
+        // (k_cache_row_columns, 8), its namespace, the entry's value, its expiry, and whether
+        // the value is a content. Everything a `get` reads first, in one round trip.
+        std::optional<Rows> found;
+        try {
+            found.emplace(m_connection->exec_ahead(
+                std::string("SELECT ") + k_server_clock +
+                    ", (SELECT max(version)::bigint FROM cacheman.version), n.id, c.*, e.value, "
+                    "e.expires, e.value_content IS NOT NULL FROM (SELECT 1) AS one LEFT JOIN "
+                    "cacheman.namespaces AS n ON n.name = $1 LEFT JOIN (SELECT " +
+                    k_cache_row_columns +
+                    ", ns FROM cacheman.caches WHERE name = $2) AS c ON c.ns = n.id LEFT JOIN "
+                    "cacheman.entries AS e ON e.cache_id = c.id AND e.key = $3 AND (e.expires IS "
+                    "NULL OR e.expires > coalesce($4::float8, " +
+                    k_server_clock + "))",
+                {m_namespace, std::string(cache), std::string(key), local_clock()}));
+        } catch (const StoreError&) {
+            if (!schema::layout_missing(*m_connection)) {
+                throw;
+            }
+            remember(schema::Probe{});
+            return Found{Status::no_cache, std::nullopt};
+        }
+        const Rows& row = *found;
+        remember(schema::Probe{true, schema::checked_version(*m_connection, row.optional_integer(0, 1)),
+                               row.optional_integer(0, 2)});
+        constexpr int k_cache = 3;
+        constexpr int k_entry = k_cache + 9;
+        if (row.null(0, k_cache)) {
+            return Found{Status::no_cache, std::nullopt};
+        }
+        if (access == Access::built && read_cache_row(row, 0, k_cache).needs_build) {
+            return Found{Status::unbuilt, std::nullopt};
+        }
+        if (row.null(0, k_entry)) {
+            return Found{Status::ok, std::nullopt};
+        }
+        if (row.boolean(0, k_entry + 2)) {
+            return std::nullopt; // a content: streamed in a transaction, which keeps it
+        }
+        return Found{Status::ok,
+                     engine::Entry{row.text(0, k_entry), row.optional_real(0, k_entry + 1)}};
+    } catch (const StoreError& error) {
+        rethrow_with_context(error, "cannot read cache " + quoted_for_message(cache) + ": ");
+    }
+}
+
 Result<std::optional<engine::Entry>> PgEngine::get(std::string_view cache, std::string_view key,
                                                    Access access) {
     validate_key(key);
+    if (auto at_once = look_up_at_once(cache, key, access)) {
+        return *at_once;
+    }
     return in_cache(cache, Kind::read, false, access, std::nullopt,
                     [&](CacheRow& row) { return get_entry(*m_connection, row, key, now()); });
 }
@@ -552,6 +632,13 @@ Result<std::optional<engine::Entry>> PgEngine::get(std::string_view cache, std::
 Result<bool> PgEngine::read_value(std::string_view cache, std::string_view key, Access access,
                                   const engine::ChunkSink& sink) {
     validate_key(key);
+    if (auto at_once = look_up_at_once(cache, key, access)) {
+        const auto& entry = at_once->value;
+        if (entry && !entry->value.empty()) {
+            sink(entry->value); // an inline value is at most k_largest_inline_value: one piece
+        }
+        return {at_once->status, entry.has_value()};
+    }
     return in_cache(cache, Kind::read, false, access, std::nullopt, [&](CacheRow& row) {
         return read_entry_value(*m_connection, row, key, now(), sink);
     });
@@ -636,7 +723,7 @@ Result<engine::Edited> PgEngine::erase(std::string_view cache, const std::vector
 void PgEngine::replace_contents(std::string_view cache, const engine::WriteSource& writes,
                                 bool built) {
     in_cache(cache, Kind::write, true, Access::raw, std::nullopt, [&](CacheRow& row) {
-        clear_entries(row);
+        clear_entries({row.id});
         const double at = now();
         BatchWriter(*m_connection, row, at).write_all(writes);
         evict(*m_connection, row, at);
@@ -666,12 +753,19 @@ engine::Removed PgEngine::remove_entry(const CacheRow& row, const std::string& k
                           now());
 }
 
-engine::Removed PgEngine::clear_entries(const CacheRow& row) {
-    const engine::Removed removed =
-        remove_entries(*m_connection, "e.cache_id = $1::bigint", {row.id}, now());
-    m_connection->exec("UPDATE cacheman.caches SET next_expiry = NULL WHERE id = $1::bigint",
-                       {row.id});
-    return removed;
+void PgEngine::clear_entries(const std::vector<std::int64_t>& caches) {
+    // Set-based, not by remove_entries: nothing per entry is needed (no sizes, no per-row
+    // references), so the cost is the rows deleted, not round trips or subqueries per entry.
+    const Param ids = Param::ids(caches);
+    std::vector<Rows> rows = m_connection->pipeline(
+        {{"WITH refs AS (DELETE FROM cacheman.content_refs WHERE cache_id = ANY($1::bigint[]) "
+          "RETURNING content_id), gone AS (DELETE FROM cacheman.entries WHERE cache_id = "
+          "ANY($1::bigint[])) SELECT (SELECT array_agg(DISTINCT content_id)::text FROM refs)",
+          {ids}},
+         {"UPDATE cacheman.caches SET next_expiry = NULL WHERE id = ANY($1::bigint[])", {ids}}});
+    if (!rows.front().null(0, 0)) {
+        release_contents(*m_connection, rows.front().text(0, 0), now());
+    }
 }
 
 void PgEngine::enforce_limits(const CacheRow& row) {
@@ -700,38 +794,40 @@ void PgEngine::count_lookup(std::string_view cache, std::optional<std::string_vi
     }
 }
 
-void PgEngine::fold_pending_lookups() {
-    if (m_pending_lookups.empty()) {
-        return;
-    }
+std::vector<Statement> PgEngine::take_lookup_folds() {
     // Taken before they are written: a transaction that rolls back loses them, as on SQLite
     // (the counts are approximate by design).
     const auto pending = std::exchange(m_pending_lookups, {});
-    // The uses of one fold share one tick: which of them came first is not kept.
-    std::optional<std::int64_t> tick;
+    const auto ns = namespace_id();
+    std::vector<Statement> statements;
+    if (!ns) {
+        return statements; // no cache was there to count
+    }
+    // By the cache's name: a cache dropped meanwhile matches no row. The uses of one cache
+    // share one tick (an uncorrelated subquery is evaluated once): which came first is not
+    // kept. An entry another transaction holds is skipped rather than waited for: that writer
+    // is storing it again, which makes it recently used anyway.
     for (const auto& [cache, lookups] : pending) {
-        const auto row = find_cache(cache);
-        if (!row) {
-            continue; // dropped meanwhile
+        statements.push_back(Statement{
+            "INSERT INTO cacheman.stats(cache_id, hits, misses) SELECT id, $3::bigint, $4::bigint "
+            "FROM cacheman.caches WHERE ns = $1::bigint AND name = $2 ON CONFLICT (cache_id) DO "
+            "UPDATE SET hits = stats.hits + EXCLUDED.hits, misses = stats.misses + EXCLUDED.misses",
+            {*ns, cache, lookups.hits, lookups.misses}});
+        if (!lookups.used_keys.empty()) {
+            statements.push_back(Statement{
+                "UPDATE cacheman.entries SET used = (SELECT nextval('cacheman.use_clock')) WHERE "
+                "(cache_id, key) IN (SELECT e.cache_id, e.key FROM cacheman.entries AS e JOIN "
+                "cacheman.caches AS c ON c.id = e.cache_id WHERE c.ns = $1::bigint AND c.name = "
+                "$2 AND e.key = ANY($3::text[]) FOR UPDATE OF e SKIP LOCKED)",
+                {*ns, cache, text_array(lookups.used_keys)}});
         }
-        m_connection->exec(
-            "INSERT INTO cacheman.stats(cache_id, hits, misses) VALUES ($1::bigint, $2::bigint, "
-            "$3::bigint) ON CONFLICT (cache_id) DO UPDATE SET hits = stats.hits + EXCLUDED.hits, "
-            "misses = stats.misses + EXCLUDED.misses",
-            {row->id, lookups.hits, lookups.misses});
-        if (lookups.used_keys.empty()) {
-            continue;
-        }
-        if (!tick) {
-            tick = next_use_tick(*m_connection);
-        }
-        // An entry another transaction holds is skipped rather than waited for: that writer is
-        // storing it again, which makes it recently used anyway.
-        m_connection->exec(
-            "UPDATE cacheman.entries SET used = $3::bigint WHERE cache_id = $1::bigint AND key IN "
-            "(SELECT key FROM cacheman.entries WHERE cache_id = $1::bigint AND key = "
-            "ANY($2::text[]) FOR UPDATE SKIP LOCKED)",
-            {row->id, text_array(lookups.used_keys), *tick});
+    }
+    return statements;
+}
+
+void PgEngine::fold_pending_lookups() {
+    if (!m_pending_lookups.empty()) {
+        m_connection->pipeline(take_lookup_folds());
     }
 }
 
@@ -740,13 +836,18 @@ void PgEngine::fold_lookup_counts() {
         return;
     }
     // Without the namespace's write lock, and from a store opened for reading too (a `get`
-    // counts its lookup when it ends): the statements are an upsert and an update that skips
+    // counts its lookup when it ends): the statements are upserts and updates that skip
     // locked rows, safe beside any writer. The lock timeout bounds the wait for a statistics
-    // row another fold holds.
+    // row another fold holds: counts may drop, not wait. One round trip, commit included.
+    std::vector<Statement> statements{{"SELECT set_config('lock_timeout', '50ms', true)", {}}};
+    std::vector<Statement> folds = take_lookup_folds();
+    if (folds.empty()) {
+        return;
+    }
+    statements.insert(statements.end(), std::make_move_iterator(folds.begin()),
+                      std::make_move_iterator(folds.end()));
     PgTransaction tx(*m_connection, Kind::write);
-    m_connection->exec_script("SET LOCAL lock_timeout = '50ms'"); // counts may drop, not wait
-    fold_pending_lookups();
-    tx.commit();
+    tx.commit_after(statements);
 }
 
 // --- contents ----------------------------------------------------------------------------------

@@ -34,18 +34,6 @@ template <class Body> auto in_transaction(PgConnection& connection, Kind kind, B
     return value;
 }
 
-// A bigint[] parameter (ids are digits: nothing to quote).
-std::string id_array(const std::vector<std::int64_t>& ids) {
-    std::string out = "{";
-    for (const auto id : ids) {
-        if (out.size() > 1) {
-            out += ',';
-        }
-        out += std::to_string(id);
-    }
-    return out + "}";
-}
-
 std::vector<Edge> read_edges(const Rows& rows) {
     std::vector<Edge> edges;
     edges.reserve(static_cast<std::size_t>(rows.size()));
@@ -70,19 +58,35 @@ std::vector<Edge> namespace_edges(PgConnection& connection, std::optional<std::i
 // after its parents (Graph::descendants' order, the one SQLite gives). Only the edges below the
 // root are read (a recursive query; UNION visits each cache once, diamonds included), which
 // is all that order depends on.
-std::vector<std::string> with_dependents(PgConnection& connection, const CacheRow& root,
-                                         std::string_view name) {
+// `root` (named `name`) and every cache that depends on it, transitively: the root first,
+// then each dependent after its parents (the order of the cascade), with their ids.
+std::vector<CacheId> with_dependents(PgConnection& connection, const CacheRow& root,
+                                     std::string_view name) {
     const Rows below = connection.exec(
         "WITH RECURSIVE down(id) AS (SELECT $1::bigint UNION SELECT d.child FROM cacheman.depends "
         "d JOIN down ON d.parent = down.id) "
-        "SELECT p.name, c.name FROM down JOIN cacheman.depends d ON d.parent = down.id "
+        "SELECT p.name, c.name, c.id FROM down JOIN cacheman.depends d ON d.parent = down.id "
         "JOIN cacheman.caches p ON p.id = d.parent JOIN cacheman.caches c ON c.id = d.child",
         {root.id});
-    std::vector<std::string> members{std::string(name)};
-    auto dependents = Graph(read_edges(below)).descendants(members.front());
-    members.insert(members.end(), std::make_move_iterator(dependents.begin()),
-                   std::make_move_iterator(dependents.end()));
+    std::map<std::string, std::int64_t, std::less<>> ids;
+    for (int i = 0; i < below.size(); ++i) {
+        ids.emplace(below.text(i, 1), below.integer(i, 2));
+    }
+    std::vector<CacheId> members{{std::string(name), root.id}};
+    for (auto& dependent : Graph(read_edges(below)).descendants(members.front().name)) {
+        const std::int64_t id = ids.at(dependent);
+        members.push_back({std::move(dependent), id});
+    }
     return members;
+}
+
+std::vector<std::string> names_of(const std::vector<CacheId>& caches) {
+    std::vector<std::string> names;
+    names.reserve(caches.size());
+    for (const auto& cache : caches) {
+        names.push_back(cache.name);
+    }
+    return names;
 }
 
 // Stamps the caches as invalidated at `when`: a new generation, and a saved copy that is no
@@ -91,7 +95,7 @@ void stamp_invalidated(PgConnection& connection, const std::vector<std::int64_t>
                        double when) {
     connection.exec("UPDATE cacheman.caches SET invalidated = $2::float8, generation = generation "
                     "+ 1, saved_current = false WHERE id = ANY($1::bigint[])",
-                    {id_array(ids), when});
+                    {Param::ids(ids), when});
 }
 
 // Logs the invalidation and keeps the newest k_log_limit of the namespace.
@@ -107,14 +111,14 @@ void append_log(PgConnection& connection, std::int64_t ns, std::string_view comm
     // Announced on channel `cacheman` when the transaction commits (NOTIFY is transactional):
     // the log id only, which names the namespace and what was cleared in cacheman.log (a
     // payload has to stay under 8,000 bytes; a cascade's list need not).
-    connection.exec("WITH logged AS (INSERT INTO cacheman.log(ns, at, command, cache, cleared) "
-                    "VALUES ($1::bigint, $2::float8, $3, $4, $5) RETURNING id) "
-                    "SELECT pg_notify('cacheman', id::text) FROM logged",
-                    {ns, when, command, cache, lines});
-    connection.exec("DELETE FROM cacheman.log WHERE ns = $1::bigint AND id <= (SELECT id FROM "
-                    "cacheman.log WHERE ns = $1::bigint ORDER BY id DESC OFFSET $2::bigint "
-                    "LIMIT 1)",
-                    {ns, k_log_limit});
+    connection.pipeline(
+        {{"WITH logged AS (INSERT INTO cacheman.log(ns, at, command, cache, cleared) VALUES "
+          "($1::bigint, $2::float8, $3, $4, $5) RETURNING id) "
+          "SELECT pg_notify('cacheman', id::text) FROM logged",
+          {ns, when, command, cache, lines}},
+         {"DELETE FROM cacheman.log WHERE ns = $1::bigint AND id <= (SELECT id FROM cacheman.log "
+          "WHERE ns = $1::bigint ORDER BY id DESC OFFSET $2::bigint LIMIT 1)",
+          {ns, k_log_limit}}});
 }
 
 std::vector<std::string> split_lines(std::string_view text) {
@@ -224,7 +228,8 @@ void add_problems(PgConnection& connection, std::int64_t ns, const char* sql,
 }
 
 // What the foreign keys cannot guarantee: that what a namespace's rows link stays inside the
-// namespace, that contents hold their size, that a large value's content is referred to.
+// namespace, that references to contents belong to entries, that contents hold their size,
+// that a large value's content is referred to.
 void check_namespace(PgConnection& connection, std::int64_t ns, engine::CheckReport& report) {
     add_problems(connection, ns,
                  "SELECT p.name, c.name FROM cacheman.depends d JOIN cacheman.caches p ON "
@@ -241,6 +246,15 @@ void check_namespace(PgConnection& connection, std::int64_t ns, engine::CheckRep
                  report, [](const Rows& rows, int i) {
                      return std::to_string(rows.integer(i, 0)) +
                             " references of entries to contents of another namespace";
+                 });
+    add_problems(connection, ns,
+                 "SELECT count(*)::bigint FROM cacheman.content_refs r JOIN cacheman.caches c ON "
+                 "c.id = r.cache_id WHERE c.ns = $1::bigint AND NOT EXISTS (SELECT 1 FROM "
+                 "cacheman.entries e WHERE e.cache_id = r.cache_id AND e.key = r.key) "
+                 "HAVING count(*) > 0",
+                 report, [](const Rows& rows, int i) {
+                     return std::to_string(rows.integer(i, 0)) +
+                            " references to contents of entries that are gone";
                  });
     add_problems(connection, ns,
                  "SELECT t.digest FROM cacheman.contents t WHERE t.ns = $1::bigint AND t.size <> "
@@ -303,22 +317,23 @@ bool PgEngine::undepend(std::string_view parent, std::string_view child) {
     });
 }
 
-void PgEngine::clear_whole(const std::vector<std::string>& caches, double when) {
-    std::vector<std::int64_t> ids;
-    for (const auto& name : caches) {
-        const CacheRow row = *find_cache(name); // reached by an edge: it exists
-        clear_entries(row);
-        ids.push_back(row.id);
-    }
-    if (ids.empty()) {
+void PgEngine::clear_whole(const std::vector<CacheId>& caches, double when) {
+    if (caches.empty()) {
         return;
     }
-    stamp_invalidated(*m_connection, ids, when);
-    const std::string id_list = id_array(ids);
-    // Emptied whole: its builder fills it again, and its edits are no longer to be saved.
-    m_connection->exec("UPDATE cacheman.caches SET built = false WHERE id = ANY($1::bigint[])",
-                       {id_list});
-    m_connection->exec("DELETE FROM cacheman.edits WHERE cache_id = ANY($1::bigint[])", {id_list});
+    std::vector<std::int64_t> ids;
+    for (const auto& cache : caches) {
+        ids.push_back(cache.id);
+    }
+    clear_entries(ids);
+    // A new generation, a saved copy no longer current; emptied whole: its builder fills it
+    // again, and its edits are no longer to be saved.
+    const Param id_list = Param::ids(ids);
+    m_connection->pipeline(
+        {{"UPDATE cacheman.caches SET invalidated = $2::float8, generation = generation + 1, "
+          "saved_current = false, built = false WHERE id = ANY($1::bigint[])",
+          {id_list, when}},
+         {"DELETE FROM cacheman.edits WHERE cache_id = ANY($1::bigint[])", {id_list}}});
 }
 
 Result<std::vector<std::string>> PgEngine::invalidate(std::string_view cache,
@@ -329,13 +344,13 @@ Result<std::vector<std::string>> PgEngine::invalidate(std::string_view cache,
     }
     return in_cache(cache, dry_run ? Kind::read : Kind::write, false, Access::raw, std::nullopt,
                     [&](CacheRow& root) {
-                        auto cleared = with_dependents(*m_connection, root, cache);
+                        const auto members = with_dependents(*m_connection, root, cache);
+                        auto cleared = names_of(members);
                         if (dry_run) {
                             return cleared;
                         }
                         const double when = now();
-                        const std::vector<std::string> dependents(cleared.begin() + 1,
-                                                                  cleared.end());
+                        const std::vector<CacheId> dependents(members.begin() + 1, members.end());
                         if (key) {
                             // The root keeps its other entries, but was invalidated: stamped
                             // as such.
@@ -343,7 +358,7 @@ Result<std::vector<std::string>> PgEngine::invalidate(std::string_view cache,
                             stamp_invalidated(*m_connection, {root.id}, when);
                             clear_whole(dependents, when);
                         } else {
-                            clear_whole(cleared, when);
+                            clear_whole(members, when);
                         }
                         append_log(*m_connection, *namespace_id(), command, cache, cleared, when);
                         return cleared;
@@ -352,13 +367,14 @@ Result<std::vector<std::string>> PgEngine::invalidate(std::string_view cache,
 
 Result<std::vector<std::string>> PgEngine::drop(std::string_view cache) {
     return in_cache(cache, Kind::write, false, Access::raw, std::nullopt, [&](CacheRow& root) {
-        const auto cleared = with_dependents(*m_connection, root, cache); // the cache first
-        std::vector<std::string> dependents(cleared.begin() + 1, cleared.end());
+        const auto members = with_dependents(*m_connection, root, cache); // the cache first
         const double when = now();
-        clear_whole(dependents, when);
+        clear_whole({members.begin() + 1, members.end()}, when);
         // Its entries first, to release their contents; the row takes its edges, edit counts
         // and statistics with it (ON DELETE CASCADE).
-        clear_entries(root);
+        clear_entries({root.id});
+        const auto cleared = names_of(members);
+        std::vector<std::string> dependents(cleared.begin() + 1, cleared.end());
         m_connection->exec("DELETE FROM cacheman.caches WHERE id = $1::bigint", {root.id});
         append_log(*m_connection, *namespace_id(), "drop", cache, cleared, when);
         return dependents;
@@ -452,14 +468,15 @@ bool PgEngine::receive(const engine::NamespaceImage& image, bool replace) {
     return in_transaction(*m_connection, Kind::write, [&] {
         write_lock();
         const std::int64_t ns = ensure_namespace();
-        Rows held = m_connection->exec(
-            "SELECT name FROM cacheman.caches WHERE ns = $1::bigint ORDER BY name", {ns});
+        Rows held = m_connection->exec("SELECT id FROM cacheman.caches WHERE ns = $1::bigint", {ns});
         if (!held.empty() && !replace) {
             return false;
         }
+        std::vector<std::int64_t> held_ids;
         for (int i = 0; i < held.size(); ++i) {
-            clear_entries(*find_cache(held.text(i, 0))); // and the contents only they kept
+            held_ids.push_back(held.integer(i, 0));
         }
+        clear_entries(held_ids); // and the contents only they kept
         m_connection->exec("DELETE FROM cacheman.caches WHERE ns = $1::bigint", {ns});
         std::map<std::string, std::int64_t, std::less<>> ids; // of the caches made here
         for (const auto& cache : image.caches) {

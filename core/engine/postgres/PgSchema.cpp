@@ -113,6 +113,16 @@ CREATE TABLE cacheman.leases(
 );
 )sql";
 
+// Layout 2: an entry's references to contents are removed with the entry by the statement
+// that removes it, no longer by a foreign key to entries, whose trigger ran once per deleted
+// entry (most of the time of a cascade over many entries); they go with their cache.
+constexpr const char* k_migration_v2 = R"sql(
+ALTER TABLE cacheman.content_refs DROP CONSTRAINT content_refs_cache_id_key_fkey;
+ALTER TABLE cacheman.content_refs ADD CONSTRAINT content_refs_cache_id_fkey
+    FOREIGN KEY(cache_id) REFERENCES cacheman.caches(id) ON DELETE CASCADE;
+UPDATE cacheman.version SET version = 2;
+)sql";
+
 } // namespace
 
 bool exists(PgConnection& connection) {
@@ -121,9 +131,8 @@ bool exists(PgConnection& connection) {
     return !found.empty();
 }
 
-int check_version(PgConnection& connection) {
-    Rows version = connection.exec("SELECT max(version)::bigint FROM cacheman.version");
-    const auto current = static_cast<int>(version.optional_integer(0, 0).value_or(0));
+int checked_version(const PgConnection& connection, std::optional<std::int64_t> version) {
+    const auto current = static_cast<int>(version.value_or(0));
     if (current > k_latest_version) {
         throw StoreError("store " + connection.name() + " has schema version " +
                          std::to_string(current) + ", newer than this cacheman knows (" +
@@ -132,16 +141,43 @@ int check_version(PgConnection& connection) {
     return current;
 }
 
-void ensure(PgConnection& connection) {
-    if (exists(connection) && check_version(connection) == k_latest_version) {
-        return;
+int check_version(PgConnection& connection) {
+    Rows version = connection.exec("SELECT max(version)::bigint FROM cacheman.version");
+    return checked_version(connection, version.optional_integer(0, 0));
+}
+
+Probe probe(PgConnection& connection, const std::string& name_space) {
+    std::optional<Rows> rows;
+    try {
+        rows.emplace(connection.exec_ahead(
+            "SELECT (SELECT max(version)::bigint FROM cacheman.version), (SELECT id FROM "
+            "cacheman.namespaces WHERE name = $1)",
+            {name_space}));
+    } catch (const StoreError&) {
+        if (!layout_missing(connection)) {
+            throw;
+        }
+        return Probe{};
     }
+    return Probe{true, checked_version(connection, rows->optional_integer(0, 0)),
+                 rows->optional_integer(0, 1)};
+}
+
+bool layout_missing(const PgConnection& connection) {
+    const std::string& state = connection.last_sqlstate();
+    return state == "42P01" || state == "3F000"; // undefined_table, invalid_schema_name
+}
+
+void ensure(PgConnection& connection) {
     PgTransaction transaction(connection, PgTransaction::Kind::write);
     connection.exec("SELECT pg_advisory_xact_lock($1::bigint)", {k_layout_lock});
     if (!exists(connection)) {
         connection.exec_script(k_layout_v1);
     }
-    // Later versions: migrations from the version found, appended here.
+    // The migrations from the version found, in order.
+    if (check_version(connection) < 2) {
+        connection.exec_script(k_migration_v2);
+    }
     transaction.commit();
 }
 
