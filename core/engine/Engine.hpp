@@ -77,6 +77,25 @@ class Engine {
     // none (missing or expired).
     virtual Result<bool> read_value(std::string_view cache, std::string_view key, Access access,
                                     const ChunkSink& sink) = 0;
+    // get and read_value, then count_lookup(cache, key, whether found) when the status is ok:
+    // the lookups a user makes, which the statistics count. An engine may do both at once
+    // (one round trip to a server rather than two).
+    virtual Result<std::optional<Entry>> get_counted(std::string_view cache, std::string_view key,
+                                                     Access access) {
+        auto found = get(cache, key, access);
+        if (found.ok()) {
+            count_lookup(cache, key, found.value.has_value());
+        }
+        return found;
+    }
+    virtual Result<bool> read_value_counted(std::string_view cache, std::string_view key,
+                                            Access access, const ChunkSink& sink) {
+        auto found = read_value(cache, key, access, sink);
+        if (found.ok()) {
+            count_lookup(cache, key, found.value);
+        }
+        return found;
+    }
     // Live keys in byte order.
     virtual Result<std::vector<std::string>> keys(std::string_view cache, Access access) = 0;
     // The number of live entries.

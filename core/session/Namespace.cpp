@@ -177,21 +177,14 @@ void Namespace::after_edit(std::string_view cache, bool counted) {
 // --- reads ---------------------------------------------------------------------------------
 
 Result<std::optional<engine::Entry>> Namespace::get(std::string_view cache, std::string_view key) {
-    auto found = built(cache, [&](Access access) { return m_engine->get(cache, key, access); });
-    if (found.ok()) {
-        m_engine->count_lookup(cache, key, found.value.has_value());
-    }
-    return found;
+    return built(cache, [&](Access access) { return m_engine->get_counted(cache, key, access); });
 }
 
 Result<bool> Namespace::read_value(std::string_view cache, std::string_view key,
                                    const engine::ChunkSink& sink) {
-    auto found =
-        built(cache, [&](Access access) { return m_engine->read_value(cache, key, access, sink); });
-    if (found.ok()) {
-        m_engine->count_lookup(cache, key, found.value);
-    }
-    return found;
+    return built(cache, [&](Access access) {
+        return m_engine->read_value_counted(cache, key, access, sink);
+    });
 }
 
 Result<std::vector<std::string>> Namespace::keys(std::string_view cache) {

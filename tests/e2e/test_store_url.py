@@ -162,6 +162,44 @@ class TwoMachines(CachemanTestCase):
         with open(count) as f:
             self.assertEqual(f.read(), "x\n")
 
+    def test_a_leader_whose_lease_connection_is_lost_still_hands_its_result_over(self):
+        gate = self.gate()
+        count = os.path.join(self.tmp, "executions")
+        step = ["run", "--", "sh", "-c", "echo x >> '%s'; %s; echo done" % (count, gate.wait_cmd)]
+        leader = self.popen(*step, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        follower = None
+        try:
+            self.wait_until(gate.waiters, what="the leader at the gate")
+            follower = self.popen("-v", *step, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+            def lease_backends(*queries):
+                return subprocess.run(
+                    ["psql", "-X", "-At", "-d", SERVER, "-c",
+                     "SELECT pid FROM pg_stat_activity WHERE application_name = 'cacheman' AND "
+                     "datname = current_database() AND (%s)" % " OR ".join(
+                         "query LIKE '%s%%'" % query for query in queries)],
+                    capture_output=True, text=True, check=True).stdout.split()
+
+            # The follower polls the lease; the leader's lease connection last took it (or,
+            # after 10 s, renewed it).
+            self.wait_until(lambda: lease_backends("SELECT holder"), what="the follower to poll")
+            taker = self.wait_until(
+                lambda: lease_backends("INSERT INTO cacheman.leases", "UPDATE cacheman.leases"),
+                what="the leader's lease connection")
+            self.assertEqual(len(taker), 1, taker)
+            psql(SERVER, "SELECT pg_terminate_backend(%s)" % taker[0])
+        finally:
+            gate.release()
+        errs = []
+        for proc in (leader, follower):
+            out, err = proc.communicate(timeout=120)
+            self.assertEqual((proc.returncode, out), (0, b"done\n"), err)
+            errs.append(err)
+        with open(count) as f:
+            self.assertEqual(f.read(), "x\n")
+        # Handed over by the leader (not found after its lease lapsed, 30 s later).
+        self.assertIn(b"another run executed it; replayed its result", errs[1])
+
     def test_a_connection_lost_mid_cascade_leaves_nothing_half_done(self):
         for cache in ("root", "mid", "leaf"):
             self.assertEqual(self.on(0, "set", cache, "k", cache).code, 0)
@@ -328,6 +366,15 @@ class Layout(CachemanTestCase):
         with open(out) as restored:
             self.assertEqual(restored.read(), "made\n")
         self.assertEqual(self.ok("check").text, "integrity: ok\nschema version: 2\n")
+
+    def test_a_newer_layout_is_refused_by_readers_and_writers(self):
+        self.assertEqual(self.cm("set", "c", "k", "v").code, 0)
+        psql(self.url, "INSERT INTO cacheman.version VALUES (99)")
+        for args in (("get", "c", "k"), ("keys", "c"), ("set", "c", "k", "w")):
+            refused = self.cm(*args)
+            self.assertEqual(refused.code, 3, refused)
+            self.assertIn("schema version 99, newer than this cacheman knows", refused.errtext)
+            self.assertEqual(len(refused.errtext.splitlines()), 1, refused)
 
     def test_references_of_an_invalidated_result_go_with_it(self):
         out = os.path.join(self.tmp, "out")

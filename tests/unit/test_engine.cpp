@@ -377,6 +377,28 @@ ENGINE_TEST("engine: count and scan see the live entries", "") {
     CHECK(scan_of(e, "empty").empty());
 }
 
+ENGINE_TEST("engine: a scan hands over values of every size whole, among many entries", "") {
+    TestType t;
+    engine::Engine& e = t.store;
+    // Sizes around what engines may keep in a row or read apart: small, 64 KiB and past it,
+    // 1 MiB and past it; more entries than one batch of a cursor.
+    const std::vector<std::size_t> sizes{3, 64 * 1024, 64 * 1024 + 1, 1024 * 1024, 1024 * 1024 + 1};
+    std::vector<engine::Write> writes;
+    for (std::size_t i = 0; i < 300; ++i) {
+        const std::size_t size = i < 2 * sizes.size() ? sizes[i % sizes.size()] : 3;
+        std::string key = "k";
+        key += std::to_string(1000 + i); // (appended: g++ 12 warns of "k" + string falsely)
+        writes.push_back(put(key, std::string(size, static_cast<char>('a' + i % 26))));
+    }
+    apply(e, "c", writes);
+    const auto seen = scan_of(e, "c");
+    REQUIRE(seen.size() == writes.size());
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+        CHECK(seen[i].key == writes[i].key);
+        CHECK(seen[i].value == *writes[i].value);
+    }
+}
+
 ENGINE_TEST("engine: a scan reads one snapshot", "") {
     TestType t;
     engine::Engine& e = t.store;
@@ -899,6 +921,38 @@ ENGINE_TEST("engine: lookup counts are folded into list's statistics", "[stats]"
     CHECK(summary_of(e, "d")->misses == 1);
 }
 
+ENGINE_TEST("engine: counted lookups count each lookup once, hit or miss", "[stats]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    set(e, "c", "k", "value");
+    set(e, "c", "short", "v", seconds(5));
+    t.clock.advance(5); // expired: a miss
+    std::string read;
+    const engine::ChunkSink sink = [&read](std::string_view piece) { read += piece; };
+    CHECK(e.get_counted("c", "k", Access::built).value->value == "value");
+    REQUIRE(e.read_value_counted("c", "k", Access::built, sink).value);
+    CHECK(read == "value");
+    CHECK_FALSE(e.get_counted("c", "missing", Access::built).value);
+    CHECK_FALSE(e.read_value_counted("c", "short", Access::built, sink).value);
+    // Not lookups of a cache: a missing one, an unbuilt one read for built contents.
+    CHECK(e.get_counted("nosuch", "k", Access::built).status == Status::no_cache);
+    e.configure("b", [](engine::CacheSettings& s) { s.builder = "printf ''"; });
+    CHECK(e.get_counted("b", "k", Access::built).status == Status::unbuilt);
+    CHECK(e.read_value_counted("b", "k", Access::built, sink).status == Status::unbuilt);
+    CHECK_FALSE(e.get_counted("b", "k", Access::raw).value); // raw: a miss of b
+    e.fold_lookup_counts();
+    CHECK(summary_of(e, "c")->hits == 2);
+    CHECK(summary_of(e, "c")->misses == 2);
+    CHECK(summary_of(e, "b")->hits == 0);
+    CHECK(summary_of(e, "b")->misses == 1);
+    CHECK_FALSE(summary_of(e, "nosuch"));
+    // Plain lookups count nothing.
+    CHECK(e.get("c", "k", Access::built).value);
+    CHECK(e.read_value("c", "k", Access::built, sink).value);
+    e.fold_lookup_counts();
+    CHECK(summary_of(e, "c")->hits == 2);
+}
+
 // --- the store -----------------------------------------------------------------------------------
 
 ENGINE_TEST("engine: namespaces lists this one once it is written, once", "[namespaces]") {
@@ -1120,6 +1174,18 @@ ENGINE_TEST("engine: a counted hit makes an entry recently used", "[size][stats]
     e.count_lookup("c", std::string_view(odd), true);
     set(e, "c", "g", "v");
     CHECK(keys_of(e, "c") == Names{"f", "g", odd});
+}
+
+ENGINE_TEST("engine: a counted get of a hit makes the entry recently used", "[size][stats]") {
+    TestType t;
+    engine::Engine& e = t.store;
+    limit(e, "c", 3, std::nullopt);
+    for (const char* key : {"a", "b", "c"}) {
+        set(e, "c", key, "v");
+    }
+    CHECK(e.get_counted("c", "a", Access::built).value);
+    set(e, "c", "d", "v");
+    CHECK(keys_of(e, "c") == Names{"a", "c", "d"}); // b was the least recently used
 }
 
 ENGINE_TEST("engine: max_bytes counts the values; an entry too big on its own goes", "[size]") {

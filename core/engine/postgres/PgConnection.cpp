@@ -305,6 +305,8 @@ PgConnection::~PgConnection() {
     }
 }
 
+bool PgConnection::lost() const { return PQstatus(m_conn) != CONNECTION_OK; }
+
 void PgConnection::fail(pg_result* result, const std::string& what) {
     std::string message;
     m_last_sqlstate.clear();

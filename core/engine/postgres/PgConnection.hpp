@@ -134,6 +134,9 @@ class PgConnection {
     [[nodiscard]] std::optional<double> transaction_clock() const { return m_transaction_clock; }
     void remember_transaction_clock(double now);
 
+    // Whether the connection to the server is gone (the server ended it, or the network).
+    [[nodiscard]] bool lost() const;
+
     // The SQLSTATE of the last error thrown by exec (empty when it was not the server's).
     [[nodiscard]] const std::string& last_sqlstate() const { return m_last_sqlstate; }
 

@@ -73,6 +73,11 @@ class PgEngine final : public engine::Engine {
                                                      engine::Access access) override;
     engine::Result<bool> read_value(std::string_view cache, std::string_view key,
                                     engine::Access access, const engine::ChunkSink& sink) override;
+    engine::Result<std::optional<engine::Entry>>
+    get_counted(std::string_view cache, std::string_view key, engine::Access access) override;
+    engine::Result<bool> read_value_counted(std::string_view cache, std::string_view key,
+                                            engine::Access access,
+                                            const engine::ChunkSink& sink) override;
     engine::Result<std::vector<std::string>> keys(std::string_view cache,
                                                   engine::Access access) override;
     engine::Result<std::size_t> count(std::string_view cache, engine::Access access) override;
@@ -164,12 +169,23 @@ class PgEngine final : public engine::Engine {
     // forgets their expiry bounds (for the clears of invalidate, drop and replace_contents), in
     // a few statements whatever their number.
     void clear_entries(const std::vector<std::int64_t>& caches);
+    // What look_up_at_once found, and whether it counted the lookup (count_lookup's work).
+    struct AtOnce {
+        engine::Result<std::optional<engine::Entry>> found;
+        bool counted = false;
+    };
     // The lookup of `key` in one statement outside any transaction (one snapshot: the
-    // statement's), the cache row with it: one round trip where in_cache takes four. nullopt
-    // when it cannot answer alone: the namespace was not there when the store was opened, or
-    // the value is a content (streamed in a transaction, which keeps it meanwhile).
-    std::optional<engine::Result<std::optional<engine::Entry>>>
-    look_up_at_once(std::string_view cache, std::string_view key, engine::Access access);
+    // statement's), the namespace and the cache row with it, and with `count` the lookup
+    // counted too: one round trip where in_cache and the fold take five. nullopt when it
+    // cannot answer alone: inside a transaction, or the value is a content (streamed in a
+    // transaction, which keeps it meanwhile; then nothing was counted).
+    std::optional<AtOnce> look_up_at_once(std::string_view cache, std::string_view key,
+                                          engine::Access access, bool count);
+    // get and read_value as one read transaction (in_cache).
+    engine::Result<std::optional<engine::Entry>>
+    get_in_transaction(std::string_view cache, std::string_view key, engine::Access access);
+    engine::Result<bool> read_in_transaction(std::string_view cache, std::string_view key,
+                                             engine::Access access, const engine::ChunkSink& sink);
     // Writes the entries that `image` holds for `cache` into its (new) row, with the contents
     // they refer to.
     void receive_entries(const CacheRow& row, const std::string& cache,
@@ -201,6 +217,9 @@ class PgEngine final : public engine::Engine {
     std::optional<std::int64_t> m_namespace_id; // once known
     bool m_probed = false;         // schema::probe has run (or a lookup that reads the same)
     bool m_layout_checked = false; // the layout exists, of a version this cacheman reads
+    // Whether a lookup may count itself in its own statement (not for a role that may only
+    // read, or a standby: its lookups are counted, or dropped, by the fold).
+    bool m_lookups_count_themselves = true;
     std::unique_ptr<engine::Flights> m_flights;
     // Lookups counted by count_lookup, folded into the server at the end of the process (or by
     // fold_lookup_counts): cache name -> hits, misses, and the keys hit (their use).

@@ -18,6 +18,7 @@
 #include "base/Names.hpp"
 #include "base/Posix.hpp"
 #include "engine/postgres/PgInCache.hpp"
+#include "engine/postgres/PgSchema.hpp"
 
 #include <cstring>
 #include <limits>
@@ -37,8 +38,11 @@ namespace {
 constexpr std::size_t k_chunk = engine::k_largest_inline_value;
 // How long a content kept for a write is safe from removal before that write refers to it.
 constexpr double k_content_pin_seconds = 3600;
-// Rows a scan fetches from its cursor at a time: memory stays bounded by this many values.
-constexpr int k_scan_batch = 64;
+// Rows a scan fetches from its cursor at a time, with the values of at most k_scan_inline
+// bytes among them (a larger one is read on its own when visited): memory stays bounded by
+// k_scan_batch * k_scan_inline (16 MiB) and one value, whatever the cache holds.
+constexpr int k_scan_batch = 256;
+constexpr std::int64_t k_scan_inline = 64 * 1024;
 
 constexpr const char* k_entry_bytes =
     "(length(e.value)::bigint + coalesce((SELECT sum(c.size) FROM cacheman.content_refs AS r "
@@ -523,8 +527,14 @@ bool visit_batch(PgConnection& db, const CacheRow& row, const Rows& batch,
                  const engine::EntryVisitor& visit) {
     for (int i = 0; i < batch.size(); ++i) {
         const std::string_view key = batch.bytes(i, 0);
+        std::optional<Rows> large; // a value the cursor left out (over k_scan_inline bytes)
+        if (batch.null(i, 2)) {
+            large.emplace(db.exec("SELECT value FROM cacheman.entries WHERE cache_id = $1::bigint "
+                                  "AND key = $2",
+                                  {row.id, key}));
+        }
         engine::EntryView entry{key,
-                                batch.bytes(i, 2),
+                                large ? large->bytes(0, 0) : batch.bytes(i, 2),
                                 batch.optional_real(i, 1),
                                 {},
                                 {},
@@ -545,10 +555,11 @@ bool visit_batch(PgConnection& db, const CacheRow& row, const Rows& batch,
 // whatever the cache holds; the read transaction makes it one snapshot.
 void scan_entries(PgConnection& db, const CacheRow& row, double now,
                   const engine::EntryVisitor& visit) {
-    db.exec(std::string("DECLARE cacheman_scan NO SCROLL CURSOR FOR SELECT key, expires, value, "
-                        "value_content FROM cacheman.entries WHERE cache_id = $1::bigint AND ") +
+    db.exec(std::string("DECLARE cacheman_scan NO SCROLL CURSOR FOR SELECT key, expires, CASE "
+                        "WHEN length(value) <= $3::bigint THEN value END, value_content FROM "
+                        "cacheman.entries WHERE cache_id = $1::bigint AND ") +
                 k_live + " ORDER BY key",
-            {row.id, now});
+            {row.id, now, k_scan_inline});
     const std::string fetch =
         "FETCH FORWARD " + std::to_string(k_scan_batch) + " FROM cacheman_scan";
     while (visit_batch(db, row, db.exec(fetch), visit)) {
@@ -564,84 +575,178 @@ const char* PgEngine::entry_bytes_sql() {
 
 // --- reads of one cache ------------------------------------------------------------------------
 
-std::optional<Result<std::optional<engine::Entry>>>
-PgEngine::look_up_at_once(std::string_view cache, std::string_view key, Access access) {
+namespace {
+
+// What a lookup reads first, in one statement: the clock, the layout's version, the namespace's
+// id, the cache row (k_cache_row_columns) with its namespace and whether it is unbuilt, and the
+// live entry's value, expiry and whether the value is a content ($1 namespace, $2 cache, $3
+// key, $4 the test clock or NULL). k_found_* are its columns.
+std::string found_sql() {
+    return std::string("SELECT ") + k_server_clock +
+           " AS now, (SELECT max(version)::bigint FROM cacheman.version) AS version, n.id AS "
+           "ns_id, c.*, e.value, e.expires, e.value_content IS NOT NULL AS large FROM (SELECT 1) "
+           "AS one LEFT JOIN cacheman.namespaces AS n ON n.name = $1 LEFT JOIN (SELECT " +
+           k_cache_row_columns +
+           ", ns, (builder IS NOT NULL AND NOT built) AS unbuilt FROM cacheman.caches WHERE name = "
+           "$2) AS c ON c.ns = n.id LEFT JOIN cacheman.entries AS e ON e.cache_id = c.id AND e.key "
+           "= $3 AND (e.expires IS NULL OR e.expires > coalesce($4::float8, " +
+           k_server_clock + "))";
+}
+constexpr int k_found_version = 1;
+constexpr int k_found_namespace = 2;
+constexpr int k_found_cache = 3;
+constexpr int k_found_value = k_found_cache + 10;
+constexpr int k_found_expires = k_found_value + 1;
+constexpr int k_found_large = k_found_value + 2;
+
+// found_sql, and the lookup counted in the same statement (what count_lookup and the fold
+// would write): the hit or miss into the statistics, a hit as the entry's use. Not counted:
+// a missing cache, an unbuilt one read for built contents ($5), a content (read apart). The
+// use skips an entry a writer holds; the commit does not wait for the disk; the lock timeout
+// bounds a wait for the statistics row (set before the counting, which runs after the main
+// query: a CTE it does not read).
+std::string counted_sql() {
+    return "WITH found AS (" + found_sql() +
+           "), counting AS (SELECT * FROM found WHERE id IS NOT NULL AND NOT ($5::boolean AND "
+           "unbuilt) AND NOT coalesce(large, false)), counted AS (INSERT INTO "
+           "cacheman.stats(cache_id, hits, misses) SELECT id, (value IS NOT NULL)::int, (value "
+           "IS NULL)::int FROM counting ON CONFLICT (cache_id) DO UPDATE SET hits = stats.hits + "
+           "EXCLUDED.hits, misses = stats.misses + EXCLUDED.misses), used AS (UPDATE "
+           "cacheman.entries SET used = (SELECT nextval('cacheman.use_clock')) WHERE (cache_id, "
+           "key) IN (SELECT e.cache_id, e.key FROM cacheman.entries AS e JOIN counting AS f ON "
+           "e.cache_id = f.id WHERE e.key = $3 AND f.value IS NOT NULL FOR UPDATE OF e SKIP "
+           "LOCKED)) SELECT found.*, set_config('lock_timeout', '50ms', true), "
+           "set_config('synchronous_commit', 'off', true) FROM found";
+}
+
+// Whether a failure of counted_sql may be a lookup's that cannot count (a role that may only
+// read, a standby, a lock or a conflict): the plain lookup is tried then.
+bool counting_refused(const PgConnection& db) {
+    const std::string& state = db.last_sqlstate();
+    return !db.lost() && !state.empty() && !schema::layout_missing(db);
+}
+
+} // namespace
+
+std::optional<PgEngine::AtOnce> PgEngine::look_up_at_once(std::string_view cache,
+                                                          std::string_view key, Access access,
+                                                          bool count) {
     validate_cache_name(cache);
+    validate_key(key);
     if (m_connection->transaction_started()) {
         return std::nullopt;
     }
     using Found = Result<std::optional<engine::Entry>>;
+    count = count && m_lookups_count_themselves;
     try {
-        // Columns: the clock, the layout's version, the namespace's id, the cache row
-        // (k_cache_row_columns, 8), its namespace, the entry's value, its expiry, and whether
-        // the value is a content. Everything a `get` reads first, in one round trip.
         std::optional<Rows> found;
         try {
             found.emplace(m_connection->exec_ahead(
-                std::string("SELECT ") + k_server_clock +
-                    ", (SELECT max(version)::bigint FROM cacheman.version), n.id, c.*, e.value, "
-                    "e.expires, e.value_content IS NOT NULL FROM (SELECT 1) AS one LEFT JOIN "
-                    "cacheman.namespaces AS n ON n.name = $1 LEFT JOIN (SELECT " +
-                    k_cache_row_columns +
-                    ", ns FROM cacheman.caches WHERE name = $2) AS c ON c.ns = n.id LEFT JOIN "
-                    "cacheman.entries AS e ON e.cache_id = c.id AND e.key = $3 AND (e.expires IS "
-                    "NULL OR e.expires > coalesce($4::float8, " +
-                    k_server_clock + "))",
-                {m_namespace, std::string(cache), std::string(key), local_clock()}));
+                count ? counted_sql() : found_sql(),
+                count ? std::vector<Param>{m_namespace, std::string(cache), std::string(key),
+                                           local_clock(),
+                                           access == Access::built ? "true" : "false"}
+                      : std::vector<Param>{m_namespace, std::string(cache), std::string(key),
+                                           local_clock()}));
         } catch (const StoreError&) {
-            if (!schema::layout_missing(*m_connection)) {
+            if (schema::layout_missing(*m_connection)) {
+                remember(schema::Probe{});
+                return AtOnce{Found{Status::no_cache, std::nullopt}, false};
+            }
+            if (!count || !counting_refused(*m_connection)) {
                 throw;
             }
-            remember(schema::Probe{});
-            return Found{Status::no_cache, std::nullopt};
+            m_lookups_count_themselves = false; // this process counts as the fold does
+            return look_up_at_once(cache, key, access, false);
         }
         const Rows& row = *found;
-        remember(schema::Probe{true, schema::checked_version(*m_connection, row.optional_integer(0, 1)),
-                               row.optional_integer(0, 2)});
-        constexpr int k_cache = 3;
-        constexpr int k_entry = k_cache + 9;
-        if (row.null(0, k_cache)) {
-            return Found{Status::no_cache, std::nullopt};
+        remember(schema::Probe{true,
+                               schema::checked_version(*m_connection,
+                                                       row.optional_integer(0, k_found_version)),
+                               row.optional_integer(0, k_found_namespace)});
+        if (row.null(0, k_found_cache)) {
+            return AtOnce{Found{Status::no_cache, std::nullopt}, false};
         }
-        if (access == Access::built && read_cache_row(row, 0, k_cache).needs_build) {
-            return Found{Status::unbuilt, std::nullopt};
+        if (access == Access::built && read_cache_row(row, 0, k_found_cache).needs_build) {
+            return AtOnce{Found{Status::unbuilt, std::nullopt}, false};
         }
-        if (row.null(0, k_entry)) {
-            return Found{Status::ok, std::nullopt};
+        if (row.null(0, k_found_value)) {
+            return AtOnce{Found{Status::ok, std::nullopt}, count};
         }
-        if (row.boolean(0, k_entry + 2)) {
+        if (row.boolean(0, k_found_large)) {
             return std::nullopt; // a content: streamed in a transaction, which keeps it
         }
-        return Found{Status::ok,
-                     engine::Entry{row.text(0, k_entry), row.optional_real(0, k_entry + 1)}};
+        return AtOnce{Found{Status::ok, engine::Entry{row.text(0, k_found_value),
+                                                      row.optional_real(0, k_found_expires)}},
+                      count};
     } catch (const StoreError& error) {
         rethrow_with_context(error, "cannot read cache " + quoted_for_message(cache) + ": ");
     }
 }
 
-Result<std::optional<engine::Entry>> PgEngine::get(std::string_view cache, std::string_view key,
-                                                   Access access) {
-    validate_key(key);
-    if (auto at_once = look_up_at_once(cache, key, access)) {
-        return *at_once;
-    }
+Result<std::optional<engine::Entry>> PgEngine::get_in_transaction(std::string_view cache,
+                                                                  std::string_view key,
+                                                                  Access access) {
     return in_cache(cache, Kind::read, false, access, std::nullopt,
                     [&](CacheRow& row) { return get_entry(*m_connection, row, key, now()); });
 }
 
-Result<bool> PgEngine::read_value(std::string_view cache, std::string_view key, Access access,
-                                  const engine::ChunkSink& sink) {
-    validate_key(key);
-    if (auto at_once = look_up_at_once(cache, key, access)) {
-        const auto& entry = at_once->value;
-        if (entry && !entry->value.empty()) {
-            sink(entry->value); // an inline value is at most k_largest_inline_value: one piece
-        }
-        return {at_once->status, entry.has_value()};
-    }
+Result<bool> PgEngine::read_in_transaction(std::string_view cache, std::string_view key,
+                                           Access access, const engine::ChunkSink& sink) {
     return in_cache(cache, Kind::read, false, access, std::nullopt, [&](CacheRow& row) {
         return read_entry_value(*m_connection, row, key, now(), sink);
     });
+}
+
+Result<std::optional<engine::Entry>> PgEngine::get(std::string_view cache, std::string_view key,
+                                                   Access access) {
+    if (auto at_once = look_up_at_once(cache, key, access, false)) {
+        return at_once->found;
+    }
+    return get_in_transaction(cache, key, access);
+}
+
+Result<std::optional<engine::Entry>> PgEngine::get_counted(std::string_view cache,
+                                                           std::string_view key, Access access) {
+    auto at_once = look_up_at_once(cache, key, access, true);
+    auto found = at_once ? at_once->found : get_in_transaction(cache, key, access);
+    if (found.ok() && !(at_once && at_once->counted)) {
+        count_lookup(cache, key, found.value.has_value());
+    }
+    return found;
+}
+
+namespace {
+
+// A value found at once handed to `sink` (an inline value is at most k_largest_inline_value:
+// one piece); whether there was one.
+Result<bool> delivered(const Result<std::optional<engine::Entry>>& found,
+                       const engine::ChunkSink& sink) {
+    if (found.value && !found.value->value.empty()) {
+        sink(found.value->value);
+    }
+    return {found.status, found.value.has_value()};
+}
+
+} // namespace
+
+Result<bool> PgEngine::read_value(std::string_view cache, std::string_view key, Access access,
+                                  const engine::ChunkSink& sink) {
+    if (auto at_once = look_up_at_once(cache, key, access, false)) {
+        return delivered(at_once->found, sink);
+    }
+    return read_in_transaction(cache, key, access, sink);
+}
+
+Result<bool> PgEngine::read_value_counted(std::string_view cache, std::string_view key,
+                                          Access access, const engine::ChunkSink& sink) {
+    auto at_once = look_up_at_once(cache, key, access, true);
+    auto found = at_once ? delivered(at_once->found, sink)
+                         : read_in_transaction(cache, key, access, sink);
+    if (found.ok() && !(at_once && at_once->counted)) {
+        count_lookup(cache, key, found.value);
+    }
+    return found;
 }
 
 Result<std::vector<std::string>> PgEngine::keys(std::string_view cache, Access access) {
@@ -838,8 +943,12 @@ void PgEngine::fold_lookup_counts() {
     // Without the namespace's write lock, and from a store opened for reading too (a `get`
     // counts its lookup when it ends): the statements are upserts and updates that skip
     // locked rows, safe beside any writer. The lock timeout bounds the wait for a statistics
-    // row another fold holds: counts may drop, not wait. One round trip, commit included.
-    std::vector<Statement> statements{{"SELECT set_config('lock_timeout', '50ms', true)", {}}};
+    // row another fold holds: counts may drop, not wait; and the commit does not wait for the
+    // server's disk (a crash of the server may lose the last counts, nothing else), so that a
+    // `get` is not a durable write. One round trip, commit included.
+    std::vector<Statement> statements{{"SELECT set_config('lock_timeout', '50ms', true), "
+                                       "set_config('synchronous_commit', 'off', true)",
+                                       {}}};
     std::vector<Statement> folds = take_lookup_folds();
     if (folds.empty()) {
         return;

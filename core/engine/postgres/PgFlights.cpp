@@ -13,7 +13,7 @@
 //
 // Every lease statement runs on a connection of the flights' own, each in a transaction of its
 // own (autocommit): the engine's connection may be inside a caller's transaction, and a lease
-// must be seen by other processes at once. Times are the server's clock, which every machine
+// must be seen by other processes at once. That connection is made again when it is lost. Times are the server's clock, which every machine
 // shares. Finished rows stay k_result_seconds for slow followers; every leader that ends removes
 // the rows past their expiry (finished or left by dead leaders).
 #include "engine/postgres/PgEngine.hpp"
@@ -62,17 +62,22 @@ class LeaseStore {
     LeaseStore(std::string conninfo, std::string name_space)
         : m_conninfo(std::move(conninfo)), m_namespace(std::move(name_space)) {}
 
-    // Runs one statement in a transaction of its own, with the namespace's id as $1.
+    // Runs one statement in a transaction of its own, with the namespace's id as $1. A
+    // connection found lost is replaced once and the statement run again (every lease
+    // statement may run twice: each leaves the same rows whether it ran before or not), so
+    // that a leader whose connection died still renews and publishes, and its followers do
+    // not wait out its lease.
     Rows exec(const std::string& sql, std::vector<Param> params) {
         const std::lock_guard lock(m_mutex);
-        if (!m_connection) {
-            m_connection = std::make_unique<PgConnection>(m_conninfo);
+        try {
+            return exec_locked(sql, params);
+        } catch (const StoreError&) {
+            if (!m_connection || !m_connection->lost()) {
+                throw;
+            }
+            m_connection.reset();
+            return exec_locked(sql, params);
         }
-        if (!m_namespace_id) {
-            m_namespace_id = find_namespace();
-        }
-        params.insert(params.begin(), Param(*m_namespace_id));
-        return m_connection->exec(sql, params);
     }
 
     // Whether the last statement failed for want of rights (SQLSTATE 42501): a role that may
@@ -83,6 +88,17 @@ class LeaseStore {
     }
 
   private:
+    Rows exec_locked(const std::string& sql, std::vector<Param> params) {
+        if (!m_connection) {
+            m_connection = std::make_unique<PgConnection>(m_conninfo);
+        }
+        if (!m_namespace_id) {
+            m_namespace_id = find_namespace();
+        }
+        params.insert(params.begin(), Param(*m_namespace_id));
+        return m_connection->exec(sql, params);
+    }
+
     // The namespace's id, creating its row when missing (leases refer to it).
     std::int64_t find_namespace() {
         Rows found =
@@ -235,7 +251,8 @@ class LeaseFlights final : public engine::Flights {
         }
     }
 
-    // Takes the lease of `key` unless a live leader holds it; never waits for one.
+    // Takes the lease of `key` unless a live leader holds it; never waits for one. (Run again
+    // after a lost connection, it finds the lease it took, if it took it.)
     bool take(const std::string& key, const std::string& holder) {
         return !m_store
                     ->exec("INSERT INTO cacheman.leases(ns, key, holder, expires) VALUES "
@@ -243,7 +260,7 @@ class LeaseFlights final : public engine::Flights {
                            "ON CONFLICT (ns, key) DO UPDATE SET holder = EXCLUDED.holder, "
                            "expires = EXCLUDED.expires, finished = false, result = NULL "
                            "WHERE cacheman.leases.finished OR cacheman.leases.expires <= " PG_NOW
-                           " RETURNING 1",
+                           " OR cacheman.leases.holder = EXCLUDED.holder RETURNING 1",
                            {key, holder, k_lease_seconds})
                     .empty();
     }
