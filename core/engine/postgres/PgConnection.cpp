@@ -436,12 +436,10 @@ std::vector<Rows> PgConnection::pipeline(const std::vector<Statement>& statement
 }
 
 void PgConnection::exec_script(const std::string& sql) {
-    std::string script;
-    for (const auto& statement : take_deferred()) {
-        script += statement.sql + ";\n";
+    if (!m_deferred.empty()) {
+        pipeline({}); // (a script cannot carry their parameters)
     }
-    script += sql;
-    pg_result* result = PQexec(m_conn, script.c_str());
+    pg_result* result = PQexec(m_conn, sql.c_str());
     if (!succeeded(result)) {
         fail(result, "");
     }
@@ -454,41 +452,59 @@ std::vector<Statement> PgConnection::take_deferred() {
     if (m_transaction == TransactionState::deferred) {
         m_transaction = TransactionState::open;
     }
+    m_deferred_bytes = 0;
     return std::exchange(m_deferred, {});
 }
 
 void PgConnection::begin(const std::string& begin_sql) {
     m_deferred.assign(1, Statement{begin_sql, {}});
+    m_deferred_bytes = 0;
     m_transaction = TransactionState::deferred;
     m_transaction_clock.reset();
 }
 
-void PgConnection::defer(Statement statement) { m_deferred.push_back(std::move(statement)); }
+void PgConnection::defer(Statement statement) {
+    for (const auto& param : statement.params) {
+        m_deferred_bytes += param.value ? param.value->size() : 0;
+    }
+    m_deferred.push_back(std::move(statement));
+    if (m_deferred.size() >= k_deferred_statements || m_deferred_bytes >= k_deferred_bytes) {
+        pipeline({});
+    }
+}
 
 void PgConnection::commit() {
-    const bool ran = m_transaction == TransactionState::open;
-    m_transaction = TransactionState::none;
-    m_deferred.clear(); // what never ran needs no commit
-    m_transaction_clock.reset();
-    if (ran) {
-        exec_script("COMMIT");
+    if (m_transaction != TransactionState::open) {
+        // Nothing reached the server (at most a BEGIN and its lock were waiting): nothing to
+        // commit.
+        m_transaction = TransactionState::none;
+        m_deferred.clear();
+        m_transaction_clock.reset();
+        return;
     }
+    commit_after({});
 }
 
 std::vector<Rows> PgConnection::commit_after(const std::vector<Statement>& statements) {
     std::vector<Statement> with_commit = statements;
     with_commit.push_back(Statement{"COMMIT", {}});
-    std::vector<Rows> rows = pipeline(with_commit); // on an error the transaction stays open
-    m_transaction = TransactionState::none;
-    m_transaction_clock.reset();
-    rows.pop_back();
-    return rows;
+    try {
+        std::vector<Rows> rows = pipeline(with_commit);
+        m_transaction = TransactionState::none;
+        m_transaction_clock.reset();
+        rows.pop_back();
+        return rows;
+    } catch (...) {
+        rollback(); // an error before the COMMIT left the transaction open, and aborted
+        throw;
+    }
 }
 
 void PgConnection::rollback() noexcept {
     const bool ran = m_transaction == TransactionState::open;
     m_transaction = TransactionState::none;
     m_deferred.clear();
+    m_deferred_bytes = 0;
     m_transaction_clock.reset();
     if (!ran) {
         return;

@@ -117,8 +117,12 @@ class PgConnection {
     // than in a round trip of its own. At most one transaction at a time.
     void begin(const std::string& begin_sql);
     // Runs `statement` (no rows wanted) in the open transaction before the next statement, in
-    // the same round trip; its error is that statement's.
+    // the same round trip (the commit's included); its error is that statement's. Deferred
+    // statements are sent by themselves once they hold k_deferred_statements or
+    // k_deferred_bytes of parameters, so that memory stays bounded.
     void defer(Statement statement);
+    static constexpr std::size_t k_deferred_statements = 64;
+    static constexpr std::size_t k_deferred_bytes = 4 << 20;
     // From now on a statement that fails for lock_timeout throws LockedError(`message`).
     void name_lock_timeouts(std::string message) { m_lock_timeout_message = std::move(message); }
     // Commits the transaction (nothing to send when no statement ran in it).
@@ -153,6 +157,7 @@ class PgConnection {
     std::string m_last_sqlstate;
     TransactionState m_transaction = TransactionState::none;
     std::vector<Statement> m_deferred;
+    std::size_t m_deferred_bytes = 0;
     std::string m_lock_timeout_message;
     std::optional<double> m_transaction_clock;
 };

@@ -245,6 +245,27 @@ Statement removal_of(const std::string& where, const std::vector<Param>& params)
                      params};
 }
 
+// removal_of's deletion (without its counts) that also removes the contents that only the
+// removed entries referred to and whose pin has passed (`now` as its last parameter): one
+// statement with no rows to read, which may be deferred. (Its statements share one snapshot,
+// which still holds the references it removes: those are set aside by their entry.)
+Statement releasing_removal_of(const std::string& where, std::vector<Param> params, double now) {
+    std::string at = "$"; // (appended piece by piece: g++ 12 warns of the chain falsely)
+    at += std::to_string(params.size() + 1);
+    at += "::float8";
+    params.emplace_back(now);
+    return Statement{"WITH gone AS (DELETE FROM cacheman.entries AS e WHERE " + where +
+                         " RETURNING e.cache_id, e.key), refs AS (DELETE FROM "
+                         "cacheman.content_refs AS r USING gone AS g WHERE r.cache_id = "
+                         "g.cache_id AND r.key = g.key RETURNING r.content_id) DELETE FROM "
+                         "cacheman.contents AS c WHERE c.id IN (SELECT content_id FROM refs) AND "
+                         "(c.pinned IS NULL OR c.pinned < " + at +
+                         ") AND NOT EXISTS (SELECT 1 FROM cacheman.content_refs AS r WHERE "
+                         "r.content_id = c.id AND (r.cache_id, r.key) NOT IN (SELECT cache_id, "
+                         "key FROM gone))",
+                     std::move(params)};
+}
+
 // After the rows of a removal_of statement: removes the contents only those entries referred
 // to; returns what the statement removed.
 engine::Removed finish_removal(PgConnection& db, const Rows& gone, double now) {
@@ -329,21 +350,22 @@ void count_edits(PgConnection& db, const CacheRow& row, std::size_t count, doubl
     if (!row.counts_edits || count == 0) {
         return;
     }
-    db.exec("INSERT INTO cacheman.edits(cache_id, bucket, count) VALUES ($1::bigint, $2::bigint, "
-            "$3::bigint) ON CONFLICT (cache_id, bucket) DO UPDATE SET count = edits.count + "
-            "EXCLUDED.count",
-            {row.id, static_cast<std::int64_t>(now), static_cast<std::int64_t>(count)});
+    db.defer({"INSERT INTO cacheman.edits(cache_id, bucket, count) VALUES ($1::bigint, "
+              "$2::bigint, $3::bigint) ON CONFLICT (cache_id, bucket) DO UPDATE SET count = "
+              "edits.count + EXCLUDED.count",
+              {row.id, static_cast<std::int64_t>(now), static_cast<std::int64_t>(count)}});
 }
 
 void forget_edits(PgConnection& db, const CacheRow& row) {
     db.exec("DELETE FROM cacheman.edits WHERE cache_id = $1::bigint", {row.id});
 }
 
-// Lowers the cache's expiry bound to `expires` when it is earlier.
+// Lowers the cache's expiry bound to `expires` when it is earlier (deferred: with the
+// transaction's next statement).
 void note_expiry(PgConnection& db, const CacheRow& row, double expires) {
-    db.exec("UPDATE cacheman.caches SET next_expiry = $2::float8 WHERE id = $1::bigint AND "
-            "(next_expiry IS NULL OR next_expiry > $2::float8)",
-            {row.id, expires});
+    db.defer({"UPDATE cacheman.caches SET next_expiry = $2::float8 WHERE id = $1::bigint AND "
+              "(next_expiry IS NULL OR next_expiry > $2::float8)",
+              {row.id, expires}});
 }
 
 std::optional<double> expiry_of(const engine::Write& write, const CacheRow& row, double now) {
@@ -358,7 +380,9 @@ std::optional<double> expiry_of(const engine::Write& write, const CacheRow& row,
     return now + static_cast<double>(*ttl_ms) / 1000.0;
 }
 
-// Writes one batch into a cache: every entry stored at one tick of the use clock.
+// Writes one batch into a cache: every entry stored at one tick of the use clock. Writes of
+// values held in their row are deferred (PgConnection::defer): sent in pipelines of many, the
+// last with the commit.
 class BatchWriter {
   public:
     BatchWriter(PgConnection& db, const CacheRow& row, double now)
@@ -389,7 +413,7 @@ class BatchWriter {
     // Notes the earliest expiry the batch wrote.
     void finish() {
         if (m_earliest) {
-            note_expiry(m_db, m_row, *m_earliest);
+            note_expiry(m_db, m_row, *m_earliest); // deferred
         }
     }
 
@@ -400,42 +424,48 @@ class BatchWriter {
 
   private:
     void write_one(const engine::Write& write) {
-        // The old entry's removal goes in the round trip of the new one's insertion, unless the
-        // new one refers to contents (they are kept first, and the old one's released after).
-        std::vector<Statement> statements{
-            removal_of("e.cache_id = $1::bigint AND e.key = $2", {m_row.id, write.key})};
-        if (!write.value) {
-            finish_removal(m_db, m_db.pipeline(statements).front(), m_now);
-            return; // a removal
+        const Statement removal = releasing_removal_of(
+            "e.cache_id = $1::bigint AND e.key = $2", {m_row.id, write.key}, m_now);
+        const auto large = write.value ? engine::content_value_of(write) : std::nullopt;
+        if (!large && write.contents.empty()) {
+            // Nothing to read back: the old entry's removal and the new one's insertion go
+            // with the transaction's next statement (its commit, for one `set`).
+            m_db.defer(removal);
+            if (write.value) {
+                m_db.defer(insertion(write, std::nullopt));
+            }
+            return;
         }
-        const std::optional<double> expires = expiry_of(write, m_row, m_now);
-        if (expires && (!m_earliest || *expires < *m_earliest)) {
-            m_earliest = expires;
-        }
-        const auto large = engine::content_value_of(write);
-        if (large || !write.contents.empty()) {
-            finish_removal(m_db, m_db.pipeline(statements).front(), m_now);
-            statements.clear();
-        }
+        // It refers to contents: the old entry's are released first, then the new one's kept
+        // and referred to (a content both refer to stays).
+        m_db.exec(removal.sql, removal.params);
         const std::optional<std::string> value_content = keep_large_value(large);
-        // The batch's entries share one tick of the use clock, taken by its first insertion.
-        statements.push_back(Statement{
-            "INSERT INTO cacheman.entries(cache_id, key, expires, used, value, value_content) "
-            "VALUES ($1::bigint, $2, $3::float8, coalesce($4::bigint, "
-            "nextval('cacheman.use_clock')), $5, $6) RETURNING used",
-            {m_row.id, write.key, expires, m_tick,
-             Param::bytes(value_content ? std::string_view() : *write.value), value_content}});
-        std::vector<Rows> rows = m_db.pipeline(statements);
-        m_tick = rows.back().integer(0, 0);
-        if (rows.size() == 2) {
-            finish_removal(m_db, rows.front(), m_now);
-        }
+        const Statement insert = insertion(write, value_content);
+        m_db.exec(insert.sql, insert.params);
         if (!write.contents.empty()) {
             refer(m_db, ns(), m_row, write.key, write.contents);
         }
         if (value_content) {
             refer(m_db, ns(), m_row, write.key, {*value_content});
         }
+    }
+
+    // The insertion of the write's entry (its value kept as `value_content` if any), noting its
+    // expiry. The batch's entries share one tick of the use clock: the first takes it, the rest
+    // read it back (currval: this connection's last, and nothing else on it takes one meanwhile).
+    Statement insertion(const engine::Write& write, const std::optional<std::string>& value_content) {
+        const std::optional<double> expires = expiry_of(write, m_row, m_now);
+        if (expires && (!m_earliest || *expires < *m_earliest)) {
+            m_earliest = expires;
+        }
+        const char* tick = m_ticked ? "currval('cacheman.use_clock')" : "nextval('cacheman.use_clock')";
+        m_ticked = true;
+        return Statement{std::string("INSERT INTO cacheman.entries(cache_id, key, expires, used, "
+                                     "value, value_content) VALUES ($1::bigint, $2, $3::float8, ") +
+                             tick + ", $4, $5)",
+                         {m_row.id, write.key, expires,
+                          Param::bytes(value_content ? std::string_view() : *write.value),
+                          value_content}};
     }
 
     // Keeps a write's large value (handed over in pieces, or too large for a row) as a
@@ -459,7 +489,7 @@ class BatchWriter {
     PgConnection& m_db;
     const CacheRow& m_row;
     double m_now;
-    std::optional<std::int64_t> m_tick;
+    bool m_ticked = false; // the batch took its tick
     std::optional<std::int64_t> m_ns;
     std::optional<double> m_earliest;
 };
