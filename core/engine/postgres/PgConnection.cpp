@@ -474,9 +474,11 @@ void PgConnection::defer(Statement statement) {
 }
 
 void PgConnection::commit() {
-    if (m_transaction != TransactionState::open) {
-        // Nothing reached the server (at most a BEGIN and its lock were waiting): nothing to
-        // commit.
+    if (m_transaction == TransactionState::none) {
+        return;
+    }
+    if (m_transaction == TransactionState::deferred && m_deferred.size() == 1) {
+        // Only its BEGIN waits: nothing reached the server, nothing to commit.
         m_transaction = TransactionState::none;
         m_deferred.clear();
         m_transaction_clock.reset();
