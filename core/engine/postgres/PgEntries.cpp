@@ -563,12 +563,17 @@ bool visit_batch(PgConnection& db, const CacheRow& row, const Rows& batch,
                                   "AND key = $2",
                                   {row.id, key}));
         }
+        // Contents are looked up only for an entry that refers to some (column 4).
+        const bool refers = batch.boolean(i, 4);
         engine::EntryView entry{key,
                                 large ? large->bytes(0, 0) : batch.bytes(i, 2),
                                 batch.optional_real(i, 1),
                                 {},
                                 {},
-                                [&db, &row, key] { return referred_contents(db, row, key); }};
+                                [&db, &row, key, refers] {
+                                    return refers ? referred_contents(db, row, key)
+                                                  : std::vector<engine::LargeValue>{};
+                                }};
         const auto digest = batch.optional_text(i, 3);
         if (digest) {
             entry.value_content = *digest;
@@ -586,8 +591,10 @@ bool visit_batch(PgConnection& db, const CacheRow& row, const Rows& batch,
 void scan_entries(PgConnection& db, const CacheRow& row, double now,
                   const engine::EntryVisitor& visit) {
     db.exec(std::string("DECLARE cacheman_scan NO SCROLL CURSOR FOR SELECT key, expires, CASE "
-                        "WHEN length(value) <= $3::bigint THEN value END, value_content FROM "
-                        "cacheman.entries WHERE cache_id = $1::bigint AND ") +
+                        "WHEN length(value) <= $3::bigint THEN value END, value_content, EXISTS "
+                        "(SELECT 1 FROM cacheman.content_refs AS r WHERE r.cache_id = "
+                        "e.cache_id AND r.key = e.key) FROM cacheman.entries AS e WHERE "
+                        "cache_id = $1::bigint AND ") +
                 k_live + " ORDER BY key",
             {row.id, now, k_scan_inline});
     const std::string fetch =
