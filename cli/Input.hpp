@@ -1,7 +1,10 @@
 // Reading an import's input.
 #pragma once
 
+#include "base/MappedFile.hpp"
 #include "base/Spool.hpp"
+
+#include <optional>
 
 #include <cstddef>
 #include <string>
@@ -17,22 +20,15 @@ namespace cacheman::cli {
 class MappedInput {
   public:
     explicit MappedInput(const std::string& path);
-    ~MappedInput();
-    MappedInput(const MappedInput&) = delete;
-    MappedInput& operator=(const MappedInput&) = delete;
 
-    [[nodiscard]] std::string_view data() const {
-        return {static_cast<const char*>(m_map), m_size};
-    }
+    [[nodiscard]] std::string_view data() const;
     // The bytes before `read_up_to` (a pointer into data()) are not read again.
     void release(const char* read_up_to);
 
   private:
     void map(int fd, const std::string& name);
     Spool m_copy{0};
-    void* m_map = nullptr;
-    std::size_t m_size = 0;
-    std::size_t m_released = 0;
+    std::optional<MappedFile> m_file;
 };
 
 } // namespace cacheman::cli

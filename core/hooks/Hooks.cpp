@@ -6,7 +6,7 @@
 namespace cacheman {
 
 Hooks::Output Hooks::run(const std::string& cache, std::string_view kind,
-                         const std::string& command, std::string_view input) {
+                         const std::string& command, Spool* input) {
     const bool on_server = !m_location.store.empty();
     if (!m_trusted()) {
         throw StoreError(on_server ? "refusing to run hooks from cache settings written by "
@@ -19,16 +19,19 @@ Hooks::Output Hooks::run(const std::string& cache, std::string_view kind,
         "CACHEMAN_CACHE=" + cache, "CACHEMAN_NAMESPACE=" + m_location.name_space,
         on_server ? "CACHEMAN_STORE=" + m_location.store : "CACHEMAN_DIR=" + m_location.dir};
     try {
-        FilterResult result = run_filter({"/bin/sh", "-c", command}, env, input);
-        return {result.exit_code == 0, std::move(result.out)};
+        auto out = std::make_unique<Spool>(k_hook_memory);
+        const int code = run_filter({"/bin/sh", "-c", command}, env,
+                                    input == nullptr || input->size() == 0 ? -1 : input->file(),
+                                    [&out](std::string_view piece) { out->append(piece); });
+        return {code == 0, std::move(out)};
     } catch (const SpawnError& error) {
         throw HookError(std::string(kind) + " of cache '" + cache +
                         "' cannot run: " + error.what());
     }
 }
 
-std::string Hooks::must_run(const std::string& cache, std::string_view kind,
-                            const std::string& command, std::string_view input) {
+Hooks::Contents Hooks::must_run(const std::string& cache, std::string_view kind,
+                                const std::string& command, Spool* input) {
     Output output = run(cache, kind, command, input);
     if (!output.ok) {
         throw HookError(std::string(kind) + " of cache '" + cache +
@@ -37,50 +40,53 @@ std::string Hooks::must_run(const std::string& cache, std::string_view kind,
     return std::move(output.text);
 }
 
-std::string Hooks::post_process(const std::string& cache, const engine::CacheSettings& settings,
-                                std::string contents) {
+Hooks::Contents Hooks::post_process(const std::string& cache,
+                                    const engine::CacheSettings& settings, Contents contents) {
     if (!settings.post_processor) {
         return contents;
     }
-    return must_run(cache, "post-processor", *settings.post_processor, contents);
+    return must_run(cache, "post-processor", *settings.post_processor, contents.get());
 }
 
-std::string Hooks::build(const std::string& cache, const engine::CacheSettings& settings) {
-    std::string built = settings.builder ? must_run(cache, "builder", *settings.builder, "") : "";
+Hooks::Contents Hooks::build(const std::string& cache, const engine::CacheSettings& settings) {
+    Contents built = settings.builder ? must_run(cache, "builder", *settings.builder, nullptr)
+                                      : std::make_unique<Spool>(k_hook_memory);
     return post_process(cache, settings, std::move(built));
 }
 
 Hooks::Loaded Hooks::load(const std::string& cache, const engine::CacheSettings& settings) {
     if (!settings.loader) {
-        return {std::nullopt, "it has no loader"};
+        return {nullptr, "it has no loader"};
     }
-    Output loaded = run(cache, "loader", *settings.loader, "");
+    Output loaded = run(cache, "loader", *settings.loader, nullptr);
     if (!loaded.ok) {
-        return {std::nullopt, "the loader failed"};
+        return {nullptr, "the loader failed"};
     }
-    if (loaded.text.empty()) {
-        return {std::nullopt, "the loader printed nothing"};
+    if (loaded.text->size() == 0) {
+        return {nullptr, "the loader printed nothing"};
     }
-    if (settings.validator && !run(cache, "validator", *settings.validator, loaded.text).ok) {
-        return {std::nullopt, "the validator rejected the loader's output"};
+    if (settings.validator &&
+        !run(cache, "validator", *settings.validator, loaded.text.get()).ok) {
+        return {nullptr, "the validator rejected the loader's output"};
     }
     return {post_process(cache, settings, std::move(loaded.text)), {}};
 }
 
 void Hooks::save(const std::string& cache, const engine::CacheSettings& settings,
-                 std::string contents) {
+                 Spool& contents) {
     if (!settings.saver) {
         return;
     }
+    Contents processed;
     if (settings.pre_processor) {
-        contents = must_run(cache, "pre-processor", *settings.pre_processor, contents);
+        processed = must_run(cache, "pre-processor", *settings.pre_processor, &contents);
     }
-    must_run(cache, "saver", *settings.saver, contents);
+    must_run(cache, "saver", *settings.saver, processed ? processed.get() : &contents);
 }
 
 void Hooks::remove(const std::string& cache, const engine::CacheSettings& settings) {
     if (settings.deleter) {
-        must_run(cache, "deleter", *settings.deleter, "");
+        must_run(cache, "deleter", *settings.deleter, nullptr);
     }
 }
 

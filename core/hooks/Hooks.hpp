@@ -10,9 +10,11 @@
 #pragma once
 
 #include "base/Location.hpp"
+#include "base/Spool.hpp"
 #include "engine/Types.hpp"
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,32 +28,37 @@ class Hooks {
     Hooks(Location location, std::function<bool()> trusted)
         : m_location(std::move(location)), m_trusted(std::move(trusted)) {}
 
+    // Hook contents travel in spools (memory up to k_hook_memory, then an unlinked file), so
+    // that memory stays bounded whatever their size.
+    using Contents = std::unique_ptr<Spool>;
+    static constexpr std::size_t k_hook_memory = 1 << 20;
+
     // The builder's output (nothing without a builder: the seed's default builder builds an
     // empty cache), through the post-processor.
-    std::string build(const std::string& cache, const engine::CacheSettings& settings);
+    Contents build(const std::string& cache, const engine::CacheSettings& settings);
     struct Loaded {
-        std::optional<std::string> contents; // post-processed; nullopt: fall back
-        std::string reason;                  // why it fell back
+        Contents contents; // post-processed; null: fall back
+        std::string reason; // why it fell back
     };
     // The loader's output, checked by the validator, through the post-processor.
     Loaded load(const std::string& cache, const engine::CacheSettings& settings);
     // Pipes `contents` through the pre-processor into the saver.
-    void save(const std::string& cache, const engine::CacheSettings& settings,
-              std::string contents);
+    void save(const std::string& cache, const engine::CacheSettings& settings, Spool& contents);
     // Runs the deleter, if any.
     void remove(const std::string& cache, const engine::CacheSettings& settings);
 
   private:
     struct Output {
         bool ok = false;
-        std::string text;
+        Contents text;
     };
+    // Runs `command` with `input` on its stdin (null: an empty one).
     Output run(const std::string& cache, std::string_view kind, const std::string& command,
-               std::string_view input);
-    std::string must_run(const std::string& cache, std::string_view kind,
-                         const std::string& command, std::string_view input);
-    std::string post_process(const std::string& cache, const engine::CacheSettings& settings,
-                             std::string contents);
+               Spool* input);
+    Contents must_run(const std::string& cache, std::string_view kind, const std::string& command,
+                      Spool* input);
+    Contents post_process(const std::string& cache, const engine::CacheSettings& settings,
+                          Contents contents);
 
     Location m_location;
     std::function<bool()> m_trusted;

@@ -1,5 +1,7 @@
 #include "proc/Process.hpp"
 
+#include "base/Spool.hpp"
+
 #include "proc/Interrupt.hpp"
 
 #include <algorithm>
@@ -168,41 +170,6 @@ class SpawnPlan {
     bool m_search_path;
 };
 
-// Blocks SIGPIPE in the calling thread while it lives, so that a write to a pipe whose reader
-// went away fails with EPIPE instead of killing the process, and consumes the SIGPIPE such a
-// write left pending before restoring the mask. The disposition, process-wide, is not touched.
-class SigpipeBlocked {
-  public:
-    SigpipeBlocked() {
-        sigemptyset(&m_sigpipe);
-        sigaddset(&m_sigpipe, SIGPIPE);
-        pthread_sigmask(SIG_BLOCK, &m_sigpipe, &m_previous);
-        m_was_pending = pending();
-    }
-    ~SigpipeBlocked() {
-        // One pending before was the caller's (it had SIGPIPE blocked): it stays theirs.
-        if (!m_was_pending && pending()) {
-            const timespec now{};
-            while (sigtimedwait(&m_sigpipe, nullptr, &now) < 0 && errno == EINTR) {
-            }
-        }
-        pthread_sigmask(SIG_SETMASK, &m_previous, nullptr);
-    }
-    SigpipeBlocked(const SigpipeBlocked&) = delete;
-    SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
-
-  private:
-    static bool pending() {
-        sigset_t set;
-        sigemptyset(&set);
-        sigpending(&set);
-        return sigismember(&set, SIGPIPE) == 1;
-    }
-    sigset_t m_sigpipe{};
-    sigset_t m_previous{};
-    bool m_was_pending = false;
-};
-
 // Reads from both pipes until both are closed, handing each chunk to its sink at once. After an
 // interrupt, stops as soon as the command itself has exited, even if a process it left behind
 // still holds the pipes open. Returns the command's wait status when it was reaped here.
@@ -288,59 +255,54 @@ ProcessResult run_process(const std::vector<std::string>& argv, const OutputSink
     return result;
 }
 
-FilterResult run_filter(const std::vector<std::string>& argv,
-                        const std::vector<std::string>& extra_env, std::string_view input) {
-    Pipe in;
+int run_filter(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
+               int stdin_fd, const OutputSink& on_stdout) {
     Pipe out;
+    const int nothing = stdin_fd < 0 ? ::open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+    struct Closer {
+        int fd;
+        ~Closer() {
+            if (fd >= 0) {
+                ::close(fd);
+            }
+        }
+    } closer{nothing};
     SpawnOptions options;
-    options.stdin_fd = in.read_end;
+    options.stdin_fd = stdin_fd < 0 ? nothing : stdin_fd;
     options.stdout_fd = out.write_end;
     options.extra_env = extra_env;
     const pid_t pid = spawn(argv, options);
-    in.close_read();
     out.close_write();
-
-    // Feed stdin and drain stdout together, so that neither side can block the other.
-    FilterResult result;
-    {
-        // A filter that exits without reading all its input must not kill cacheman with SIGPIPE.
-        const SigpipeBlocked blocked;
-        const int flags = fcntl(in.write_end, F_GETFL);
-        fcntl(in.write_end, F_SETFL, flags | O_NONBLOCK);
-        if (input.empty()) {
-            in.close_write();
-        }
+    int signal = 0;
+    try {
         char buffer[1 << 16];
-        while (out.read_end >= 0) {
-            pollfd fds[2] = {{out.read_end, POLLIN, 0}, {in.write_end, POLLOUT, 0}};
-            if (poll(fds, in.write_end >= 0 ? 2 : 1, -1) < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
+        while (true) {
+            const ssize_t got = ::read(out.read_end, buffer, sizeof buffer);
+            if (got > 0) {
+                on_stdout(std::string_view(buffer, static_cast<std::size_t>(got)));
+            } else if (got == 0 || errno != EINTR) {
                 break;
             }
-            if (fds[0].revents != 0) {
-                const ssize_t got = ::read(out.read_end, buffer, sizeof buffer);
-                if (got > 0) {
-                    result.out.append(buffer, static_cast<std::size_t>(got));
-                } else if (got == 0 || errno != EINTR) {
-                    out.close_read();
-                }
-            }
-            if (in.write_end >= 0 && fds[1].revents != 0) {
-                const ssize_t put = ::write(in.write_end, input.data(), input.size());
-                if (put > 0) {
-                    input.remove_prefix(static_cast<std::size_t>(put));
-                }
-                if ((put < 0 && errno != EAGAIN && errno != EINTR) || input.empty()) {
-                    in.close_write(); // done, or the filter stopped reading
-                }
-            }
         }
-        in.close_write();
+    } catch (...) {
+        out.close_read(); // the filter's next write fails: it ends
+        wait_for(pid, signal);
+        throw;
     }
-    int signal = 0;
-    result.exit_code = wait_for(pid, signal);
+    out.close_read();
+    return wait_for(pid, signal);
+}
+
+FilterResult run_filter(const std::vector<std::string>& argv,
+                        const std::vector<std::string>& extra_env, std::string_view input) {
+    // The input in a file: the filter reads it at its pace, stops when it likes, and no
+    // SIGPIPE can reach cacheman.
+    Spool spool(0);
+    spool.append(input);
+    FilterResult result;
+    result.exit_code =
+        run_filter(argv, extra_env, input.empty() ? -1 : spool.file(),
+                   [&result](std::string_view piece) { result.out.append(piece); });
     return result;
 }
 

@@ -50,11 +50,15 @@ struct FilterResult {
     std::string out;
 };
 
-// Runs argv as a filter: `input` on its stdin, its stdout captured, its stderr passed through to
-// cacheman's, with `extra_env` ("NAME=value") added to the environment. A filter that exits
-// without reading all its input is not an error, and its SIGPIPE never reaches the caller:
-// SIGPIPE is blocked in the calling thread while it writes, and consumed if it was raised.
-// Throws SpawnError as spawn() does.
+// Runs argv as a filter: its stdin read from `stdin_fd` where that file stands (-1: an empty
+// stdin), its stdout handed to `on_stdout` as it comes, its stderr passed through to cacheman's,
+// with `extra_env` ("NAME=value") added to the environment; returns its exit code. A filter
+// that exits without reading all its input is not an error. When `on_stdout` throws, the
+// filter is waited for (its next write fails) and the exception goes on. Throws SpawnError as
+// spawn() does.
+int run_filter(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
+               int stdin_fd, const OutputSink& on_stdout);
+// The same with `input` on its stdin and its stdout captured.
 FilterResult run_filter(const std::vector<std::string>& argv,
                         const std::vector<std::string>& extra_env, std::string_view input);
 

@@ -1,5 +1,7 @@
 #include "session/Namespace.hpp"
 
+#include "base/MappedFile.hpp"
+
 #include "base/Error.hpp"
 #include "base/Names.hpp"
 #include "engine/Open.hpp"
@@ -133,18 +135,42 @@ void Namespace::build(std::string_view cache) {
         return;
     }
     const std::string name(cache);
-    replace(cache, m_hooks.build(name, *settings), "builder output", true);
+    replace(cache, *m_hooks.build(name, *settings), "builder output", true);
 }
 
-void Namespace::replace(std::string_view cache, std::string_view contents,
-                        const std::string& source, bool built) {
-    json::EntryReader reader(contents, source);
-    try {
-        m_engine->replace_contents(cache, from_json(reader), built);
-    } catch (const UsageError& error) {
-        throw HookError(std::string("hook output refused, the cache is unchanged: ") +
-                        error.what());
+namespace {
+
+// Calls `read(data, release)` on the JSON Lines gathered in `contents`: in memory, or mapped
+// from its file (its pages given back as they are read).
+template <class Read> void read_contents(Spool& contents, const std::string& source, Read&& read) {
+    if (contents.in_memory()) {
+        read(std::string_view(contents.bytes()), json::Release{});
+        return;
     }
+    MappedFile mapped(contents.file(), source);
+    read(mapped.data(), json::Release([&mapped](const char* at) { mapped.release(at); }));
+}
+
+// Reads every entry of a hook's output, refusing malformed output with HookError.
+template <class Use> void read_hook_output(Spool& contents, const std::string& source, Use&& use) {
+    read_contents(contents, source, [&](std::string_view data, const json::Release& release) {
+        json::EntryReader reader(data, source, release);
+        try {
+            use(reader);
+        } catch (const UsageError& error) {
+            throw HookError(std::string("hook output refused, the cache is unchanged: ") +
+                            error.what());
+        }
+    });
+}
+
+} // namespace
+
+void Namespace::replace(std::string_view cache, Spool& contents, const std::string& source,
+                        bool built) {
+    read_hook_output(contents, source, [&](json::EntryReader& reader) {
+        m_engine->replace_contents(cache, from_json(reader), built);
+    });
 }
 
 void Namespace::after_edit(std::string_view cache, bool counted) {
@@ -240,11 +266,14 @@ Status Namespace::export_entries(std::string_view cache,
     return status;
 }
 
-std::string Namespace::contents(std::string_view cache) {
-    std::string out;
+Hooks::Contents Namespace::contents(std::string_view cache) {
+    auto out = std::make_unique<Spool>(Hooks::k_hook_memory);
+    std::string line;
     m_engine->scan(cache, Access::raw, [&](const engine::EntryView& entry) {
-        json::append_entry(out, entry.key, entry.bytes(), entry.expires);
-        out += '\n';
+        line.clear();
+        json::append_entry(line, entry.key, entry.bytes(), entry.expires);
+        line += '\n';
+        out->append(line);
     });
     return out;
 }
@@ -377,18 +406,14 @@ Status Namespace::rebuild(std::string_view cache) {
     }
     const std::string name(cache);
     // Run and check everything before anything changes: a failure leaves the cache as it was.
-    const std::string contents = m_hooks.build(name, *settings);
-    try {
-        json::EntryReader reader(contents, "builder output");
+    const Hooks::Contents contents = m_hooks.build(name, *settings);
+    read_hook_output(*contents, "builder output", [](json::EntryReader& reader) {
         json::Entry entry;
         while (reader.next(entry)) {
         }
-    } catch (const UsageError& error) {
-        throw HookError(std::string("hook output refused, the cache is unchanged: ") +
-                        error.what());
-    }
+    });
     m_engine->invalidate(cache, std::nullopt, false, "rebuild");
-    replace(cache, contents, "builder output", true);
+    replace(cache, *contents, "builder output", true);
     return Status::ok;
 }
 
@@ -406,7 +431,8 @@ Result<std::vector<std::string>> Namespace::reload(std::string_view cache, bool 
         }
         if (!settings->loader) {
             if (settings->is_volatile) {
-                replace(target, "", "", false); // nothing to load it from
+                Spool nothing(0);
+                replace(target, nothing, "", false); // nothing to load it from
             }
             continue;
         }
@@ -424,7 +450,7 @@ Result<std::vector<std::string>> Namespace::reload(std::string_view cache, bool 
         }
         fallbacks.push_back("reload of '" + target + "': " + reason + "; " +
                             (settings->builder ? "built it instead" : "emptied it"));
-        replace(target, m_hooks.build(target, *settings), "builder output", true);
+        replace(target, *m_hooks.build(target, *settings), "builder output", true);
     }
     return {Status::ok, std::move(fallbacks)};
 }
@@ -440,7 +466,7 @@ Status Namespace::save(std::string_view cache, bool cascade) {
         if (!settings || !settings->saver) {
             continue;
         }
-        m_hooks.save(target, *settings, contents(target));
+        m_hooks.save(target, *settings, *contents(target));
         m_engine->saved(target);
     }
     return Status::ok;

@@ -152,11 +152,10 @@ class Namespace {
     template <class Call> auto built(std::string_view cache, Call&& call);
     void build(std::string_view cache);
     // Replaces the contents with a hook's output; refused output is a HookError.
-    void replace(std::string_view cache, std::string_view contents, const std::string& source,
-                 bool built);
+    void replace(std::string_view cache, Spool& contents, const std::string& source, bool built);
     void after_edit(std::string_view cache, bool counted);
-    // The raw contents in the export format.
-    std::string contents(std::string_view cache);
+    // The raw contents in the export format, gathered in a spool (bounded memory).
+    Hooks::Contents contents(std::string_view cache);
     std::vector<std::string> dependents_first(std::string_view cache);
 
     std::unique_ptr<engine::Engine> m_engine;

@@ -397,6 +397,30 @@ class LargeValues(CachemanTestCase):
         self.assertLess(os.path.getsize(self.store_path()), 1 << 20)
         self.assertEqual(self.ok("check").text.splitlines()[0], "integrity: ok")
 
+    def test_hooks_contents_of_120_mb_stream_through_builder_loader_and_saver(self):
+        # 120,000 entries of 1,000 bytes as JSON Lines, printed by awk: nothing holds them whole.
+        builder = os.path.join(self.tmp, "build.awk")
+        with open(builder, "w") as f:
+            f.write('BEGIN { v = sprintf("%1000s", ""); gsub(/ /, "x", v);\n'
+                    '  for (i = 0; i < 120000; i++) printf "{\\"key\\": \\"k%d\\", '
+                    '\\"value\\": \\"%s\\"}\\n", i, v }\n')
+        saved = os.path.join(self.tmp, "saved.jsonl")
+        self.ok("create", "--builder", "awk -f '%s'" % builder, "--saver", "cat > '%s'" % saved,
+                "--loader", "cat '%s'" % saved, "--validator", "wc -l > /dev/null", "b")
+        peak, got = self.peak_rss_of("get", "b", "k119999")  # built by its builder first
+        self.assertLess(peak, 64 << 20)
+        with open(got, "rb") as f:
+            self.assertEqual(f.read(), b"x" * 1000)
+        peak, _ = self.peak_rss_of("save", "b")
+        self.assertLess(peak, 64 << 20)
+        self.assertGreater(os.path.getsize(saved), 120_000 * 1000)
+        self.ok("set", "b", "extra", "v")  # not saved: gone after the reload
+        peak, _ = self.peak_rss_of("reload", "b")
+        self.assertLess(peak, 64 << 20)
+        (listed,) = [c for c in json.loads(self.ok("--json", "list").text) if c["name"] == "b"]
+        self.assertEqual(listed["entries"], 120_000)
+        self.assertEqual(self.cm("get", "b", "extra").code, 1)
+
     def test_get_of_a_100_mb_value_peaks_below_64_mb(self):
         # The value never sits in this process's memory: a child forked from a big Python
         # would count its pages in its own peak.

@@ -22,7 +22,7 @@ Statement& Connection::prepared(const std::string& sql) {
 }
 
 void Connection::allow_large_transaction() {
-    m_db->exec("PRAGMA cache_size = -65536");
+    m_db->exec("PRAGMA cache_size = -32768");
 }
 
 void Connection::use_small_cache() {

@@ -29,7 +29,8 @@ class Connection {
     Statement& prepared(const std::string& sql);
 
     // A cascade over many caches changes many pages; with SQLite's default 2 MB page cache they
-    // spill to the WAL before the commit. Pages are allocated only as needed.
+    // spill to the WAL before the commit. Pages are allocated only as needed, up to 32 MiB (a
+    // command's memory stays under 64 MiB whatever it writes).
     void allow_large_transaction();
     // Bytes streamed into the store (a content) gain nothing from a large page cache: their
     // pages spill to the WAL as they fill it, and memory stays bounded.
