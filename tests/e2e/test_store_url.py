@@ -1,6 +1,7 @@
 """The shared store (CONTRACT.md "The shared store (PostgreSQL)"): choosing it with --store or
 CACHEMAN_STORE, what is refused before anything connects, and (with a test server: ctest starts
 one and sets CACHEMAN_PG_TEST_URL) two machines sharing one cache graph."""
+import json
 import os
 import shutil
 import subprocess
@@ -95,6 +96,21 @@ class TwoMachines(CachemanTestCase):
         got = self.on(1, "get", "c", "k")
         self.assertEqual((got.code, got.out), (0, b"v"), got)
         self.assertEqual(self.on(1, "keys", "c").out, b"k\n")
+
+    def test_lookups_on_every_machine_are_counted_on_the_server(self):
+        self.assertEqual(self.on(0, "set", "c", "k", "v").code, 0)
+        self.assertEqual(self.on(0, "set", "--ttl", "1ms", "c", "short", "v").code, 0)
+        for machine in (0, 1):
+            self.assertEqual(self.on(machine, "get", "c", "k").out, b"v")
+            self.assertEqual(self.on(machine, "get", "c", "missing").code, 1)
+        self.wait_until(lambda: self.on(1, "get", "c", "short").code == 1,
+                        what="the 1 ms entry to expire by the server's clock")
+        self.assertEqual(self.on(1, "get", "nosuch", "k").code, 1)  # not a cache: not counted
+        stats = json.loads(self.on(1, "--json", "stats").text)
+        (c,) = [entry for entry in stats if entry["name"] == "c"]
+        self.assertEqual(c["hits"], 2, stats)
+        self.assertGreaterEqual(c["misses"], 3, stats)  # the expiry may have taken a few looks
+        self.assertNotIn("nosuch", [entry["name"] for entry in stats])
 
     def test_an_invalidation_on_one_machine_clears_the_dependents_everywhere(self):
         for cache in ("root", "mid", "leaf"):
