@@ -399,6 +399,18 @@ ENGINE_TEST("engine: a scan hands over values of every size whole, among many en
     }
 }
 
+ENGINE_TEST("engine: a large value overwritten in the same batch leaves no content behind", "") {
+    TestType t;
+    engine::Engine& e = t.store;
+    set(e, "c", "other", "v"); // the cache exists, and refers to no content yet
+    apply(e, "c", {put("k", std::string(2 * 1024 * 1024 + 1, 'x')), put("k", "small")});
+    CHECK(e.get("c", "k", Access::raw).value->value == "small");
+    CHECK(summary_of(e, "c")->bytes == 6);
+    CHECK(e.check().problems.empty());
+    e.collect_garbage(std::nullopt);
+    CHECK(e.check().problems.empty());
+}
+
 ENGINE_TEST("engine: a scan reads one snapshot", "") {
     TestType t;
     engine::Engine& e = t.store;

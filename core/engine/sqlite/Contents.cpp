@@ -152,6 +152,7 @@ void Contents::refer(std::int64_t cache_id, std::string_view key,
 }
 
 namespace {
+// The ids in the first column of the statement's rows (then reset).
 std::vector<std::int64_t> returned_ids(Statement& statement) {
     std::vector<std::int64_t> ids;
     while (statement.step()) {
@@ -163,18 +164,44 @@ std::vector<std::int64_t> returned_ids(Statement& statement) {
 } // namespace
 
 void Contents::release(std::int64_t cache_id, std::string_view key) {
-    auto& forget = m_connection.prepared(
-        "DELETE FROM content_refs WHERE cache_id = ? AND key = ? RETURNING content_id");
+    // Looked up first, and deleted only when there are some (most entries refer to no
+    // content): a DELETE ... RETURNING gathers its rows in a temporary b-tree, whose page cache
+    // SQLite makes and frees at each run (three brk calls per write of an import).
+    auto& referred = m_connection.prepared(
+        "SELECT content_id FROM content_refs WHERE cache_id = ? AND key = ?");
+    referred.bind(1, cache_id);
+    referred.bind(2, key);
+    const std::vector<std::int64_t> ids = returned_ids(referred);
+    if (ids.empty()) {
+        return;
+    }
+    auto& forget = m_connection.prepared("DELETE FROM content_refs WHERE cache_id = ? AND key = ?");
     forget.bind(1, cache_id);
     forget.bind(2, key);
-    remove_unreferenced(returned_ids(forget));
+    forget.run();
+    remove_unreferenced(ids);
+}
+
+bool Contents::any_referred_by(std::int64_t cache_id) {
+    auto& any = m_connection.prepared("SELECT 1 FROM content_refs WHERE cache_id = ? LIMIT 1");
+    any.bind(1, cache_id);
+    const bool found = any.step();
+    any.reset();
+    return found;
 }
 
 void Contents::release_all(std::int64_t cache_id) {
-    auto& forget =
-        m_connection.prepared("DELETE FROM content_refs WHERE cache_id = ? RETURNING content_id");
+    // As release: looked up first (a cascade clears many caches that refer to no content).
+    auto& referred = m_connection.prepared("SELECT content_id FROM content_refs WHERE cache_id = ?");
+    referred.bind(1, cache_id);
+    const std::vector<std::int64_t> ids = returned_ids(referred);
+    if (ids.empty()) {
+        return;
+    }
+    auto& forget = m_connection.prepared("DELETE FROM content_refs WHERE cache_id = ?");
     forget.bind(1, cache_id);
-    remove_unreferenced(returned_ids(forget));
+    forget.run();
+    remove_unreferenced(ids);
 }
 
 void Contents::release_dangling(const CacheRow& row) {

@@ -40,6 +40,8 @@ class Contents {
     // Forgets the references of one entry, or of every entry of a cache, removing the contents
     // nothing else refers to.
     void release(std::int64_t cache_id, std::string_view key);
+    // Whether any entry of cache `cache_id` refers to a content.
+    bool any_referred_by(std::int64_t cache_id);
     void release_all(std::int64_t cache_id);
     // Forgets the references of the cache's entries that no longer exist.
     void release_dangling(const CacheRow& row);

@@ -161,11 +161,16 @@ std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes, std
     std::optional<double> earliest;
     std::size_t applied = 0;
     bool small_cache = false;
+    // Whether an entry of the cache may refer to contents: when none does (most caches), the
+    // writes need not look for references to release.
+    bool may_refer = m_contents.any_referred_by(row.id);
     engine::Write write;
     while (writes(write)) {
         validate_key(write.key);
         ++applied;
-        m_contents.release(row.id, write.key);
+        if (may_refer) {
+            m_contents.release(row.id, write.key);
+        }
         if (!write.value) {
             remove.bind(1, write.key);
             remove.run();
@@ -200,6 +205,7 @@ std::size_t Entries::apply(CacheRow& row, const engine::WriteSource& writes, std
             if (value_content) {
                 m_contents.refer(row.id, write.key, {*value_content});
             }
+            may_refer = may_refer || value_content || !write.contents.empty();
         } catch (const StoreError& error) {
             rethrow_with_context(error, "key " + quoted_for_message(write.key) + ": ");
         }
