@@ -1,7 +1,6 @@
 #include "proc/Process.hpp"
 
 #include "base/Spool.hpp"
-
 #include "proc/Interrupt.hpp"
 
 #include <algorithm>

@@ -1,8 +1,7 @@
 #include "session/Namespace.hpp"
 
-#include "base/MappedFile.hpp"
-
 #include "base/Error.hpp"
+#include "base/MappedFile.hpp"
 #include "base/Names.hpp"
 #include "engine/Open.hpp"
 #include "hooks/AutoSync.hpp"
@@ -229,6 +228,40 @@ Status Namespace::scan(std::string_view cache, const engine::EntryVisitor& visit
     return built(cache, [&](Access access) { return m_engine->scan(cache, access, visit); });
 }
 
+namespace {
+
+// Writes entries as lines of the export format to `sink` in chunks of about k_export_chunk;
+// a large value's line is drained to the sink as it is written.
+class ExportLines {
+  public:
+    explicit ExportLines(std::function<void(std::string_view)> sink) : m_sink(std::move(sink)) {
+        m_buffer.reserve(k_export_chunk * 2);
+    }
+    void add(const engine::EntryView& entry) {
+        json::append_entry(
+            m_buffer, entry.key, [&entry](const json::PieceSink& piece) { entry.read(piece); },
+            entry.expires, m_sink, k_export_chunk);
+        m_buffer += '\n';
+        if (m_buffer.size() >= k_export_chunk) {
+            m_sink(m_buffer);
+            m_buffer.clear();
+        }
+    }
+    // Hands over what is left.
+    void finish() {
+        if (!m_buffer.empty()) {
+            m_sink(m_buffer);
+            m_buffer.clear();
+        }
+    }
+
+  private:
+    std::function<void(std::string_view)> m_sink;
+    std::string m_buffer;
+};
+
+} // namespace
+
 Status Namespace::export_entries(std::string_view cache,
                                  const std::function<void(std::string_view)>& sink,
                                  const Progress& progress) {
@@ -240,26 +273,15 @@ Status Namespace::export_entries(std::string_view cache,
         }
         total = counted.value;
     }
-    std::string buffer;
-    buffer.reserve(k_export_chunk * 2);
     std::size_t done = 0;
+    ExportLines lines(sink);
     const Status status = scan(cache, [&](const engine::EntryView& entry) {
-        // A large value's line is drained to the sink as it is written.
-        json::append_entry(
-            buffer, entry.key, [&entry](const json::PieceSink& piece) { entry.read(piece); },
-            entry.expires, sink, k_export_chunk);
-        buffer += '\n';
-        if (buffer.size() >= k_export_chunk) {
-            sink(buffer);
-            buffer.clear();
-        }
+        lines.add(entry);
         if (progress && ++done % k_progress_every == 0) {
             progress(done, total);
         }
     });
-    if (!buffer.empty()) {
-        sink(buffer);
-    }
+    lines.finish();
     if (progress && status == Status::ok) {
         progress(total, total);
     }
@@ -268,13 +290,9 @@ Status Namespace::export_entries(std::string_view cache,
 
 Hooks::Contents Namespace::contents(std::string_view cache) {
     auto out = std::make_unique<Spool>(Hooks::k_hook_memory);
-    std::string line;
-    m_engine->scan(cache, Access::raw, [&](const engine::EntryView& entry) {
-        line.clear();
-        json::append_entry(line, entry.key, entry.bytes(), entry.expires);
-        line += '\n';
-        out->append(line);
-    });
+    ExportLines lines([&out](std::string_view piece) { out->append(piece); });
+    m_engine->scan(cache, Access::raw, [&lines](const engine::EntryView& entry) { lines.add(entry); });
+    lines.finish();
     return out;
 }
 

@@ -657,10 +657,10 @@ std::string counted_sql() {
 }
 
 // Whether a failure of counted_sql may be a lookup's that cannot count (a role that may only
-// read, a standby, a lock or a conflict): the plain lookup is tried then.
+// read, a standby, a lock or a conflict: the server said why, and is still there): the plain
+// lookup is tried then.
 bool counting_refused(const PgConnection& db) {
-    const std::string& state = db.last_sqlstate();
-    return !db.lost() && !state.empty() && !schema::layout_missing(db);
+    return !db.lost() && !db.last_sqlstate().empty();
 }
 
 } // namespace
@@ -676,15 +676,13 @@ std::optional<PgEngine::AtOnce> PgEngine::look_up_at_once(std::string_view cache
     using Found = Result<std::optional<engine::Entry>>;
     count = count && m_lookups_count_themselves;
     try {
+        std::vector<Param> params{m_namespace, std::string(cache), std::string(key), local_clock()};
+        if (count) {
+            params.emplace_back(access == Access::built ? "true" : "false");
+        }
         std::optional<Rows> found;
         try {
-            found.emplace(m_connection->exec_ahead(
-                count ? counted_sql() : found_sql(),
-                count ? std::vector<Param>{m_namespace, std::string(cache), std::string(key),
-                                           local_clock(),
-                                           access == Access::built ? "true" : "false"}
-                      : std::vector<Param>{m_namespace, std::string(cache), std::string(key),
-                                           local_clock()}));
+            found.emplace(m_connection->exec_ahead(count ? counted_sql() : found_sql(), params));
         } catch (const StoreError&) {
             if (schema::layout_missing(*m_connection)) {
                 remember(schema::Probe{});

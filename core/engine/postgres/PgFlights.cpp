@@ -13,9 +13,10 @@
 //
 // Every lease statement runs on a connection of the flights' own, each in a transaction of its
 // own (autocommit): the engine's connection may be inside a caller's transaction, and a lease
-// must be seen by other processes at once. That connection is made again when it is lost. Times are the server's clock, which every machine
-// shares. Finished rows stay k_result_seconds for slow followers; every leader that ends removes
-// the rows past their expiry (finished or left by dead leaders).
+// must be seen by other processes at once; that connection is made again when it is lost.
+// Times are the server's clock, which every machine shares. Finished rows stay
+// k_result_seconds for slow followers; every leader that ends removes the rows past their
+// expiry (finished or left by dead leaders).
 #include "engine/postgres/PgEngine.hpp"
 
 #include "base/Error.hpp"

@@ -164,22 +164,7 @@ std::vector<std::int64_t> returned_ids(Statement& statement) {
 } // namespace
 
 void Contents::release(std::int64_t cache_id, std::string_view key) {
-    // Looked up first, and deleted only when there are some (most entries refer to no
-    // content): a DELETE ... RETURNING gathers its rows in a temporary b-tree, whose page cache
-    // SQLite makes and frees at each run (three brk calls per write of an import).
-    auto& referred = m_connection.prepared(
-        "SELECT content_id FROM content_refs WHERE cache_id = ? AND key = ?");
-    referred.bind(1, cache_id);
-    referred.bind(2, key);
-    const std::vector<std::int64_t> ids = returned_ids(referred);
-    if (ids.empty()) {
-        return;
-    }
-    auto& forget = m_connection.prepared("DELETE FROM content_refs WHERE cache_id = ? AND key = ?");
-    forget.bind(1, cache_id);
-    forget.bind(2, key);
-    forget.run();
-    remove_unreferenced(ids);
+    remove_unreferenced(take_references("cache_id = ?1 AND key = ?2", cache_id, key));
 }
 
 bool Contents::any_referred_by(std::int64_t cache_id) {
@@ -191,17 +176,30 @@ bool Contents::any_referred_by(std::int64_t cache_id) {
 }
 
 void Contents::release_all(std::int64_t cache_id) {
-    // As release: looked up first (a cascade clears many caches that refer to no content).
-    auto& referred = m_connection.prepared("SELECT content_id FROM content_refs WHERE cache_id = ?");
+    remove_unreferenced(take_references("cache_id = ?1", cache_id, std::nullopt));
+}
+
+std::vector<std::int64_t> Contents::take_references(const std::string& where,
+                                                    std::int64_t cache_id,
+                                                    std::optional<std::string_view> key) {
+    // Looked up first, and deleted only when there are some (most entries refer to no
+    // content): a DELETE ... RETURNING gathers its rows in a temporary b-tree, whose page cache
+    // SQLite makes and frees at each run (three brk calls per write of an import).
+    auto& referred = m_connection.prepared("SELECT content_id FROM content_refs WHERE " + where);
     referred.bind(1, cache_id);
-    const std::vector<std::int64_t> ids = returned_ids(referred);
-    if (ids.empty()) {
-        return;
+    if (key) {
+        referred.bind(2, *key);
     }
-    auto& forget = m_connection.prepared("DELETE FROM content_refs WHERE cache_id = ?");
-    forget.bind(1, cache_id);
-    forget.run();
-    remove_unreferenced(ids);
+    std::vector<std::int64_t> ids = returned_ids(referred);
+    if (!ids.empty()) {
+        auto& forget = m_connection.prepared("DELETE FROM content_refs WHERE " + where);
+        forget.bind(1, cache_id);
+        if (key) {
+            forget.bind(2, *key);
+        }
+        forget.run();
+    }
+    return ids;
 }
 
 void Contents::release_dangling(const CacheRow& row) {

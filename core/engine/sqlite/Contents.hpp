@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,10 @@ class Contents {
     static std::string entry_bytes(const CacheRow& row);
 
   private:
+    // Deletes the references that `where` selects (cache_id = ?1, and key = ?2 when given);
+    // returns the contents they named.
+    std::vector<std::int64_t> take_references(const std::string& where, std::int64_t cache_id,
+                                              std::optional<std::string_view> key);
     void remove_unreferenced(const std::vector<std::int64_t>& ids);
     void remove_chunks(const std::vector<std::int64_t>& ids);
     Connection& m_connection;
